@@ -1,0 +1,1 @@
+//! evaluation (placeholder until implemented)

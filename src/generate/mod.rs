@@ -1,0 +1,1 @@
+//! generate (placeholder until implemented)

@@ -1,0 +1,1 @@
+//! matching (placeholder until implemented)

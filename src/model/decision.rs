@@ -1,0 +1,100 @@
+//! The explained outcome of comparing two source events.
+//!
+//! Invariant: `id_a < id_b` in code-point order, and every decision carries the four
+//! signal scores, the weights used, the combined score and the rule that decided, so a
+//! match can be explained later without re-running anything.
+
+use serde::{Deserialize, Serialize};
+
+/// Verdict for a candidate pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Match,
+    NoMatch,
+    Ambiguous,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Match => "match",
+            Decision::NoMatch => "no_match",
+            Decision::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// Who decided: the deterministic scorer or (optionally) the LLM tie-breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Deterministic,
+    Ai,
+    AiLowConfidence,
+    AiUnexpected,
+}
+
+impl Tier {
+    pub fn is_ai(self) -> bool {
+        !matches!(self, Tier::Deterministic)
+    }
+}
+
+/// Which rule of the decision table produced the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "detail")]
+pub enum DecisionRule {
+    /// combined ≥ high.
+    ThresholdHigh,
+    /// combined ≤ low.
+    ThresholdLow,
+    /// low < combined < high.
+    Between,
+    /// combined ≥ high but the title score was below the veto.
+    TitleVeto,
+    /// A human review decision (must-link / cannot-link) overrode the scores.
+    ReviewConstraint(String),
+    /// The LLM tie-breaker decided.
+    Llm,
+}
+
+/// The four signal scores, each in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct SignalScores {
+    pub date: f64,
+    pub geo: f64,
+    pub title: f64,
+    pub description: f64,
+}
+
+/// One weight set (per signal). Also used for category overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub date: f64,
+    pub geo: f64,
+    pub title: f64,
+    pub description: f64,
+}
+
+impl Weights {
+    pub fn sum(&self) -> f64 {
+        self.date + self.geo + self.title + self.description
+    }
+}
+
+/// A fully explained pair decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairDecision {
+    pub id_a: String,
+    pub id_b: String,
+    pub scores: SignalScores,
+    pub combined: f64,
+    pub decision: Decision,
+    pub tier: Tier,
+    pub weights: Weights,
+    /// `None` for the default weights, else the category whose override was used.
+    pub weight_source: Option<String>,
+    pub rule: DecisionRule,
+}
