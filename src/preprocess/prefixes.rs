@@ -1,0 +1,110 @@
+//! Prefix stripping `strip_prefix(title)` (`preprocessing.md` §3).
+//!
+//! Invariant: matching is per character and case-insensitive without building a
+//! lower-cased copy, so the number of characters removed always equals the length of
+//! `prefix + separator` in the original title (lower-casing can change lengths, e.g. `İ`).
+
+use serde::Deserialize;
+
+/// The three prefix lists with their separators, in the order they are tried.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixLists {
+    pub dash_separators: Vec<String>,
+    pub colon_separators: Vec<String>,
+    pub dash_prefixes: Vec<String>,
+    pub colon_prefixes: Vec<String>,
+    pub generic_prefixes: Vec<String>,
+}
+
+impl PrefixLists {
+    /// Removes the first matching prefix (with its separator) and trims the rest.
+    pub fn strip<'a>(&self, title: &'a str) -> &'a str {
+        let lists: [(&[String], &[String]); 3] = [
+            (&self.dash_prefixes, &self.dash_separators),
+            (&self.colon_prefixes, &self.colon_separators),
+            (&self.generic_prefixes, &self.dash_separators),
+        ];
+        for (prefixes, separators) in lists {
+            for prefix in prefixes {
+                for sep in separators {
+                    if let Some(rest) = strip_ci(title, prefix, sep) {
+                        return rest.trim_matches(super::normalize::is_space);
+                    }
+                }
+            }
+        }
+        title
+    }
+}
+
+/// Returns the remainder of `title` after `prefix + sep` when it starts with them,
+/// comparing character by character case-insensitively.
+fn strip_ci<'a>(title: &'a str, prefix: &str, sep: &str) -> Option<&'a str> {
+    let mut rest = title.char_indices();
+    for want in prefix.chars().chain(sep.chars()) {
+        let (_, got) = rest.next()?;
+        if !same_ignoring_case(got, want) {
+            return None;
+        }
+    }
+    Some(match rest.next() {
+        Some((idx, _)) => &title[idx..],
+        None => "",
+    })
+}
+
+fn same_ignoring_case(a: char, b: char) -> bool {
+    a == b || a.to_lowercase().eq(b.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::preprocess::WordLists;
+
+    #[test]
+    fn spec_table() {
+        let lists = WordLists::bundled();
+        let cases = [
+            ("Narrenzunft Bergteufel - Großer Fasnetsumzug", "Großer Fasnetsumzug", "grosser fastnachtumzug"),
+            ("Vortrag: Streuobstwiesen im Elztal", "Streuobstwiesen im Elztal", "streuobstwiesen im elztal"),
+            ("Vortrag:  Bienen im Winter", "Bienen im Winter", "bienen im winter"),
+            ("KOMMUNALES KINO – Die Schatzinsel (1950)", "Die Schatzinsel (1950)", "die schatzinsel 1950"),
+            ("Kolping Kids -- Basteln für Fasching", "Basteln für Fasching", "basteln fuer fastnacht"),
+            ("Tag der offenen Tür - Feuerwehr Denzlingen", "Feuerwehr Denzlingen", "feuerwehr denzlingen"),
+            ("Tag der offenen Tür: Feuerwehr Denzlingen", "Tag der offenen Tür: Feuerwehr Denzlingen", "tag der offenen tuer feuerwehr denzlingen"),
+            ("SkF Waldkirch: Café International", "Café International", "café international"),
+            ("Theaterabend:Der zerbrochne Krug", "Theaterabend:Der zerbrochne Krug", "theaterabendder zerbrochne krug"),
+        ];
+        for (title, stripped, normalized) in cases {
+            assert_eq!(lists.prefixes.strip(title), stripped, "strip({title:?})");
+            assert_eq!(
+                crate::preprocess::normalize(lists.prefixes.strip(title), Some(&lists.synonyms)),
+                normalized
+            );
+        }
+    }
+
+    #[test]
+    fn only_one_prefix_is_removed() {
+        let lists = WordLists::bundled();
+        assert_eq!(
+            lists.prefixes.strip("Vortrag: Vortrag: Bienen"),
+            "Vortrag: Bienen"
+        );
+    }
+
+    #[test]
+    fn title_equal_to_prefix_or_shorter() {
+        let lists = WordLists::bundled();
+        assert_eq!(lists.prefixes.strip("Vortrag"), "Vortrag");
+        assert_eq!(lists.prefixes.strip("Vortrag: "), "");
+        assert_eq!(lists.prefixes.strip(""), "");
+    }
+
+    #[test]
+    fn length_changing_lowercase_does_not_panic() {
+        let lists = WordLists::bundled();
+        assert_eq!(lists.prefixes.strip("İİİ: x"), "İİİ: x");
+    }
+}

@@ -1,0 +1,133 @@
+//! Loading the word lists (prefixes, synonyms, city aliases) from TOML data files.
+//!
+//! The shipped defaults are compiled in (`config/*.toml` via `include_str!`) so the
+//! binary works from any directory; a path given in the settings replaces one list.
+//! A list that cannot be read or parsed is a start-up error naming the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{CityAliases, PrefixLists, SynonymMap};
+use super::synonyms::SynonymGroup;
+
+const BUNDLED_PREFIXES: &str = include_str!("../../config/prefixes.toml");
+const BUNDLED_SYNONYMS: &str = include_str!("../../config/synonyms.toml");
+const BUNDLED_CITY_ALIASES: &str = include_str!("../../config/city_aliases.toml");
+
+/// Why a word list could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum WordListError {
+    #[error("cannot read word list {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid word list {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+/// All word lists preprocessing needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordLists {
+    pub prefixes: PrefixLists,
+    pub synonyms: SynonymMap,
+    pub city_aliases: CityAliases,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SynonymFile {
+    #[serde(default)]
+    group: Vec<SynonymGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityAliasFile {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+}
+
+impl WordLists {
+    /// The shipped defaults. They are compiled in and covered by tests, so a parse
+    /// failure here is a build defect, not an input problem.
+    pub fn bundled() -> Self {
+        match Self::load(None, None, None) {
+            Ok(lists) => lists,
+            Err(e) => unreachable!("bundled word lists are invalid: {e}"),
+        }
+    }
+
+    /// Loads each list from its path, or the bundled default when `None`.
+    pub fn load(
+        prefixes: Option<&Path>,
+        synonyms: Option<&Path>,
+        city_aliases: Option<&Path>,
+    ) -> Result<Self, WordListError> {
+        let prefixes: PrefixLists = parse(prefixes, BUNDLED_PREFIXES, "config/prefixes.toml")?;
+        let synonyms: SynonymFile = parse(synonyms, BUNDLED_SYNONYMS, "config/synonyms.toml")?;
+        let aliases: CityAliasFile =
+            parse(city_aliases, BUNDLED_CITY_ALIASES, "config/city_aliases.toml")?;
+        Ok(WordLists {
+            prefixes,
+            synonyms: SynonymMap::from_groups(&synonyms.group),
+            city_aliases: CityAliases::from_original(
+                aliases.aliases.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+        })
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    path: Option<&Path>,
+    bundled: &str,
+    bundled_name: &str,
+) -> Result<T, WordListError> {
+    let (text, shown) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|source| WordListError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            p.to_path_buf(),
+        ),
+        None => (bundled.to_string(), PathBuf::from(bundled_name)),
+    };
+    toml::from_str(&text).map_err(|e| WordListError::Parse {
+        path: shown,
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_lists_load() {
+        let lists = WordLists::bundled();
+        assert_eq!(lists.prefixes.dash_prefixes.len(), 6);
+        assert_eq!(lists.prefixes.colon_prefixes.len(), 11);
+        assert_eq!(lists.prefixes.generic_prefixes.len(), 1);
+        assert_eq!(lists.synonyms.variants_in_order().count(), 10);
+    }
+
+    #[test]
+    fn a_file_replaces_the_bundled_list_and_errors_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syn.toml");
+        std::fs::write(&path, "[[group]]\ncanonical = \"x\"\nvariants = [\"yy\"]\n").unwrap();
+        let lists = WordLists::load(None, Some(&path), None).unwrap();
+        assert_eq!(lists.synonyms.apply("ayy"), "ax");
+
+        std::fs::write(&path, "[[group]]\ncanonical = 3\n").unwrap();
+        let err = WordLists::load(None, Some(&path), None).unwrap_err();
+        assert!(err.to_string().contains("syn.toml"), "{err}");
+
+        let missing = dir.path().join("missing.toml");
+        let err = WordLists::load(Some(&missing), None, None).unwrap_err();
+        assert!(err.to_string().contains("missing.toml"), "{err}");
+    }
+}
