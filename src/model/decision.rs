@@ -41,9 +41,10 @@ impl Tier {
     }
 }
 
-/// Which rule of the decision table produced the verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "rule", content = "detail")]
+/// Which rule produced the verdict (`matching.md` §5.3, plus review constraints and
+/// the LLM). Which weight set was used is recorded separately (`weight_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DecisionRule {
     /// combined ≥ high.
     ThresholdHigh,
@@ -53,10 +54,29 @@ pub enum DecisionRule {
     Between,
     /// combined ≥ high but the title score was below the veto.
     TitleVeto,
-    /// A human review decision (must-link / cannot-link) overrode the scores.
-    ReviewConstraint(String),
+    /// A reviewer merged the two events' groups (must-link).
+    MustLink,
+    /// A reviewer split the two events apart (cannot-link).
+    CannotLink,
+    /// A match edge dropped because it would join two cannot-linked events.
+    CannotLinkSeparation,
     /// The LLM tie-breaker decided.
     Llm,
+}
+
+impl DecisionRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionRule::ThresholdHigh => "threshold_high",
+            DecisionRule::ThresholdLow => "threshold_low",
+            DecisionRule::Between => "between",
+            DecisionRule::TitleVeto => "title_veto",
+            DecisionRule::MustLink => "review_constraint:must_link",
+            DecisionRule::CannotLink => "review_constraint:cannot_link",
+            DecisionRule::CannotLinkSeparation => "review_constraint:cannot_link_separation",
+            DecisionRule::Llm => "llm",
+        }
+    }
 }
 
 /// The four signal scores, each in [0, 1].

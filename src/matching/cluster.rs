@@ -1,0 +1,193 @@
+//! Clustering (`matching.md` §6): connected components of the match graph, with
+//! review constraints applied, then coherence checks that flag (never split) suspicious
+//! clusters.
+//!
+//! Components are built Kruskal-style: must-link edges first, then match edges by
+//! descending combined score (ties by ids). An edge that would put two cannot-linked
+//! events into one cluster is dropped, so exactly the weakest edges separating them go.
+//! Without constraints this equals plain connected components.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::config::ClusterConfig;
+
+/// Distinct dates above this flag a cluster (fixed constant of the spec).
+pub const MAX_DISTINCT_DATES: usize = 3;
+
+/// An edge of the clustering graph between event indices `a < b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    pub a: u32,
+    pub b: u32,
+    /// Combined score; `f64::INFINITY` for a must-link.
+    pub weight: f64,
+}
+
+/// The result of clustering: member lists (sorted indices) and, per cluster, the
+/// coherence verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub members: Vec<u32>,
+    /// `Some(reason)` when flagged for review.
+    pub flag: Option<String>,
+}
+
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+    /// Cannot-link partners of each root's component.
+    forbidden: HashMap<u32, Vec<u32>>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n], forbidden: HashMap::new() }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    /// Joins the components of `a` and `b` unless a cannot-link forbids it.
+    fn try_union(&mut self, a: u32, b: u32) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return true;
+        }
+        let partners_a = self.forbidden.get(&ra).cloned().unwrap_or_default();
+        if partners_a.iter().any(|&p| self.find(p) == rb) {
+            return false;
+        }
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
+        if let Some(moved) = self.forbidden.remove(&small) {
+            self.forbidden.entry(big).or_default().extend(moved);
+        }
+        true
+    }
+}
+
+/// Builds clusters. `edges` must hold match edges and must-links; `cannot` the
+/// cannot-link pairs. Returns the clusters (sorted by smallest member) and the edges
+/// that were dropped to honour cannot-links.
+pub fn connected_clusters(n: usize, edges: &[Edge], cannot: &[(u32, u32)]) -> (Vec<Vec<u32>>, Vec<Edge>) {
+    let mut uf = UnionFind::new(n);
+    for &(x, y) in cannot {
+        uf.forbidden.entry(x).or_default().push(y);
+        uf.forbidden.entry(y).or_default().push(x);
+    }
+    let mut ordered: Vec<&Edge> = edges.iter().collect();
+    ordered.sort_by(|e, f| f.weight.total_cmp(&e.weight).then((e.a, e.b).cmp(&(f.a, f.b))));
+    let mut dropped = Vec::new();
+    for e in ordered {
+        if !uf.try_union(e.a, e.b) {
+            dropped.push(*e);
+        }
+    }
+    let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+    for i in 0..n as u32 {
+        let r = uf.find(i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut clusters: Vec<Vec<u32>> = groups.into_values().collect();
+    // Members are pushed in ascending order; order clusters by smallest member.
+    clusters.sort_unstable_by_key(|c| c[0]);
+    (clusters, dropped)
+}
+
+/// Inputs of the coherence check for one cluster.
+pub struct CoherenceInput<'a> {
+    pub members: &'a [u32],
+    /// Combined scores of the `match` edges inside the cluster.
+    pub match_weights: &'a [f64],
+    /// Whether any pair inside the cluster was decided `no_match`.
+    pub has_no_match_inside: bool,
+    /// All `date` values of all members' date entries.
+    pub dates: BTreeSet<chrono::NaiveDate>,
+}
+
+/// The first failing check, in the spec's order, or `None` when coherent.
+pub fn coherence_flag(input: &CoherenceInput<'_>, cfg: &ClusterConfig) -> Option<String> {
+    if input.members.len() < 2 {
+        return None;
+    }
+    if input.members.len() > cfg.max_cluster_size {
+        return Some(format!("size: {} members > {}", input.members.len(), cfg.max_cluster_size));
+    }
+    if !input.match_weights.is_empty() {
+        let mean = input.match_weights.iter().sum::<f64>() / input.match_weights.len() as f64;
+        if mean < cfg.min_internal_similarity {
+            return Some(format!(
+                "internal_similarity: mean {mean:.3} < {}",
+                cfg.min_internal_similarity
+            ));
+        }
+    }
+    if input.dates.len() > MAX_DISTINCT_DATES {
+        return Some(format!("date_spread: {} distinct dates > {MAX_DISTINCT_DATES}", input.dates.len()));
+    }
+    if cfg.flag_no_match_inside && input.has_no_match_inside {
+        return Some("no_match_inside: two members were decided no_match".to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn e(a: u32, b: u32, w: f64) -> Edge {
+        Edge { a, b, weight: w }
+    }
+
+    #[test]
+    fn components_are_transitive() {
+        let (c, dropped) = connected_clusters(5, &[e(0, 1, 0.8), e(1, 2, 0.9)], &[]);
+        assert_eq!(c, vec![vec![0, 1, 2], vec![3], vec![4]]);
+        assert!(dropped.is_empty());
+    }
+
+    #[test]
+    fn cannot_link_drops_the_weakest_separating_edge() {
+        // 0-1 strong, 1-2 weak; 0 and 2 must stay apart → 1-2 is dropped.
+        let (c, dropped) = connected_clusters(3, &[e(0, 1, 0.9), e(1, 2, 0.8)], &[(0, 2)]);
+        assert_eq!(c, vec![vec![0, 1], vec![2]]);
+        assert_eq!(dropped, vec![e(1, 2, 0.8)]);
+    }
+
+    #[test]
+    fn must_link_joins_regardless_of_score() {
+        let (c, _) = connected_clusters(3, &[e(0, 2, f64::INFINITY)], &[]);
+        assert_eq!(c, vec![vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn coherence_checks_in_order() {
+        let cfg = ClusterConfig::default();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let members: Vec<u32> = (0..16).collect();
+        let input = CoherenceInput { members: &members, match_weights: &[0.8], has_no_match_inside: false, dates: BTreeSet::new() };
+        assert!(coherence_flag(&input, &cfg).unwrap().starts_with("size"));
+        let two = [0, 1];
+        let input = CoherenceInput { members: &two, match_weights: &[0.3], has_no_match_inside: false, dates: BTreeSet::new() };
+        assert!(coherence_flag(&input, &cfg).unwrap().starts_with("internal_similarity"));
+        let dates: BTreeSet<_> = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"].iter().map(|s| d(s)).collect();
+        let input = CoherenceInput { members: &two, match_weights: &[0.8], has_no_match_inside: true, dates: dates.clone() };
+        assert!(coherence_flag(&input, &cfg).unwrap().starts_with("date_spread"));
+        let three: BTreeSet<_> = dates.into_iter().take(3).collect();
+        let input = CoherenceInput { members: &two, match_weights: &[0.8], has_no_match_inside: true, dates: three };
+        assert_eq!(coherence_flag(&input, &cfg), None);
+        let strict = ClusterConfig { flag_no_match_inside: true, ..cfg.clone() };
+        assert!(coherence_flag(&input, &strict).unwrap().starts_with("no_match_inside"));
+        let one = [0];
+        let input = CoherenceInput { members: &one, match_weights: &[], has_no_match_inside: false, dates: BTreeSet::new() };
+        assert_eq!(coherence_flag(&input, &cfg), None);
+    }
+}

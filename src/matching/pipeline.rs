@@ -1,0 +1,361 @@
+//! The matching pipeline as one pure function:
+//! `events + config + word lists + review constraints → PipelineResult`.
+//!
+//! Stages: preprocess → candidate pairs → scores and decisions → constraints →
+//! clusters → coherence → synthesis. CPU-heavy stages run on rayon's pool; results
+//! are collected in index order, so the output is identical whatever the thread count
+//! or the order in which events were loaded (events are sorted by id first).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::candidates::{candidate_pairs, BlockingStats};
+use super::cluster::{coherence_flag, connected_clusters, CoherenceInput, Edge};
+use super::config::MatchingConfig;
+use super::constraints::ReviewConstraints;
+use super::decide::{combine, decide, select_weights};
+use super::prepared::PreparedEvent;
+use super::signals::score_pair;
+use super::synthesis::synthesize;
+use crate::model::{CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier, Weights};
+use crate::preprocess::WordLists;
+
+/// Confidence given to a reviewed (dismissed) cluster whose score was low, so it leaves
+/// the low-confidence part of the review queue (storage spec §6.3).
+pub const REVIEWED_CONFIDENCE: f64 = 1.0;
+/// Review-queue cut-off for "low confidence" (storage spec §6.4).
+pub const LOW_CONFIDENCE: f64 = 0.8;
+
+/// A scored candidate pair in compact form (a run can hold millions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    /// Indices into [`PipelineResult::events`], `a < b` (so `id_a < id_b`).
+    pub a: u32,
+    pub b: u32,
+    pub scores: SignalScores,
+    pub combined: f64,
+    pub decision: Decision,
+    pub tier: Tier,
+    pub rule: DecisionRule,
+    /// 0 = default weights, `i + 1` = `category_weights.priority[i]`.
+    pub weight_set: u16,
+}
+
+/// Wall-clock time per stage, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    pub preprocess_ms: f64,
+    pub blocking_ms: f64,
+    pub scoring_ms: f64,
+    pub clustering_ms: f64,
+    pub synthesis_ms: f64,
+    pub total_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PipelineStats {
+    pub events: usize,
+    pub total_possible_pairs: u64,
+    pub candidate_pairs: usize,
+    pub comparisons_avoided_pct: f64,
+    pub matches: usize,
+    pub ambiguous: usize,
+    pub no_matches: usize,
+    pub canonical_events: usize,
+    pub multi_source_canonicals: usize,
+    pub flagged: usize,
+    pub blocking: BlockingStats,
+    pub constraint_overrides: usize,
+    pub edges_dropped_by_cannot_link: usize,
+    pub timings: StageTimings,
+}
+
+/// Everything a run produces.
+#[derive(Debug, Clone)]
+pub struct PipelineResult {
+    /// Input events sorted by id (duplicates removed, first kept).
+    pub events: Vec<SourceEvent>,
+    /// Per event: derived normalized fields and blocking keys, same order.
+    pub prepared: Vec<PreparedEvent>,
+    /// Every candidate pair with its decision, sorted by `(a, b)`.
+    pub pairs: Vec<ScoredPair>,
+    /// Canonical events: valid clusters first, then flagged; each group by smallest id.
+    pub canonical_events: Vec<CanonicalEvent>,
+    /// Member indices of each canonical event, same order.
+    pub clusters: Vec<Vec<u32>>,
+    pub stats: PipelineStats,
+    weight_sets: Vec<(Option<String>, Weights)>,
+}
+
+impl PipelineResult {
+    /// The full, explained form of a scored pair.
+    pub fn explain(&self, p: &ScoredPair) -> PairDecision {
+        let (source, weights) = &self.weight_sets[p.weight_set as usize];
+        PairDecision {
+            id_a: self.events[p.a as usize].id.clone(),
+            id_b: self.events[p.b as usize].id.clone(),
+            scores: p.scores,
+            combined: p.combined,
+            decision: p.decision,
+            tier: p.tier,
+            weights: *weights,
+            weight_source: source.clone(),
+            rule: p.rule,
+        }
+    }
+
+    /// Index of an event by id.
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.events.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| i as u32)
+    }
+
+    /// The decision of a pair of indices, if it was a candidate.
+    pub fn pair(&self, a: u32, b: u32) -> Option<&ScoredPair> {
+        let key = if a < b { (a, b) } else { (b, a) };
+        self.pairs.binary_search_by(|p| (p.a, p.b).cmp(&key)).ok().map(|i| &self.pairs[i])
+    }
+}
+
+/// Scores two arbitrary events on demand (e.g. `GET /api/explain`), with the same
+/// rules as a run.
+pub fn explain_pair(a: &SourceEvent, b: &SourceEvent, config: &MatchingConfig, lists: &WordLists) -> PairDecision {
+    let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
+    let pa = PreparedEvent::new(a, lists, config);
+    let pb = PreparedEvent::new(b, lists, config);
+    let scores = score_pair((a, &pa), (b, &pb), config);
+    let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
+    let combined = combine(&scores, weights);
+    let (decision, rule) = decide(combined, scores.title, config);
+    PairDecision {
+        id_a: a.id.clone(),
+        id_b: b.id.clone(),
+        scores,
+        combined,
+        decision,
+        tier: Tier::Deterministic,
+        weights: *weights,
+        weight_source: source.map(str::to_string),
+        rule,
+    }
+}
+
+/// Runs the whole pipeline.
+pub fn run(
+    mut events: Vec<SourceEvent>,
+    config: &MatchingConfig,
+    lists: &WordLists,
+    constraints: &ReviewConstraints,
+) -> PipelineResult {
+    let started = Instant::now();
+    let mut timings = StageTimings::default();
+
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+    events.dedup_by(|later, first| later.id == first.id);
+    let prepared: Vec<PreparedEvent> =
+        events.par_iter().map(|e| PreparedEvent::new(e, lists, config)).collect();
+    timings.preprocess_ms = ms_since(started);
+
+    let t = Instant::now();
+    let (candidates, blocking) = candidate_pairs(&prepared, config.blocking.max_block_size);
+    timings.blocking_ms = ms_since(t);
+
+    let t = Instant::now();
+    let weight_sets = weight_sets(config);
+    let mut pairs: Vec<ScoredPair> = candidates
+        .par_iter()
+        .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config))
+        .collect();
+    timings.scoring_ms = ms_since(t);
+
+    let t = Instant::now();
+    let constraint_overrides = apply_pair_constraints(&mut pairs, &events, constraints);
+    let (clusters, dropped) = cluster_pairs(&events, &pairs, constraints);
+    for e in &dropped {
+        if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(e.a, e.b))) {
+            pairs[i].decision = Decision::Ambiguous;
+            pairs[i].rule = DecisionRule::CannotLinkSeparation;
+        }
+    }
+    timings.clustering_ms = ms_since(t);
+
+    let t = Instant::now();
+    let (canonical_events, clusters) = synthesize_all(&events, &pairs, clusters, config, constraints);
+    timings.synthesis_ms = ms_since(t);
+    timings.total_ms = ms_since(started);
+
+    let n = events.len() as u64;
+    let total_possible_pairs = n * n.saturating_sub(1) / 2;
+    let count = |d: Decision| pairs.iter().filter(|p| p.decision == d).count();
+    let stats = PipelineStats {
+        events: events.len(),
+        total_possible_pairs,
+        candidate_pairs: pairs.len(),
+        comparisons_avoided_pct: if total_possible_pairs == 0 {
+            0.0
+        } else {
+            (1.0 - pairs.len() as f64 / total_possible_pairs as f64) * 100.0
+        },
+        matches: count(Decision::Match),
+        ambiguous: count(Decision::Ambiguous),
+        no_matches: count(Decision::NoMatch),
+        canonical_events: canonical_events.len(),
+        multi_source_canonicals: canonical_events.iter().filter(|c| c.source_count > 1).count(),
+        flagged: canonical_events.iter().filter(|c| c.needs_review).count(),
+        blocking,
+        constraint_overrides,
+        edges_dropped_by_cannot_link: dropped.len(),
+        timings,
+    };
+    PipelineResult { events, prepared, pairs, canonical_events, clusters, stats, weight_sets }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Index 0 = default weights, then one per priority category (override or default).
+fn weight_sets(config: &MatchingConfig) -> Vec<(Option<String>, Weights)> {
+    let mut sets = vec![(None, config.scoring)];
+    for cat in &config.category_weights.priority {
+        let w = config.category_weights.overrides.get(cat).copied().unwrap_or(config.scoring);
+        sets.push((Some(cat.clone()), w));
+    }
+    sets
+}
+
+fn score_candidate(a: u32, b: u32, events: &[SourceEvent], prepared: &[PreparedEvent], config: &MatchingConfig) -> ScoredPair {
+    let (ea, eb) = (&events[a as usize], &events[b as usize]);
+    let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
+    let scores = score_pair((ea, pa), (eb, pb), config);
+    let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
+    let combined = combine(&scores, weights);
+    let (decision, rule) = decide(combined, scores.title, config);
+    let weight_set = source
+        .and_then(|s| config.category_weights.priority.iter().position(|c| c == s))
+        .map_or(0, |i| i as u16 + 1);
+    ScoredPair { a, b, scores, combined, decision, tier: Tier::Deterministic, rule, weight_set }
+}
+
+/// Resolves constraint ids to index pairs `(a < b)`; unknown ids are ignored (the
+/// event may not be loaded in an offline run).
+fn constraint_pairs(events: &[SourceEvent], list: &[(String, String)]) -> Vec<(u32, u32)> {
+    let index = |id: &str| events.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| i as u32);
+    let mut out: Vec<(u32, u32)> = list
+        .iter()
+        .filter_map(|(x, y)| Some((index(x)?, index(y)?)))
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| if a < b { (a, b) } else { (b, a) })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Candidate pairs named by a constraint take the reviewer's verdict (scores kept).
+fn apply_pair_constraints(pairs: &mut [ScoredPair], events: &[SourceEvent], constraints: &ReviewConstraints) -> usize {
+    if constraints.is_empty() {
+        return 0;
+    }
+    let mut overrides = 0;
+    for (list, decision, rule) in [
+        (&constraints.must_link, Decision::Match, DecisionRule::MustLink),
+        (&constraints.cannot_link, Decision::NoMatch, DecisionRule::CannotLink),
+    ] {
+        for (a, b) in constraint_pairs(events, list) {
+            if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(a, b))) {
+                pairs[i].decision = decision;
+                pairs[i].rule = rule;
+                overrides += 1;
+            }
+        }
+    }
+    overrides
+}
+
+fn cluster_pairs(events: &[SourceEvent], pairs: &[ScoredPair], constraints: &ReviewConstraints) -> (Vec<Vec<u32>>, Vec<Edge>) {
+    let mut edges: Vec<Edge> = pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Match && p.rule != DecisionRule::MustLink)
+        .map(|p| Edge { a: p.a, b: p.b, weight: p.combined })
+        .collect();
+    edges.extend(
+        constraint_pairs(events, &constraints.must_link)
+            .into_iter()
+            .map(|(a, b)| Edge { a, b, weight: f64::INFINITY }),
+    );
+    let cannot = constraint_pairs(events, &constraints.cannot_link);
+    let (clusters, dropped) = connected_clusters(events.len(), &edges, &cannot);
+    let dropped = dropped.into_iter().filter(|e| e.weight.is_finite()).collect();
+    (clusters, dropped)
+}
+
+/// Per-cluster facts gathered in one pass over the pairs.
+#[derive(Default)]
+struct ClusterFacts {
+    match_weights: Vec<f64>,
+    no_match_inside: bool,
+    ai_inside: bool,
+}
+
+fn synthesize_all(
+    events: &[SourceEvent],
+    pairs: &[ScoredPair],
+    clusters: Vec<Vec<u32>>,
+    config: &MatchingConfig,
+    constraints: &ReviewConstraints,
+) -> (Vec<CanonicalEvent>, Vec<Vec<u32>>) {
+    let mut cluster_of = vec![0u32; events.len()];
+    for (ci, members) in clusters.iter().enumerate() {
+        for &m in members {
+            cluster_of[m as usize] = ci as u32;
+        }
+    }
+    let mut facts: HashMap<u32, ClusterFacts> = HashMap::new();
+    for p in pairs {
+        let ci = cluster_of[p.a as usize];
+        if ci != cluster_of[p.b as usize] {
+            continue;
+        }
+        let f = facts.entry(ci).or_default();
+        match p.decision {
+            Decision::Match => f.match_weights.push(p.combined),
+            Decision::NoMatch => f.no_match_inside = true,
+            Decision::Ambiguous => {}
+        }
+        f.ai_inside |= p.tier.is_ai();
+    }
+    let reviewed: BTreeSet<&[String]> = constraints.reviewed.iter().map(Vec::as_slice).collect();
+    let empty = ClusterFacts::default();
+    let built: Vec<(CanonicalEvent, Vec<u32>)> = clusters
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, members)| {
+            let f = facts.get(&(ci as u32)).unwrap_or(&empty);
+            let member_events: Vec<&SourceEvent> = members.iter().map(|&m| &events[m as usize]).collect();
+            let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
+            let dates: BTreeSet<chrono::NaiveDate> =
+                member_events.iter().flat_map(|e| e.dates.iter().map(|d| d.date)).collect();
+            let flag = coherence_flag(
+                &CoherenceInput { members: &members, match_weights: &f.match_weights, has_no_match_inside: f.no_match_inside, dates },
+                &config.cluster,
+            );
+            canonical.match_confidence = (!f.match_weights.is_empty())
+                .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
+            canonical.ai_assisted = f.ai_inside;
+            if reviewed.contains(canonical.source_event_ids.as_slice()) {
+                if canonical.match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+                    canonical.match_confidence = Some(REVIEWED_CONFIDENCE);
+                }
+            } else {
+                canonical.needs_review = flag.is_some();
+                canonical.review_reason = flag;
+            }
+            (canonical, members)
+        })
+        .collect();
+    let (valid, flagged): (Vec<_>, Vec<_>) = built.into_iter().partition(|(c, _)| !c.needs_review);
+    valid.into_iter().chain(flagged).unzip()
+}

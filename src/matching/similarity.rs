@@ -1,0 +1,233 @@
+//! String similarity primitives (`matching.md` §3): `ratio`, `token_sort_ratio`,
+//! `token_set_ratio`, all in percent [0, 100].
+//!
+//! Strings are compared as sequences of Unicode code points, case-sensitively; callers
+//! normalize first. The LCS underneath is rapidfuzz's bit-parallel implementation
+//! (Hyyrö), about 10× faster than the textbook DP on titles and descriptions.
+//!
+//! Per-event work (tokenizing, sorting, joining) lives in [`TokenizedText`] so it is
+//! done once per event, not once per pair.
+
+use rapidfuzz::distance::lcs_seq;
+
+use crate::preprocess::normalize::is_space;
+
+/// Length of the longest common subsequence, in code points.
+pub fn lcs(a: &str, b: &str) -> usize {
+    if a.is_empty() || b.is_empty() {
+        return 0;
+    }
+    lcs_seq::similarity(a.chars(), b.chars())
+}
+
+/// Normalized Indel similarity: `100 · 2·LCS / (len a + len b)`, 100 for two empties.
+pub fn ratio(a: &str, b: &str) -> f64 {
+    ratio_with_lengths(a, a.chars().count(), b, b.chars().count())
+}
+
+fn ratio_with_lengths(a: &str, la: usize, b: &str, lb: usize) -> f64 {
+    let total = la + lb;
+    if total == 0 {
+        return 100.0;
+    }
+    100.0 * (2 * lcs(a, b)) as f64 / total as f64
+}
+
+/// A text split into whitespace tokens, prepared once per event.
+///
+/// Compact on purpose (one string plus byte ranges): a run holds one per event for
+/// titles and descriptions, up to a million events.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TokenizedText {
+    /// Tokens sorted ascending and joined by single spaces (token_sort form).
+    sorted_joined: Box<str>,
+    /// Code points of `sorted_joined`.
+    sorted_len: u32,
+    /// Byte ranges of the distinct tokens in `sorted_joined`, ascending (token_set
+    /// form); empty when built with [`TokenizedText::sorted_only`].
+    distinct: Box<[(u32, u32)]>,
+    /// Whether the text has at least one token.
+    has_tokens: bool,
+}
+
+impl TokenizedText {
+    pub fn new(text: &str) -> Self {
+        Self::build(text, true)
+    }
+
+    /// Only the token_sort form (descriptions never need token_set).
+    pub fn sorted_only(text: &str) -> Self {
+        Self::build(text, false)
+    }
+
+    fn build(text: &str, with_set: bool) -> Self {
+        let mut tokens: Vec<&str> = text.split(is_space).filter(|t| !t.is_empty()).collect();
+        tokens.sort_unstable();
+        let sorted_joined = tokens.join(" ");
+        let mut distinct = Vec::new();
+        if with_set {
+            let mut offset = 0u32;
+            let mut previous: Option<&str> = None;
+            for t in &tokens {
+                if previous != Some(*t) {
+                    distinct.push((offset, offset + t.len() as u32));
+                }
+                previous = Some(t);
+                offset += t.len() as u32 + 1;
+            }
+        }
+        TokenizedText {
+            sorted_len: sorted_joined.chars().count() as u32,
+            sorted_joined: sorted_joined.into_boxed_str(),
+            distinct: distinct.into_boxed_slice(),
+            has_tokens: !tokens.is_empty(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.has_tokens
+    }
+
+    pub fn sorted_joined(&self) -> &str {
+        &self.sorted_joined
+    }
+
+    /// Distinct tokens in ascending order.
+    pub fn token_set(&self) -> impl Iterator<Item = &str> + '_ {
+        self.distinct.iter().map(|&(s, e)| &self.sorted_joined[s as usize..e as usize])
+    }
+}
+
+/// `ratio` of the sorted-token forms.
+pub fn token_sort_ratio(a: &str, b: &str) -> f64 {
+    token_sort_ratio_prepared(&TokenizedText::new(a), &TokenizedText::new(b))
+}
+
+pub fn token_sort_ratio_prepared(a: &TokenizedText, b: &TokenizedText) -> f64 {
+    ratio_with_lengths(&a.sorted_joined, a.sorted_len as usize, &b.sorted_joined, b.sorted_len as usize)
+}
+
+/// Token-set ratio exactly as `matching.md` §3 defines it.
+pub fn token_set_ratio(a: &str, b: &str) -> f64 {
+    token_set_ratio_prepared(&TokenizedText::new(a), &TokenizedText::new(b))
+}
+
+pub fn token_set_ratio_prepared(a: &TokenizedText, b: &TokenizedText) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let set_a: Vec<&str> = a.token_set().collect();
+    let set_b: Vec<&str> = b.token_set().collect();
+    let (inter, only_a, only_b) = split_sets(&set_a, &set_b);
+    if !inter.is_empty() && (only_a.is_empty() || only_b.is_empty()) {
+        return 100.0;
+    }
+    let s = inter.join(" ");
+    let sa = only_a.join(" ");
+    let sb = only_b.join(" ");
+    let (ls, lsa, lsb) = (
+        s.chars().count() as f64,
+        sa.chars().count() as f64,
+        sb.chars().count() as f64,
+    );
+    let sep = if s.is_empty() { 0.0 } else { 1.0 };
+    let indel = lsa + lsb - 2.0 * lcs(&sa, &sb) as f64;
+    let denominator = 2.0 * (ls + sep) + lsa + lsb;
+    let r1 = if denominator == 0.0 { 100.0 } else { 100.0 * (1.0 - indel / denominator) };
+    if s.is_empty() {
+        return r1;
+    }
+    let r2 = 100.0 * (1.0 - (1.0 + lsa) / (ls + ls + 1.0 + lsa));
+    let r3 = 100.0 * (1.0 - (1.0 + lsb) / (ls + ls + 1.0 + lsb));
+    r1.max(r2).max(r3)
+}
+
+/// Intersection and both differences of two sorted, deduplicated token lists.
+fn split_sets<'a>(a: &[&'a str], b: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>) {
+    let (mut i, mut j) = (0, 0);
+    let (mut inter, mut only_a, mut only_b) = (Vec::new(), Vec::new(), Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => {
+                inter.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                only_a.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                only_b.push(b[j]);
+                j += 1;
+            }
+        }
+    }
+    only_a.extend_from_slice(&a[i..]);
+    only_b.extend_from_slice(&b[j..]);
+    (inter, only_a, only_b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 5e-5
+    }
+
+    #[test]
+    fn spec_test_vectors() {
+        let rows: [(&str, &str, Option<f64>, f64, f64); 10] = [
+            ("Konzert im Park", "Konzert im Park", Some(100.0), 100.0, 100.0),
+            ("Woodwalkers 2", "WOODWALKERS 2", Some(23.0769), 23.0769, 23.0769),
+            ("konzert im stadtpark", "stadtpark konzert", Some(48.6486), 91.8919, 100.0),
+            ("fasnetsumzug in kenzingen", "grosser fasnetsumzug kenzingen", Some(80.0), 83.6364, 93.6170),
+            ("grosser fastnachtumzug", "grosser fastnachtumzug in waldkirch", None, 77.1930, 100.0),
+            ("stadttheater", "messehalle", Some(36.3636), 36.3636, 36.3636),
+            ("Kinderfilm im Scala Haslach", "Kinderfilm G.O.A.T. im Scala Kino Haslach", Some(79.4118), 79.4118, 100.0),
+            ("a  b", "b a", Some(28.5714), 100.0, 100.0),
+            ("", "", Some(100.0), 100.0, 0.0),
+            ("abc", "", Some(0.0), 0.0, 0.0),
+        ];
+        for (a, b, r, ts, tset) in rows {
+            if let Some(r) = r {
+                assert!(close(ratio(a, b), r), "ratio({a:?},{b:?}) = {}", ratio(a, b));
+            }
+            assert!(close(token_sort_ratio(a, b), ts), "token_sort({a:?},{b:?}) = {}", token_sort_ratio(a, b));
+            assert!(close(token_set_ratio(a, b), tset), "token_set({a:?},{b:?}) = {}", token_set_ratio(a, b));
+        }
+    }
+
+    #[test]
+    fn non_ascii_counts_code_points() {
+        assert!(close(ratio("über", "uber"), 100.0 * 6.0 / 8.0));
+        assert!(close(ratio("straße", "strasse"), 100.0 * 10.0 / 13.0));
+    }
+
+    #[test]
+    fn long_strings_use_multiword_lcs() {
+        let a = "abcdefghij".repeat(30);
+        let b = format!("x{}", &a[1..]);
+        assert!(close(ratio(&a, &b), 100.0 * 2.0 * 299.0 / 600.0));
+    }
+
+    proptest! {
+        #[test]
+        fn ratios_are_bounded_and_symmetric(a in "[a-zäöü ]{0,40}", b in "[a-zäöü ]{0,40}") {
+            for f in [ratio, token_sort_ratio, token_set_ratio] {
+                let x = f(&a, &b);
+                prop_assert!((0.0..=100.0).contains(&x));
+                prop_assert!((x - f(&b, &a)).abs() < 1e-9);
+            }
+        }
+
+        #[test]
+        fn identical_nonblank_strings_score_100(a in "[a-z]{1,10}( [a-z]{1,10}){0,4}") {
+            prop_assert!(close(ratio(&a, &a), 100.0));
+            prop_assert!(close(token_sort_ratio(&a, &a), 100.0));
+            prop_assert!(close(token_set_ratio(&a, &a), 100.0));
+        }
+    }
+}
