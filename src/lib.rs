@@ -3,15 +3,15 @@
 //!
 //! The crate is organised like the pipeline it implements:
 //!
-//! * [`ingest`]: read and validate event files (all-or-nothing per file).
-//! * [`preprocess`]: normalization (umlauts, prefixes, dialect synonyms, city aliases)
+//! * [`ingest`] - read and validate event files (all-or-nothing per file).
+//! * [`preprocess`] - normalization (umlauts, prefixes, dialect synonyms, city aliases)
 //!   and blocking keys, driven by the word lists under `config/`.
-//! * [`matching`]: candidate pairs, the four signal scorers, decisions, clustering and
+//! * [`matching`] - candidate pairs, the four signal scorers, decisions, clustering and
 //!   canonical synthesis: a pure function of events + config + review constraints.
-//! * [`evaluation`]: precision / recall / F1 against labelled ground truth.
-//! * [`generate`]: realistic synthetic event files with ground truth, for demos and
+//! * [`evaluation`] - precision / recall / F1 against labelled ground truth.
+//! * [`generate`] - realistic synthetic event files with ground truth, for demos and
 //!   benchmarks.
-//! * [`cli`]: the command-line surfaces (`dedup`, `evaluate`, `generate`, `bench`).
+//! * [`cli`] - the command-line surfaces (`dedup`, `evaluate`, `generate`, `bench`).
 
 pub mod cli;
 pub mod evaluation;

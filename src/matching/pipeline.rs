@@ -18,6 +18,7 @@ use super::config::MatchingConfig;
 use super::constraints::ReviewConstraints;
 use super::decide::{combine, decide, select_weights};
 use super::prepared::PreparedEvent;
+use super::signals::geo::trusted_points;
 use super::signals::score_pair;
 use super::synthesis::synthesize;
 use crate::model::{CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier, Weights};
@@ -42,6 +43,8 @@ pub struct ScoredPair {
     pub rule: DecisionRule,
     /// 0 = default weights, `i + 1` = `category_weights.priority[i]`.
     pub weight_set: u16,
+    /// Geo was left out of the combined score (`geo.untrusted_as_missing`).
+    pub geo_ignored: bool,
 }
 
 /// Wall-clock time per stage, in milliseconds.
@@ -94,6 +97,7 @@ impl PipelineResult {
     /// The full, explained form of a scored pair.
     pub fn explain(&self, p: &ScoredPair) -> PairDecision {
         let (source, weights) = &self.weight_sets[p.weight_set as usize];
+        let weights = if p.geo_ignored { Weights { geo: 0.0, ..*weights } } else { *weights };
         PairDecision {
             id_a: self.events[p.a as usize].id.clone(),
             id_b: self.events[p.b as usize].id.clone(),
@@ -101,7 +105,7 @@ impl PipelineResult {
             combined: p.combined,
             decision: p.decision,
             tier: p.tier,
-            weights: *weights,
+            weights,
             weight_source: source.clone(),
             rule: p.rule,
         }
@@ -127,6 +131,7 @@ pub fn explain_pair(a: &SourceEvent, b: &SourceEvent, config: &MatchingConfig, l
     let pb = PreparedEvent::new(b, lists, config);
     let scores = score_pair((a, &pa), (b, &pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
+    let weights = &effective_weights(weights, a, b, config);
     let combined = combine(&scores, weights);
     let (decision, rule) = decide(combined, scores.title, config);
     PairDecision {
@@ -231,12 +236,24 @@ fn score_candidate(a: u32, b: u32, events: &[SourceEvent], prepared: &[PreparedE
     let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
     let scores = score_pair((ea, pa), (eb, pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
-    let combined = combine(&scores, weights);
+    let effective = effective_weights(weights, ea, eb, config);
+    let combined = combine(&scores, &effective);
     let (decision, rule) = decide(combined, scores.title, config);
     let weight_set = source
         .and_then(|s| config.category_weights.priority.iter().position(|c| c == s))
         .map_or(0, |i| i as u16 + 1);
-    ScoredPair { a, b, scores, combined, decision, tier: Tier::Deterministic, rule, weight_set }
+    let geo_ignored = effective.geo != weights.geo;
+    ScoredPair { a, b, scores, combined, decision, tier: Tier::Deterministic, rule, weight_set, geo_ignored }
+}
+
+/// The weights actually applied: with `geo.untrusted_as_missing`, an uninformative
+/// geo signal gets weight 0 and the others share its weight.
+fn effective_weights(w: &Weights, a: &SourceEvent, b: &SourceEvent, config: &MatchingConfig) -> Weights {
+    if config.geo.untrusted_as_missing && trusted_points(a, b, &config.geo).is_none() {
+        Weights { geo: 0.0, ..*w }
+    } else {
+        *w
+    }
 }
 
 /// Resolves constraint ids to index pairs `(a < b)`; unknown ids are ignored (the

@@ -77,11 +77,11 @@ pub struct GeoConfig {
     pub neutral_score: f64,
     pub venue_match_distance_km: f64,
     pub venue_mismatch_factor: f64,
-    /// Below this confidence a point is treated as a town centroid rather than a venue.
-    /// When both events have coordinates within `max_distance_km` but one is only a
-    /// centroid, the distance says little; score them as `centroid_score` instead of
-    /// the neutral value. `None` keeps the spec's behaviour (neutral).
-    pub centroid_score: Option<f64>,
+    /// When coordinates are missing or untrusted on either side, leave the geo signal
+    /// out of the combined score (its weight is shared by the other signals) instead
+    /// of scoring it `neutral_score`: a town-centroid geocode is no evidence either
+    /// way, and a fixed 0.5 drags true duplicates below the match threshold.
+    pub untrusted_as_missing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -286,7 +286,7 @@ impl Default for GeoConfig {
             neutral_score: 0.5,
             venue_match_distance_km: 1.0,
             venue_mismatch_factor: 0.5,
-            centroid_score: None,
+            untrusted_as_missing: false,
         }
     }
 }

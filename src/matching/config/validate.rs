@@ -124,9 +124,6 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
     k.unit("geo.min_confidence", g.min_confidence);
     k.unit("geo.neutral_score", g.neutral_score);
     k.unit("geo.venue_mismatch_factor", g.venue_mismatch_factor);
-    if let Some(s) = g.centroid_score {
-        k.unit("geo.centroid_score", s);
-    }
 
     let d = &c.date;
     k.unit("date.close_factor", d.close_factor);

@@ -22,20 +22,9 @@ pub fn geo_score(
     b: (&SourceEvent, &PreparedEvent),
     cfg: &GeoConfig,
 ) -> f64 {
-    let (ea, eb) = (a.0, b.0);
-    let (Some(lat1), Some(lon1), Some(lat2), Some(lon2)) =
-        (ea.geo_latitude, ea.geo_longitude, eb.geo_latitude, eb.geo_longitude)
-    else {
+    let Some(((lat1, lon1), (lat2, lon2))) = trusted_points(a.0, b.0, cfg) else {
         return cfg.neutral_score;
     };
-    let identical = (lat1 - lat2).abs() < IDENTICAL_EPS && (lon1 - lon2).abs() < IDENTICAL_EPS;
-    let untrusted = |c: Option<f64>| c.is_some_and(|c| c < cfg.min_confidence);
-    if !identical && (untrusted(ea.geo_confidence) || untrusted(eb.geo_confidence)) {
-        return match cfg.centroid_score {
-            Some(s) if haversine_km(lat1, lon1, lat2, lon2) <= cfg.max_distance_km => s,
-            _ => cfg.neutral_score,
-        };
-    }
     let d = haversine_km(lat1, lon1, lat2, lon2);
     let mut score = (1.0 - d / cfg.max_distance_km).max(0.0);
     if d < cfg.venue_match_distance_km {
@@ -46,6 +35,18 @@ pub fn geo_score(
         }
     }
     score
+}
+
+/// Both points when the pair's geo is informative: coordinates on both sides, and
+/// either identical or both confidences trusted (a missing confidence is trusted).
+pub fn trusted_points(ea: &SourceEvent, eb: &SourceEvent, cfg: &GeoConfig) -> Option<((f64, f64), (f64, f64))> {
+    let (lat1, lon1, lat2, lon2) = (ea.geo_latitude?, ea.geo_longitude?, eb.geo_latitude?, eb.geo_longitude?);
+    let identical = (lat1 - lat2).abs() < IDENTICAL_EPS && (lon1 - lon2).abs() < IDENTICAL_EPS;
+    let untrusted = |c: Option<f64>| c.is_some_and(|c| c < cfg.min_confidence);
+    if !identical && (untrusted(ea.geo_confidence) || untrusted(eb.geo_confidence)) {
+        return None;
+    }
+    Some(((lat1, lon1), (lat2, lon2)))
 }
 
 /// Great-circle distance in km.
