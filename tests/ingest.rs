@@ -254,7 +254,7 @@ fn validation_reasons_are_specific() {
     let r = parse(&variant(r#""zipcode": "79341""#, r#""zipcode": 79341"#)).unwrap_err();
     assert!(
         r.message
-            .contains("events.4.location.zipcode: expected a string or null, got number 79341"),
+            .contains("events.4.location.zipcode: expected a string, got number 79341"),
         "{}",
         r.message
     );
