@@ -24,7 +24,7 @@ use crate::model::SourceEvent;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A file that passed validation, ready to be stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParsedFile {
     /// Base name, e.g. `wzo_14.02.2026_….json`.
     pub file_name: String,
@@ -152,10 +152,8 @@ fn read_metadata(v: Option<&Json>, sink: &mut Sink) -> serde_json::Value {
             None | Some(Json::Null) | Some(Json::Str(_)) => {}
             Some(other) => {
                 let field = format!("metadata.{key}");
-                sink.errors.push(Problem::file_level(
-                    field,
-                    expected("a string or null", other),
-                ));
+                sink.errors
+                    .push(Problem::file_level(field, expected("a string", other)));
             }
         }
     }

@@ -97,7 +97,7 @@ fn str_list(obj: &Json, key: &str, s: &mut EventScope) -> Option<Vec<String>> {
             None
         }
         Err((Some(i), reason)) => {
-            s.error(&format!("{key}.{i}"), reason);
+            s.error(format_args!("{key}.{i}"), reason);
             None
         }
     }
@@ -125,15 +125,18 @@ fn read_dates(v: Option<&Json>, s: &mut EventScope) -> Vec<EventDate> {
 
 fn read_date(i: usize, item: &Json, s: &mut EventScope) -> Option<EventDate> {
     if !matches!(item, Json::Object(_)) {
-        s.error(&format!("event_dates.{i}"), expected("a date object", item));
+        s.error(
+            format_args!("event_dates.{i}"),
+            expected("a date object", item),
+        );
         return None;
     }
     let date = s.take(
-        &format!("event_dates.{i}.date"),
+        format_args!("event_dates.{i}.date"),
         required_date(item.get("date")),
     );
     let end_date = s.take(
-        &format!("event_dates.{i}.end_date"),
+        format_args!("event_dates.{i}.end_date"),
         optional_date(item.get("end_date")),
     );
     let start_time = read_time(i, "start_time", item, s);
@@ -153,14 +156,14 @@ fn read_time(
     item: &Json,
     s: &mut EventScope,
 ) -> Option<Option<chrono::NaiveTime>> {
-    let path = format!("event_dates.{i}.{key}");
-    match s.take(&path, time_field(item.get(key)))? {
+    let path = format_args!("event_dates.{i}.{key}");
+    match s.take(path, time_field(item.get(key)))? {
         TimeValue::Absent => Some(None),
         TimeValue::At(t) => Some(Some(t)),
         TimeValue::Ignored => {
             let shown = item.get(key).map_or_else(String::new, Json::describe);
             s.warn(
-                &path,
+                format_args!("event_dates.{i}.{key}"),
                 format!("{shown} is neither HH:MM nor HH:MM:SS; treated as no time"),
             );
             Some(None)
@@ -179,7 +182,7 @@ fn read_location(v: Option<&Json>, ev: &mut SourceEvent, s: &mut EventScope) {
         }
     };
     let field = |key: &str, s: &mut EventScope| {
-        s.take(&format!("location.{key}"), opt_string(loc.get(key)))
+        s.take(format_args!("location.{key}"), opt_string(loc.get(key)))
             .flatten()
     };
     ev.location_name = field("name", s);
@@ -224,8 +227,11 @@ fn read_geo(v: Option<&Json>, ev: &mut SourceEvent, s: &mut EventScope) {
         }
     };
     let num = |key: &str, s: &mut EventScope| {
-        s.take(&format!("location.geo.{key}"), opt_number_raw(geo.get(key)))
-            .flatten()
+        s.take(
+            format_args!("location.geo.{key}"),
+            opt_number_raw(geo.get(key)),
+        )
+        .flatten()
     };
     let lat = num("latitude", s);
     let lon = num("longitude", s);

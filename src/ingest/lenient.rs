@@ -11,12 +11,13 @@
 
 use super::json::Json;
 
-/// Optional string: absent/null → `None`; any other non-string is an error.
+/// Optional string: absent/null → `None`; any other non-string is an error. The
+/// reason says "expected a string" (null being allowed goes without saying).
 pub fn opt_string(v: Option<&Json>) -> Result<Option<String>, String> {
     match v {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Str(s)) => Ok(Some(s.to_string())),
-        Some(other) => Err(expected("a string or null", other)),
+        Some(other) => Err(expected("a string", other)),
     }
 }
 
@@ -221,7 +222,7 @@ mod tests {
         );
         assert_eq!(
             opt_string(Some(&j("79341"))),
-            Err("expected a string or null, got number 79341".to_string())
+            Err("expected a string, got number 79341".to_string())
         );
         assert!(opt_string(Some(&j("true"))).is_err());
         assert_eq!(req_string(Some(&j(r#""""#))), Ok(String::new()));

@@ -7,6 +7,8 @@
 //!   operator can fix a file in one round trip;
 //! * [`RejectionReason`] serializes to the exact strings of the `.error.json` file.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// One finding, either fatal (in [`FileRejection::details`]) or a warning.
@@ -147,19 +149,20 @@ pub struct EventScope<'s> {
 
 impl EventScope<'_> {
     /// Records a fatal problem at `events.<index>.<rel>` (`rel` may be empty).
-    pub fn error(&mut self, rel: &str, problem: impl Into<String>) {
+    pub fn error(&mut self, rel: impl fmt::Display, problem: impl Into<String>) {
         let p = self.problem(rel, problem.into());
         self.sink.errors.push(p);
     }
 
     /// Records a non-fatal note at `events.<index>.<rel>`.
-    pub fn warn(&mut self, rel: &str, problem: impl Into<String>) {
+    pub fn warn(&mut self, rel: impl fmt::Display, problem: impl Into<String>) {
         let p = self.problem(rel, problem.into());
         self.sink.warnings.push(p);
     }
 
-    /// Unwraps a checked value, recording the failure reason at `rel`.
-    pub fn take<T>(&mut self, rel: &str, checked: Result<T, String>) -> Option<T> {
+    /// Unwraps a checked value, recording the failure reason at `rel`. `rel` is
+    /// only rendered on failure, so callers pass `format_args!` paths for free.
+    pub fn take<T>(&mut self, rel: impl fmt::Display, checked: Result<T, String>) -> Option<T> {
         match checked {
             Ok(v) => Some(v),
             Err(reason) => {
@@ -169,7 +172,8 @@ impl EventScope<'_> {
         }
     }
 
-    fn problem(&self, rel: &str, problem: String) -> Problem {
+    fn problem(&self, rel: impl fmt::Display, problem: String) -> Problem {
+        let rel = rel.to_string();
         let field = if rel.is_empty() {
             format!("events.{}", self.index)
         } else {
