@@ -15,16 +15,19 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/matching.toml";
 pub fn load_config(args: &MatchingArgs) -> anyhow::Result<MatchingConfig> {
     let (text, shown) = match &args.config {
         Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("cannot read matching config {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read matching config {}", path.display()))?,
             path.display().to_string(),
         ),
         None if Path::new(DEFAULT_CONFIG_PATH).is_file() => (
-            std::fs::read_to_string(DEFAULT_CONFIG_PATH).with_context(|| format!("cannot read {DEFAULT_CONFIG_PATH}"))?,
+            std::fs::read_to_string(DEFAULT_CONFIG_PATH)
+                .with_context(|| format!("cannot read {DEFAULT_CONFIG_PATH}"))?,
             DEFAULT_CONFIG_PATH.to_string(),
         ),
         None => (String::new(), "built-in defaults".to_string()),
     };
-    let mut doc: toml::Table = toml::from_str(&text).with_context(|| format!("invalid matching config {shown}"))?;
+    let mut doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("invalid matching config {shown}"))?;
     for item in &args.overrides {
         apply_override(&mut doc, item)?;
     }
@@ -33,7 +36,11 @@ pub fn load_config(args: &MatchingArgs) -> anyhow::Result<MatchingConfig> {
 }
 
 pub fn load_word_lists(args: &MatchingArgs) -> anyhow::Result<WordLists> {
-    Ok(WordLists::load(args.prefixes.as_deref(), args.synonyms.as_deref(), args.city_aliases.as_deref())?)
+    Ok(WordLists::load(
+        args.prefixes.as_deref(),
+        args.synonyms.as_deref(),
+        args.city_aliases.as_deref(),
+    )?)
 }
 
 /// Sets a dotted key in a TOML table, creating intermediate tables.
@@ -48,7 +55,9 @@ fn apply_override(doc: &mut toml::Table, item: &str) -> anyhow::Result<()> {
     };
     let mut table = doc;
     for part in parents {
-        let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         table = match entry {
             toml::Value::Table(t) => t,
             _ => bail!("--set {key}: {part} is not a table"),
@@ -81,8 +90,16 @@ mod tests {
 
     #[test]
     fn overrides_apply_and_are_validated() {
-        let c = load_config(&args(&["title.compare_on=raw_casefold", "thresholds.high=0.8", "date.expand_ranges=true"])).unwrap();
-        assert_eq!(c.title.compare_on, crate::matching::config::TitleCompareOn::RawCasefold);
+        let c = load_config(&args(&[
+            "title.compare_on=raw_casefold",
+            "thresholds.high=0.8",
+            "date.expand_ranges=true",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.title.compare_on,
+            crate::matching::config::TitleCompareOn::RawCasefold
+        );
         assert_eq!(c.thresholds.high, 0.8);
         assert!(c.date.expand_ranges);
         let err = load_config(&args(&["thresholds.low=0.9"])).unwrap_err();

@@ -61,7 +61,10 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
         for r in &input.rejected {
             eprintln!("rejected {}: {}", r.file, r.message);
         }
-        eprintln!("error: no usable input file among {} read", input.files_read);
+        eprintln!(
+            "error: no usable input file among {} read",
+            input.files_read
+        );
         return Ok(ExitCode::FAILURE);
     }
     let events = input.events.clone();
@@ -76,12 +79,15 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
             events_updated_by_later_files: input.updated_events,
             pipeline: &result.stats,
         },
-        decisions: args.decisions.then(|| result.pairs.iter().map(|p| result.explain(p)).collect()),
+        decisions: args
+            .decisions
+            .then(|| result.pairs.iter().map(|p| result.explain(p)).collect()),
         rejected_files: input.rejected_summary(),
     };
     match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
             let mut w = std::io::BufWriter::new(file);
             serde_json::to_writer_pretty(&mut w, &output)?;
             w.write_all(b"\n")?;

@@ -37,7 +37,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     let truth = GroundTruth::load(&args.truth)?;
     let input = input::load(&args.paths)?;
     if input.files_used == 0 {
-        eprintln!("error: no usable input file among {} read", input.files_read);
+        eprintln!(
+            "error: no usable input file among {} read",
+            input.files_read
+        );
         return Ok(ExitCode::FAILURE);
     }
     let result = matching::run(input.events, &config, &lists, &ReviewConstraints::default());

@@ -13,7 +13,9 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::ingest::{collect_json_files, parse_event_file, FileRejection, ParsedFile, RejectionReason};
+use crate::ingest::{
+    collect_json_files, parse_event_file, FileRejection, ParsedFile, RejectionReason,
+};
 use crate::model::SourceEvent;
 
 #[derive(Debug, Default)]
@@ -38,16 +40,28 @@ impl LoadedInput {
     pub fn rejected_summary(&self) -> Vec<RejectedFile<'_>> {
         self.rejected
             .iter()
-            .map(|r| RejectedFile { file: &r.file, reason: r.reason, message: &r.message })
+            .map(|r| RejectedFile {
+                file: &r.file,
+                reason: r.reason,
+                message: &r.message,
+            })
             .collect()
     }
 }
 
 pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
     let files = collect_json_files(paths).context("cannot list input files")?;
-    let parsed: Vec<(PathBuf, Result<ParsedFile, FileRejection>)> =
-        files.into_par_iter().map(|path| { let r = read_one(&path); (path, r) }).collect();
-    let mut input = LoadedInput { files_read: parsed.len(), ..Default::default() };
+    let parsed: Vec<(PathBuf, Result<ParsedFile, FileRejection>)> = files
+        .into_par_iter()
+        .map(|path| {
+            let r = read_one(&path);
+            (path, r)
+        })
+        .collect();
+    let mut input = LoadedInput {
+        files_read: parsed.len(),
+        ..Default::default()
+    };
     let mut seen_hashes: HashSet<String> = HashSet::new();
     let mut owner: HashMap<String, (usize, String)> = HashMap::new();
     for (path, result) in parsed {
@@ -78,7 +92,10 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
                     input.events[slot] = event;
                 }
                 None => {
-                    owner.insert(event.id.clone(), (input.events.len(), file.file_name.clone()));
+                    owner.insert(
+                        event.id.clone(),
+                        (input.events.len(), file.file_name.clone()),
+                    );
                     input.events.push(event);
                 }
             }
@@ -87,8 +104,13 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
     Ok(input)
 }
 
+// A rejection is the bad-file path and is consumed at once; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 fn read_one(path: &std::path::Path) -> Result<ParsedFile, FileRejection> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match std::fs::read(path) {
         Ok(bytes) => parse_event_file(&name, &bytes),
         Err(e) => Err(FileRejection {

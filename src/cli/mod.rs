@@ -16,7 +16,12 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "event-dedup", version, about, arg_required_else_help = true)]
 pub struct Cli {
     /// Log level for the offline commands (error, warn, info, debug).
-    #[arg(long, global = true, default_value = "warn", env = "EVENT_DEDUP_LOG_LEVEL")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "warn",
+        env = "EVENT_DEDUP_LOG_LEVEL"
+    )]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,

@@ -28,8 +28,19 @@ impl Metrics {
         let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
         let precision = ratio(tp, tp + fp);
         let recall = ratio(tp, tp + fn_);
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        Metrics { tp, fp, fn_, precision, recall, f1 }
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Metrics {
+            tp,
+            fp,
+            fn_,
+            precision,
+            recall,
+            f1,
+        }
     }
 }
 
@@ -106,7 +117,10 @@ pub fn evaluate(result: &PipelineResult, truth: &GroundTruth, worst: usize) -> E
     let pairwise = |pred: &BTreeSet<(u32, u32)>, filter: &dyn Fn(&(u32, u32)) -> bool| {
         let tp = pred.iter().filter(|p| filter(p) && is_same(p)).count();
         let fp = pred.iter().filter(|p| filter(p) && !is_same(p)).count();
-        let fn_ = true_pairs.iter().filter(|p| filter(p) && !pred.contains(p)).count();
+        let fn_ = true_pairs
+            .iter()
+            .filter(|p| filter(p) && !pred.contains(p))
+            .count();
         Metrics::from_counts(tp, fp, fn_)
     };
     let all = |_: &(u32, u32)| true;
@@ -115,7 +129,13 @@ pub fn evaluate(result: &PipelineResult, truth: &GroundTruth, worst: usize) -> E
     for e in &result.events {
         categories.extend(e.categories.iter().flatten().map(String::as_str));
     }
-    let has = |i: u32, c: &str| result.events[i as usize].categories.iter().flatten().any(|x| x == c);
+    let has = |i: u32, c: &str| {
+        result.events[i as usize]
+            .categories
+            .iter()
+            .flatten()
+            .any(|x| x == c)
+    };
     let per_category = categories
         .iter()
         .map(|&c| {
@@ -142,24 +162,40 @@ pub fn evaluate(result: &PipelineResult, truth: &GroundTruth, worst: usize) -> E
         same_cluster: cluster_of[a as usize] == cluster_of[b as usize],
     };
     let score_of = |e: &PairError| e.decision.as_ref().map_or(-1.0, |d| d.combined);
-    let mut false_merges: Vec<PairError> =
-        predicted.iter().filter(|p| !is_same(p)).map(|&(a, b)| error(a, b)).collect();
+    let mut false_merges: Vec<PairError> = predicted
+        .iter()
+        .filter(|p| !is_same(p))
+        .map(|&(a, b)| error(a, b))
+        .collect();
     false_merges.sort_by(|x, y| score_of(y).total_cmp(&score_of(x)));
     false_merges.truncate(worst);
-    let mut false_splits: Vec<PairError> =
-        true_pairs.iter().filter(|p| !predicted.contains(p)).map(|&(a, b)| error(a, b)).collect();
+    let mut false_splits: Vec<PairError> = true_pairs
+        .iter()
+        .filter(|p| !predicted.contains(p))
+        .map(|&(a, b)| error(a, b))
+        .collect();
     false_splits.sort_by(|x, y| score_of(y).total_cmp(&score_of(x)));
     false_splits.truncate(worst);
 
     Evaluation {
-        labelled_events: ids.iter().filter(|id| truth.event_to_true.contains_key(**id)).count(),
+        labelled_events: ids
+            .iter()
+            .filter(|id| truth.event_to_true.contains_key(**id))
+            .count(),
         true_pairs: true_pairs.len(),
-        true_pairs_blocked: true_pairs.iter().filter(|&&(a, b)| result.pair(a, b).is_some()).count(),
+        true_pairs_blocked: true_pairs
+            .iter()
+            .filter(|&&(a, b)| result.pair(a, b).is_some())
+            .count(),
         decisions: pairwise(&predicted, &all),
         clusters: pairwise(&co_member, &all),
         bcubed_precision: bp,
         bcubed_recall: br,
-        bcubed_f1: if bp + br == 0.0 { 0.0 } else { 2.0 * bp * br / (bp + br) },
+        bcubed_f1: if bp + br == 0.0 {
+            0.0
+        } else {
+            2.0 * bp * br / (bp + br)
+        },
         per_category,
         false_merges,
         false_splits,
@@ -172,7 +208,10 @@ fn bcubed(ids: &[&str], cluster_of: &[usize], truth: &GroundTruth) -> (f64, f64)
     let mut by_truth: HashMap<&str, usize> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         if let Some(t) = truth.event_to_true.get(*id) {
-            by_cluster.entry(cluster_of[i]).or_default().push(t.as_str());
+            by_cluster
+                .entry(cluster_of[i])
+                .or_default()
+                .push(t.as_str());
             *by_truth.entry(t.as_str()).or_default() += 1;
         }
     }

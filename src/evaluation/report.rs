@@ -36,23 +36,48 @@ fn pair(out: &mut String, e: &PairError) {
             );
         }
         None => {
-            let _ = writeln!(out, "    not a candidate pair (no shared blocking key){}", if e.same_cluster { " · same cluster" } else { "" });
+            let _ = writeln!(
+                out,
+                "    not a candidate pair (no shared blocking key){}",
+                if e.same_cluster {
+                    " · same cluster"
+                } else {
+                    ""
+                }
+            );
         }
     }
 }
 
 pub fn render(e: &Evaluation) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "labelled events {} · true pairs {} · true pairs sharing a blocking key {}", e.labelled_events, e.true_pairs, e.true_pairs_blocked);
+    let _ = writeln!(
+        out,
+        "labelled events {} · true pairs {} · true pairs sharing a blocking key {}",
+        e.labelled_events, e.true_pairs, e.true_pairs_blocked
+    );
     let _ = writeln!(out, "pairwise (match decisions):   {}", line(&e.decisions));
     let _ = writeln!(out, "pairwise (cluster membership): {}", line(&e.clusters));
-    let _ = writeln!(out, "B-cubed: P {:.3}  R {:.3}  F1 {:.3}", e.bcubed_precision, e.bcubed_recall, e.bcubed_f1);
-    let _ = writeln!(out, "\nper category (match decisions | cluster membership):");
+    let _ = writeln!(
+        out,
+        "B-cubed: P {:.3}  R {:.3}  F1 {:.3}",
+        e.bcubed_precision, e.bcubed_recall, e.bcubed_f1
+    );
+    let _ = writeln!(
+        out,
+        "\nper category (match decisions | cluster membership):"
+    );
     for (c, m) in &e.per_category {
         let _ = writeln!(
             out,
             "  {c:<14} pairs {:>4}  P {:.3} R {:.3} F1 {:.3} | P {:.3} R {:.3} F1 {:.3}",
-            m.true_pairs, m.decisions.precision, m.decisions.recall, m.decisions.f1, m.clusters.precision, m.clusters.recall, m.clusters.f1
+            m.true_pairs,
+            m.decisions.precision,
+            m.decisions.recall,
+            m.decisions.f1,
+            m.clusters.precision,
+            m.clusters.recall,
+            m.clusters.f1
         );
     }
     let _ = writeln!(out, "\nworst false merges ({}):", e.false_merges.len());

@@ -12,7 +12,10 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum TruthError {
     #[error("cannot read truth file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid truth file {path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -36,15 +39,24 @@ pub struct GroundTruth {
 impl GroundTruth {
     pub fn load(path: &Path) -> Result<Self, TruthError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TruthError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TruthError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         Self::parse(&text, &shown)
     }
 
     pub fn parse(text: &str, shown: &str) -> Result<Self, TruthError> {
-        let invalid = |message: String| TruthError::Invalid { path: shown.to_string(), message };
+        let invalid = |message: String| TruthError::Invalid {
+            path: shown.to_string(),
+            message,
+        };
         let file: TruthFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if file.format != "event-groundtruth/1" {
-            return Err(invalid(format!("unsupported format {:?}, expected \"event-groundtruth/1\"", file.format)));
+            return Err(invalid(format!(
+                "unsupported format {:?}, expected \"event-groundtruth/1\"",
+                file.format
+            )));
         }
         let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (event, truth) in &file.event_to_true {
@@ -58,7 +70,11 @@ impl GroundTruth {
                 }
             }
         }
-        let listed: BTreeSet<(String, String)> = file.duplicate_pairs.iter().map(|(a, b)| ordered(a, b)).collect();
+        let listed: BTreeSet<(String, String)> = file
+            .duplicate_pairs
+            .iter()
+            .map(|(a, b)| ordered(a, b))
+            .collect();
         if !file.duplicate_pairs.is_empty() && listed != same_pairs {
             return Err(invalid(format!(
                 "duplicate_pairs ({}) disagree with event_to_true ({} pairs)",
@@ -66,7 +82,10 @@ impl GroundTruth {
                 same_pairs.len()
             )));
         }
-        Ok(GroundTruth { event_to_true: file.event_to_true.into_iter().collect(), same_pairs })
+        Ok(GroundTruth {
+            event_to_true: file.event_to_true.into_iter().collect(),
+            same_pairs,
+        })
     }
 
     /// Whether two labelled events describe the same real-world event (`None` when

@@ -28,7 +28,10 @@ pub struct BlockingStats {
 }
 
 /// Sorted, deduplicated candidate pairs and blocking statistics.
-pub fn candidate_pairs(events: &[PreparedEvent], max_block_size: usize) -> (Vec<(u32, u32)>, BlockingStats) {
+pub fn candidate_pairs(
+    events: &[PreparedEvent],
+    max_block_size: usize,
+) -> (Vec<(u32, u32)>, BlockingStats) {
     let mut blocks: HashMap<&BlockingKey, Vec<u32>> = HashMap::new();
     for (idx, e) in events.iter().enumerate() {
         for key in &e.blocking_keys {
@@ -39,7 +42,10 @@ pub fn candidate_pairs(events: &[PreparedEvent], max_block_size: usize) -> (Vec<
             }
         }
     }
-    let mut stats = BlockingStats { keys: blocks.len(), ..Default::default() };
+    let mut stats = BlockingStats {
+        keys: blocks.len(),
+        ..Default::default()
+    };
     let mut pairs = Vec::new();
     for members in blocks.values() {
         stats.largest_block = stats.largest_block.max(members.len());
@@ -48,7 +54,8 @@ pub fn candidate_pairs(events: &[PreparedEvent], max_block_size: usize) -> (Vec<
             split_block(members, events, max_block_size, &mut pairs);
             let n = members.len() as u64;
             stats.blocks_split += 1;
-            stats.pairs_avoided_by_guard += (n * (n - 1) / 2).saturating_sub((pairs.len() - before) as u64);
+            stats.pairs_avoided_by_guard +=
+                (n * (n - 1) / 2).saturating_sub((pairs.len() - before) as u64);
         } else {
             all_pairs(members, &mut pairs);
         }
@@ -67,7 +74,12 @@ fn all_pairs(members: &[u32], out: &mut Vec<(u32, u32)>) {
 }
 
 /// Pairs only events of an over-full block that share a distinctive token.
-fn split_block(members: &[u32], events: &[PreparedEvent], max_block_size: usize, out: &mut Vec<(u32, u32)>) {
+fn split_block(
+    members: &[u32],
+    events: &[PreparedEvent],
+    max_block_size: usize,
+    out: &mut Vec<(u32, u32)>,
+) {
     let mut sub: HashMap<&str, Vec<u32>> = HashMap::new();
     for &m in members {
         let e = &events[m as usize];

@@ -41,7 +41,11 @@ struct UnionFind {
 
 impl UnionFind {
     fn new(n: usize) -> Self {
-        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n], forbidden: HashMap::new() }
+        UnionFind {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+            forbidden: HashMap::new(),
+        }
     }
 
     fn find(&mut self, mut x: u32) -> u32 {
@@ -63,7 +67,11 @@ impl UnionFind {
         if partners_a.iter().any(|&p| self.find(p) == rb) {
             return false;
         }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
         self.parent[small as usize] = big;
         self.size[big as usize] += self.size[small as usize];
         if let Some(moved) = self.forbidden.remove(&small) {
@@ -76,14 +84,22 @@ impl UnionFind {
 /// Builds clusters. `edges` must hold match edges and must-links; `cannot` the
 /// cannot-link pairs. Returns the clusters (sorted by smallest member) and the edges
 /// that were dropped to honour cannot-links.
-pub fn connected_clusters(n: usize, edges: &[Edge], cannot: &[(u32, u32)]) -> (Vec<Vec<u32>>, Vec<Edge>) {
+pub fn connected_clusters(
+    n: usize,
+    edges: &[Edge],
+    cannot: &[(u32, u32)],
+) -> (Vec<Vec<u32>>, Vec<Edge>) {
     let mut uf = UnionFind::new(n);
     for &(x, y) in cannot {
         uf.forbidden.entry(x).or_default().push(y);
         uf.forbidden.entry(y).or_default().push(x);
     }
     let mut ordered: Vec<&Edge> = edges.iter().collect();
-    ordered.sort_by(|e, f| f.weight.total_cmp(&e.weight).then((e.a, e.b).cmp(&(f.a, f.b))));
+    ordered.sort_by(|e, f| {
+        f.weight
+            .total_cmp(&e.weight)
+            .then((e.a, e.b).cmp(&(f.a, f.b)))
+    });
     let mut dropped = Vec::new();
     for e in ordered {
         if !uf.try_union(e.a, e.b) {
@@ -118,7 +134,11 @@ pub fn coherence_flag(input: &CoherenceInput<'_>, cfg: &ClusterConfig) -> Option
         return None;
     }
     if input.members.len() > cfg.max_cluster_size {
-        return Some(format!("size: {} members > {}", input.members.len(), cfg.max_cluster_size));
+        return Some(format!(
+            "size: {} members > {}",
+            input.members.len(),
+            cfg.max_cluster_size
+        ));
     }
     if !input.match_weights.is_empty() {
         let mean = input.match_weights.iter().sum::<f64>() / input.match_weights.len() as f64;
@@ -130,7 +150,10 @@ pub fn coherence_flag(input: &CoherenceInput<'_>, cfg: &ClusterConfig) -> Option
         }
     }
     if input.dates.len() > MAX_DISTINCT_DATES {
-        return Some(format!("date_spread: {} distinct dates > {MAX_DISTINCT_DATES}", input.dates.len()));
+        return Some(format!(
+            "date_spread: {} distinct dates > {MAX_DISTINCT_DATES}",
+            input.dates.len()
+        ));
     }
     if cfg.flag_no_match_inside && input.has_no_match_inside {
         return Some("no_match_inside: two members were decided no_match".to_string());
@@ -173,21 +196,58 @@ mod tests {
         let cfg = ClusterConfig::default();
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let members: Vec<u32> = (0..16).collect();
-        let input = CoherenceInput { members: &members, match_weights: &[0.8], has_no_match_inside: false, dates: BTreeSet::new() };
+        let input = CoherenceInput {
+            members: &members,
+            match_weights: &[0.8],
+            has_no_match_inside: false,
+            dates: BTreeSet::new(),
+        };
         assert!(coherence_flag(&input, &cfg).unwrap().starts_with("size"));
         let two = [0, 1];
-        let input = CoherenceInput { members: &two, match_weights: &[0.3], has_no_match_inside: false, dates: BTreeSet::new() };
-        assert!(coherence_flag(&input, &cfg).unwrap().starts_with("internal_similarity"));
-        let dates: BTreeSet<_> = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"].iter().map(|s| d(s)).collect();
-        let input = CoherenceInput { members: &two, match_weights: &[0.8], has_no_match_inside: true, dates: dates.clone() };
-        assert!(coherence_flag(&input, &cfg).unwrap().starts_with("date_spread"));
+        let input = CoherenceInput {
+            members: &two,
+            match_weights: &[0.3],
+            has_no_match_inside: false,
+            dates: BTreeSet::new(),
+        };
+        assert!(coherence_flag(&input, &cfg)
+            .unwrap()
+            .starts_with("internal_similarity"));
+        let dates: BTreeSet<_> = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]
+            .iter()
+            .map(|s| d(s))
+            .collect();
+        let input = CoherenceInput {
+            members: &two,
+            match_weights: &[0.8],
+            has_no_match_inside: true,
+            dates: dates.clone(),
+        };
+        assert!(coherence_flag(&input, &cfg)
+            .unwrap()
+            .starts_with("date_spread"));
         let three: BTreeSet<_> = dates.into_iter().take(3).collect();
-        let input = CoherenceInput { members: &two, match_weights: &[0.8], has_no_match_inside: true, dates: three };
+        let input = CoherenceInput {
+            members: &two,
+            match_weights: &[0.8],
+            has_no_match_inside: true,
+            dates: three,
+        };
         assert_eq!(coherence_flag(&input, &cfg), None);
-        let strict = ClusterConfig { flag_no_match_inside: true, ..cfg.clone() };
-        assert!(coherence_flag(&input, &strict).unwrap().starts_with("no_match_inside"));
+        let strict = ClusterConfig {
+            flag_no_match_inside: true,
+            ..cfg.clone()
+        };
+        assert!(coherence_flag(&input, &strict)
+            .unwrap()
+            .starts_with("no_match_inside"));
         let one = [0];
-        let input = CoherenceInput { members: &one, match_weights: &[], has_no_match_inside: false, dates: BTreeSet::new() };
+        let input = CoherenceInput {
+            members: &one,
+            match_weights: &[],
+            has_no_match_inside: false,
+            dates: BTreeSet::new(),
+        };
         assert_eq!(coherence_flag(&input, &cfg), None);
     }
 }

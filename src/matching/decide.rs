@@ -62,9 +62,17 @@ mod tests {
     #[test]
     fn overrides_follow_priority_and_need_a_shared_category() {
         let c = MatchingConfig::default();
-        let (w, src) = select_weights(&cats(&["fasnacht", "versammlung"]), &cats(&["versammlung", "fasnacht"]), &c);
+        let (w, src) = select_weights(
+            &cats(&["fasnacht", "versammlung"]),
+            &cats(&["versammlung", "fasnacht"]),
+            &c,
+        );
         assert_eq!((w.geo, src), (0.30, Some("fasnacht")));
-        let (w, src) = select_weights(&cats(&["versammlung"]), &cats(&["versammlung", "musik"]), &c);
+        let (w, src) = select_weights(
+            &cats(&["versammlung"]),
+            &cats(&["versammlung", "musik"]),
+            &c,
+        );
         assert_eq!((w.title, src), (0.40, Some("versammlung")));
         let (_, src) = select_weights(&cats(&["fasnacht"]), &cats(&["musik"]), &c);
         assert_eq!(src, None);
@@ -81,11 +89,26 @@ mod tests {
     #[test]
     fn decision_table() {
         let c = MatchingConfig::default();
-        assert_eq!(decide(0.77, 0.22, &c), (Decision::Ambiguous, DecisionRule::TitleVeto));
-        assert_eq!(decide(0.77, 0.50, &c), (Decision::Match, DecisionRule::ThresholdHigh));
-        assert_eq!(decide(0.75, 0.45, &c), (Decision::Match, DecisionRule::ThresholdHigh));
-        assert_eq!(decide(0.35, 0.9, &c), (Decision::NoMatch, DecisionRule::ThresholdLow));
-        assert_eq!(decide(0.5, 0.9, &c), (Decision::Ambiguous, DecisionRule::Between));
+        assert_eq!(
+            decide(0.77, 0.22, &c),
+            (Decision::Ambiguous, DecisionRule::TitleVeto)
+        );
+        assert_eq!(
+            decide(0.77, 0.50, &c),
+            (Decision::Match, DecisionRule::ThresholdHigh)
+        );
+        assert_eq!(
+            decide(0.75, 0.45, &c),
+            (Decision::Match, DecisionRule::ThresholdHigh)
+        );
+        assert_eq!(
+            decide(0.35, 0.9, &c),
+            (Decision::NoMatch, DecisionRule::ThresholdLow)
+        );
+        assert_eq!(
+            decide(0.5, 0.9, &c),
+            (Decision::Ambiguous, DecisionRule::Between)
+        );
         let mut no_veto = c.clone();
         no_veto.thresholds.title_veto = 0.0;
         assert_eq!(decide(0.77, 0.0, &no_veto).0, Decision::Match);
@@ -93,8 +116,18 @@ mod tests {
 
     #[test]
     fn zero_weights_give_zero() {
-        let w = Weights { date: 0.0, geo: 0.0, title: 0.0, description: 0.0 };
-        let s = SignalScores { date: 1.0, geo: 1.0, title: 1.0, description: 1.0 };
+        let w = Weights {
+            date: 0.0,
+            geo: 0.0,
+            title: 0.0,
+            description: 0.0,
+        };
+        let s = SignalScores {
+            date: 1.0,
+            geo: 1.0,
+            title: 1.0,
+            description: 1.0,
+        };
         assert_eq!(combine(&s, &w), 0.0);
     }
 }

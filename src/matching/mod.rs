@@ -6,15 +6,15 @@
 pub mod config;
 
 pub use config::MatchingConfig;
-pub mod similarity;
-pub mod prepared;
-pub mod signals;
 pub mod candidates;
 pub mod cluster;
 pub mod constraints;
 pub mod decide;
-pub mod synthesis;
 pub mod pipeline;
+pub mod prepared;
+pub mod signals;
+pub mod similarity;
+pub mod synthesis;
 
 pub use constraints::ReviewConstraints;
 pub use pipeline::{explain_pair, run, PipelineResult, PipelineStats, ScoredPair};

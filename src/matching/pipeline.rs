@@ -21,7 +21,9 @@ use super::prepared::PreparedEvent;
 use super::signals::geo::trusted_points;
 use super::signals::score_pair;
 use super::synthesis::synthesize;
-use crate::model::{CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier, Weights};
+use crate::model::{
+    CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier, Weights,
+};
 use crate::preprocess::WordLists;
 
 /// Confidence given to a reviewed (dismissed) cluster whose score was low, so it leaves
@@ -97,7 +99,14 @@ impl PipelineResult {
     /// The full, explained form of a scored pair.
     pub fn explain(&self, p: &ScoredPair) -> PairDecision {
         let (source, weights) = &self.weight_sets[p.weight_set as usize];
-        let weights = if p.geo_ignored { Weights { geo: 0.0, ..*weights } } else { *weights };
+        let weights = if p.geo_ignored {
+            Weights {
+                geo: 0.0,
+                ..*weights
+            }
+        } else {
+            *weights
+        };
         PairDecision {
             id_a: self.events[p.a as usize].id.clone(),
             id_b: self.events[p.b as usize].id.clone(),
@@ -113,19 +122,30 @@ impl PipelineResult {
 
     /// Index of an event by id.
     pub fn index_of(&self, id: &str) -> Option<u32> {
-        self.events.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| i as u32)
+        self.events
+            .binary_search_by(|e| e.id.as_str().cmp(id))
+            .ok()
+            .map(|i| i as u32)
     }
 
     /// The decision of a pair of indices, if it was a candidate.
     pub fn pair(&self, a: u32, b: u32) -> Option<&ScoredPair> {
         let key = if a < b { (a, b) } else { (b, a) };
-        self.pairs.binary_search_by(|p| (p.a, p.b).cmp(&key)).ok().map(|i| &self.pairs[i])
+        self.pairs
+            .binary_search_by(|p| (p.a, p.b).cmp(&key))
+            .ok()
+            .map(|i| &self.pairs[i])
     }
 }
 
 /// Scores two arbitrary events on demand (e.g. `GET /api/explain`), with the same
 /// rules as a run.
-pub fn explain_pair(a: &SourceEvent, b: &SourceEvent, config: &MatchingConfig, lists: &WordLists) -> PairDecision {
+pub fn explain_pair(
+    a: &SourceEvent,
+    b: &SourceEvent,
+    config: &MatchingConfig,
+    lists: &WordLists,
+) -> PairDecision {
     let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
     let pa = PreparedEvent::new(a, lists, config);
     let pb = PreparedEvent::new(b, lists, config);
@@ -159,8 +179,10 @@ pub fn run(
 
     events.sort_by(|a, b| a.id.cmp(&b.id));
     events.dedup_by(|later, first| later.id == first.id);
-    let prepared: Vec<PreparedEvent> =
-        events.par_iter().map(|e| PreparedEvent::new(e, lists, config)).collect();
+    let prepared: Vec<PreparedEvent> = events
+        .par_iter()
+        .map(|e| PreparedEvent::new(e, lists, config))
+        .collect();
     timings.preprocess_ms = ms_since(started);
 
     let t = Instant::now();
@@ -187,7 +209,8 @@ pub fn run(
     timings.clustering_ms = ms_since(t);
 
     let t = Instant::now();
-    let (canonical_events, clusters) = synthesize_all(&events, &pairs, clusters, config, constraints);
+    let (canonical_events, clusters) =
+        synthesize_all(&events, &pairs, clusters, config, constraints);
     timings.synthesis_ms = ms_since(t);
     timings.total_ms = ms_since(started);
 
@@ -207,14 +230,25 @@ pub fn run(
         ambiguous: count(Decision::Ambiguous),
         no_matches: count(Decision::NoMatch),
         canonical_events: canonical_events.len(),
-        multi_source_canonicals: canonical_events.iter().filter(|c| c.source_count > 1).count(),
+        multi_source_canonicals: canonical_events
+            .iter()
+            .filter(|c| c.source_count > 1)
+            .count(),
         flagged: canonical_events.iter().filter(|c| c.needs_review).count(),
         blocking,
         constraint_overrides,
         edges_dropped_by_cannot_link: dropped.len(),
         timings,
     };
-    PipelineResult { events, prepared, pairs, canonical_events, clusters, stats, weight_sets }
+    PipelineResult {
+        events,
+        prepared,
+        pairs,
+        canonical_events,
+        clusters,
+        stats,
+        weight_sets,
+    }
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -225,13 +259,24 @@ fn ms_since(t: Instant) -> f64 {
 fn weight_sets(config: &MatchingConfig) -> Vec<(Option<String>, Weights)> {
     let mut sets = vec![(None, config.scoring)];
     for cat in &config.category_weights.priority {
-        let w = config.category_weights.overrides.get(cat).copied().unwrap_or(config.scoring);
+        let w = config
+            .category_weights
+            .overrides
+            .get(cat)
+            .copied()
+            .unwrap_or(config.scoring);
         sets.push((Some(cat.clone()), w));
     }
     sets
 }
 
-fn score_candidate(a: u32, b: u32, events: &[SourceEvent], prepared: &[PreparedEvent], config: &MatchingConfig) -> ScoredPair {
+fn score_candidate(
+    a: u32,
+    b: u32,
+    events: &[SourceEvent],
+    prepared: &[PreparedEvent],
+    config: &MatchingConfig,
+) -> ScoredPair {
     let (ea, eb) = (&events[a as usize], &events[b as usize]);
     let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
     let scores = score_pair((ea, pa), (eb, pb), config);
@@ -243,12 +288,27 @@ fn score_candidate(a: u32, b: u32, events: &[SourceEvent], prepared: &[PreparedE
         .and_then(|s| config.category_weights.priority.iter().position(|c| c == s))
         .map_or(0, |i| i as u16 + 1);
     let geo_ignored = effective.geo != weights.geo;
-    ScoredPair { a, b, scores, combined, decision, tier: Tier::Deterministic, rule, weight_set, geo_ignored }
+    ScoredPair {
+        a,
+        b,
+        scores,
+        combined,
+        decision,
+        tier: Tier::Deterministic,
+        rule,
+        weight_set,
+        geo_ignored,
+    }
 }
 
 /// The weights actually applied: with `geo.untrusted_as_missing`, an uninformative
 /// geo signal gets weight 0 and the others share its weight.
-fn effective_weights(w: &Weights, a: &SourceEvent, b: &SourceEvent, config: &MatchingConfig) -> Weights {
+fn effective_weights(
+    w: &Weights,
+    a: &SourceEvent,
+    b: &SourceEvent,
+    config: &MatchingConfig,
+) -> Weights {
     if config.geo.untrusted_as_missing && trusted_points(a, b, &config.geo).is_none() {
         Weights { geo: 0.0, ..*w }
     } else {
@@ -259,7 +319,12 @@ fn effective_weights(w: &Weights, a: &SourceEvent, b: &SourceEvent, config: &Mat
 /// Resolves constraint ids to index pairs `(a < b)`; unknown ids are ignored (the
 /// event may not be loaded in an offline run).
 fn constraint_pairs(events: &[SourceEvent], list: &[(String, String)]) -> Vec<(u32, u32)> {
-    let index = |id: &str| events.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| i as u32);
+    let index = |id: &str| {
+        events
+            .binary_search_by(|e| e.id.as_str().cmp(id))
+            .ok()
+            .map(|i| i as u32)
+    };
     let mut out: Vec<(u32, u32)> = list
         .iter()
         .filter_map(|(x, y)| Some((index(x)?, index(y)?)))
@@ -272,14 +337,26 @@ fn constraint_pairs(events: &[SourceEvent], list: &[(String, String)]) -> Vec<(u
 }
 
 /// Candidate pairs named by a constraint take the reviewer's verdict (scores kept).
-fn apply_pair_constraints(pairs: &mut [ScoredPair], events: &[SourceEvent], constraints: &ReviewConstraints) -> usize {
+fn apply_pair_constraints(
+    pairs: &mut [ScoredPair],
+    events: &[SourceEvent],
+    constraints: &ReviewConstraints,
+) -> usize {
     if constraints.is_empty() {
         return 0;
     }
     let mut overrides = 0;
     for (list, decision, rule) in [
-        (&constraints.must_link, Decision::Match, DecisionRule::MustLink),
-        (&constraints.cannot_link, Decision::NoMatch, DecisionRule::CannotLink),
+        (
+            &constraints.must_link,
+            Decision::Match,
+            DecisionRule::MustLink,
+        ),
+        (
+            &constraints.cannot_link,
+            Decision::NoMatch,
+            DecisionRule::CannotLink,
+        ),
     ] {
         for (a, b) in constraint_pairs(events, list) {
             if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(a, b))) {
@@ -292,20 +369,35 @@ fn apply_pair_constraints(pairs: &mut [ScoredPair], events: &[SourceEvent], cons
     overrides
 }
 
-fn cluster_pairs(events: &[SourceEvent], pairs: &[ScoredPair], constraints: &ReviewConstraints) -> (Vec<Vec<u32>>, Vec<Edge>) {
+fn cluster_pairs(
+    events: &[SourceEvent],
+    pairs: &[ScoredPair],
+    constraints: &ReviewConstraints,
+) -> (Vec<Vec<u32>>, Vec<Edge>) {
     let mut edges: Vec<Edge> = pairs
         .iter()
         .filter(|p| p.decision == Decision::Match && p.rule != DecisionRule::MustLink)
-        .map(|p| Edge { a: p.a, b: p.b, weight: p.combined })
+        .map(|p| Edge {
+            a: p.a,
+            b: p.b,
+            weight: p.combined,
+        })
         .collect();
     edges.extend(
         constraint_pairs(events, &constraints.must_link)
             .into_iter()
-            .map(|(a, b)| Edge { a, b, weight: f64::INFINITY }),
+            .map(|(a, b)| Edge {
+                a,
+                b,
+                weight: f64::INFINITY,
+            }),
     );
     let cannot = constraint_pairs(events, &constraints.cannot_link);
     let (clusters, dropped) = connected_clusters(events.len(), &edges, &cannot);
-    let dropped = dropped.into_iter().filter(|e| e.weight.is_finite()).collect();
+    let dropped = dropped
+        .into_iter()
+        .filter(|e| e.weight.is_finite())
+        .collect();
     (clusters, dropped)
 }
 
@@ -351,19 +443,30 @@ fn synthesize_all(
         .enumerate()
         .map(|(ci, members)| {
             let f = facts.get(&(ci as u32)).unwrap_or(&empty);
-            let member_events: Vec<&SourceEvent> = members.iter().map(|&m| &events[m as usize]).collect();
+            let member_events: Vec<&SourceEvent> =
+                members.iter().map(|&m| &events[m as usize]).collect();
             let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
-            let dates: BTreeSet<chrono::NaiveDate> =
-                member_events.iter().flat_map(|e| e.dates.iter().map(|d| d.date)).collect();
+            let dates: BTreeSet<chrono::NaiveDate> = member_events
+                .iter()
+                .flat_map(|e| e.dates.iter().map(|d| d.date))
+                .collect();
             let flag = coherence_flag(
-                &CoherenceInput { members: &members, match_weights: &f.match_weights, has_no_match_inside: f.no_match_inside, dates },
+                &CoherenceInput {
+                    members: &members,
+                    match_weights: &f.match_weights,
+                    has_no_match_inside: f.no_match_inside,
+                    dates,
+                },
                 &config.cluster,
             );
             canonical.match_confidence = (!f.match_weights.is_empty())
                 .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
             canonical.ai_assisted = f.ai_inside;
             if reviewed.contains(canonical.source_event_ids.as_slice()) {
-                if canonical.match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+                if canonical
+                    .match_confidence
+                    .is_some_and(|c| c < LOW_CONFIDENCE)
+                {
                     canonical.match_confidence = Some(REVIEWED_CONFIDENCE);
                 }
             } else {

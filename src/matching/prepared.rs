@@ -61,7 +61,11 @@ impl SourceKind {
 impl PreparedEvent {
     pub fn new(event: &SourceEvent, lists: &WordLists, config: &MatchingConfig) -> Self {
         let derived = derive(event, lists);
-        let expand = if config.date.expand_ranges { RANGE_EXPANSION_CAP_DAYS } else { 0 };
+        let expand = if config.date.expand_ranges {
+            RANGE_EXPANSION_CAP_DAYS
+        } else {
+            0
+        };
         let title_text = match config.title.compare_on {
             TitleCompareOn::Normalized => derived.title_normalized.clone(),
             TitleCompareOn::RawCasefold => caseless::default_case_fold_str(event.title.trim()),
@@ -97,20 +101,29 @@ impl PreparedEvent {
 
 /// First non-blank of `description`, `short_description`.
 fn description_text(event: &SourceEvent) -> Option<&str> {
-    [event.description.as_deref(), event.short_description.as_deref()]
-        .into_iter()
-        .flatten()
-        .find(|s| !s.trim().is_empty())
+    [
+        event.description.as_deref(),
+        event.short_description.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|s| !s.trim().is_empty())
 }
 
 fn day_times(event: &SourceEvent, expand: u32) -> Vec<DayTimes> {
     let mut days: Vec<DayTimes> = Vec::new();
     for entry in &event.dates {
-        let single = SourceEvent { dates: vec![entry.clone()], ..Default::default() };
+        let single = SourceEvent {
+            dates: vec![entry.clone()],
+            ..Default::default()
+        };
         for day in listed_days(&single, expand) {
             match days.iter_mut().find(|d| d.date == day) {
                 Some(d) => d.starts.push(entry.start_time),
-                None => days.push(DayTimes { date: day, starts: vec![entry.start_time] }),
+                None => days.push(DayTimes {
+                    date: day,
+                    starts: vec![entry.start_time],
+                }),
             }
         }
     }

@@ -94,7 +94,9 @@ impl TokenizedText {
 
     /// Distinct tokens in ascending order.
     pub fn token_set(&self) -> impl Iterator<Item = &str> + '_ {
-        self.distinct.iter().map(|&(s, e)| &self.sorted_joined[s as usize..e as usize])
+        self.distinct
+            .iter()
+            .map(|&(s, e)| &self.sorted_joined[s as usize..e as usize])
     }
 }
 
@@ -104,7 +106,12 @@ pub fn token_sort_ratio(a: &str, b: &str) -> f64 {
 }
 
 pub fn token_sort_ratio_prepared(a: &TokenizedText, b: &TokenizedText) -> f64 {
-    ratio_with_lengths(&a.sorted_joined, a.sorted_len as usize, &b.sorted_joined, b.sorted_len as usize)
+    ratio_with_lengths(
+        &a.sorted_joined,
+        a.sorted_len as usize,
+        &b.sorted_joined,
+        b.sorted_len as usize,
+    )
 }
 
 /// Token-set ratio exactly as `matching.md` §3 defines it.
@@ -133,7 +140,11 @@ pub fn token_set_ratio_prepared(a: &TokenizedText, b: &TokenizedText) -> f64 {
     let sep = if s.is_empty() { 0.0 } else { 1.0 };
     let indel = lsa + lsb - 2.0 * lcs(&sa, &sb) as f64;
     let denominator = 2.0 * (ls + sep) + lsa + lsb;
-    let r1 = if denominator == 0.0 { 100.0 } else { 100.0 * (1.0 - indel / denominator) };
+    let r1 = if denominator == 0.0 {
+        100.0
+    } else {
+        100.0 * (1.0 - indel / denominator)
+    };
     if s.is_empty() {
         return r1;
     }
@@ -147,7 +158,7 @@ fn split_sets<'a>(a: &[&'a str], b: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>, 
     let (mut i, mut j) = (0, 0);
     let (mut inter, mut only_a, mut only_b) = (Vec::new(), Vec::new(), Vec::new());
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
+        match a[i].cmp(b[j]) {
             std::cmp::Ordering::Equal => {
                 inter.push(a[i]);
                 i += 1;
@@ -180,23 +191,77 @@ mod tests {
     #[test]
     fn spec_test_vectors() {
         let rows: [(&str, &str, Option<f64>, f64, f64); 10] = [
-            ("Konzert im Park", "Konzert im Park", Some(100.0), 100.0, 100.0),
-            ("Woodwalkers 2", "WOODWALKERS 2", Some(23.0769), 23.0769, 23.0769),
-            ("konzert im stadtpark", "stadtpark konzert", Some(48.6486), 91.8919, 100.0),
-            ("fasnetsumzug in kenzingen", "grosser fasnetsumzug kenzingen", Some(80.0), 83.6364, 93.6170),
-            ("grosser fastnachtumzug", "grosser fastnachtumzug in waldkirch", None, 77.1930, 100.0),
-            ("stadttheater", "messehalle", Some(36.3636), 36.3636, 36.3636),
-            ("Kinderfilm im Scala Haslach", "Kinderfilm G.O.A.T. im Scala Kino Haslach", Some(79.4118), 79.4118, 100.0),
+            (
+                "Konzert im Park",
+                "Konzert im Park",
+                Some(100.0),
+                100.0,
+                100.0,
+            ),
+            (
+                "Woodwalkers 2",
+                "WOODWALKERS 2",
+                Some(23.0769),
+                23.0769,
+                23.0769,
+            ),
+            (
+                "konzert im stadtpark",
+                "stadtpark konzert",
+                Some(48.6486),
+                91.8919,
+                100.0,
+            ),
+            (
+                "fasnetsumzug in kenzingen",
+                "grosser fasnetsumzug kenzingen",
+                Some(80.0),
+                83.6364,
+                93.6170,
+            ),
+            (
+                "grosser fastnachtumzug",
+                "grosser fastnachtumzug in waldkirch",
+                None,
+                77.1930,
+                100.0,
+            ),
+            (
+                "stadttheater",
+                "messehalle",
+                Some(36.3636),
+                36.3636,
+                36.3636,
+            ),
+            (
+                "Kinderfilm im Scala Haslach",
+                "Kinderfilm G.O.A.T. im Scala Kino Haslach",
+                Some(79.4118),
+                79.4118,
+                100.0,
+            ),
             ("a  b", "b a", Some(28.5714), 100.0, 100.0),
             ("", "", Some(100.0), 100.0, 0.0),
             ("abc", "", Some(0.0), 0.0, 0.0),
         ];
         for (a, b, r, ts, tset) in rows {
             if let Some(r) = r {
-                assert!(close(ratio(a, b), r), "ratio({a:?},{b:?}) = {}", ratio(a, b));
+                assert!(
+                    close(ratio(a, b), r),
+                    "ratio({a:?},{b:?}) = {}",
+                    ratio(a, b)
+                );
             }
-            assert!(close(token_sort_ratio(a, b), ts), "token_sort({a:?},{b:?}) = {}", token_sort_ratio(a, b));
-            assert!(close(token_set_ratio(a, b), tset), "token_set({a:?},{b:?}) = {}", token_set_ratio(a, b));
+            assert!(
+                close(token_sort_ratio(a, b), ts),
+                "token_sort({a:?},{b:?}) = {}",
+                token_sort_ratio(a, b)
+            );
+            assert!(
+                close(token_set_ratio(a, b), tset),
+                "token_set({a:?},{b:?}) = {}",
+                token_set_ratio(a, b)
+            );
         }
     }
 

@@ -21,13 +21,21 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         pick_string(members, strategy, get, &first)
     };
     let (title, title_src) = pick(strategies.title, &|e| Some(e.title.as_str()));
-    let (short_description, sd_src) = pick(strategies.short_description, &|e| e.short_description.as_deref());
+    let (short_description, sd_src) = pick(strategies.short_description, &|e| {
+        e.short_description.as_deref()
+    });
     let (description, d_src) = pick(strategies.description, &|e| e.description.as_deref());
     let (location_name, ln_src) = pick(strategies.location_name, &|e| e.location_name.as_deref());
     let (location_city, lc_src) = pick(strategies.location_city, &|e| e.location_city.as_deref());
-    let (location_street, ls_src) = pick(strategies.location_street, &|e| e.location_street.as_deref());
-    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| e.location_district.as_deref());
-    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| e.location_zipcode.as_deref());
+    let (location_street, ls_src) = pick(strategies.location_street, &|e| {
+        e.location_street.as_deref()
+    });
+    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| {
+        e.location_district.as_deref()
+    });
+    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| {
+        e.location_zipcode.as_deref()
+    });
     let (geo, geo_src) = highest_confidence(members, &first);
     let (is_family_event, fam_src) = any_true(members, |e| e.is_family_event, &first);
     let (is_child_focused, child_src) = any_true(members, |e| e.is_child_focused, &first);
@@ -38,7 +46,11 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         title: title.unwrap_or_default(),
         short_description,
         description,
-        highlights: union(members.iter().map(|m| m.highlights.as_deref().unwrap_or(&[]))),
+        highlights: union(
+            members
+                .iter()
+                .map(|m| m.highlights.as_deref().unwrap_or(&[])),
+        ),
         location_name,
         location_city,
         location_district,
@@ -50,7 +62,11 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         dates,
         first_date,
         last_date,
-        categories: union(members.iter().map(|m| m.categories.as_deref().unwrap_or(&[]))),
+        categories: union(
+            members
+                .iter()
+                .map(|m| m.categories.as_deref().unwrap_or(&[])),
+        ),
         is_family_event,
         is_child_focused,
         admission_free,
@@ -94,8 +110,11 @@ fn pick_string(
         .collect();
     let chosen = match strategy {
         StringStrategy::LongestNonGeneric => {
-            let long: Vec<(&str, &str)> =
-                values.iter().copied().filter(|(v, _)| v.chars().count() >= NON_GENERIC_MIN_CHARS).collect();
+            let long: Vec<(&str, &str)> = values
+                .iter()
+                .copied()
+                .filter(|(v, _)| v.chars().count() >= NON_GENERIC_MIN_CHARS)
+                .collect();
             let pool = if long.is_empty() { &values } else { &long };
             match longest(pool) {
                 Some(hit) => Some(hit),
@@ -160,7 +179,9 @@ fn union<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
 fn highest_confidence(members: &[&SourceEvent], first: &str) -> (Option<(f64, f64, f64)>, String) {
     let mut best: Option<((f64, f64, f64), &str)> = None;
     for m in members {
-        if let (Some(lat), Some(lon), Some(conf)) = (m.geo_latitude, m.geo_longitude, m.geo_confidence) {
+        if let (Some(lat), Some(lon), Some(conf)) =
+            (m.geo_latitude, m.geo_longitude, m.geo_confidence)
+        {
             if best.is_none_or(|((_, _, c), _)| conf > c) {
                 best = Some(((lat, lon, conf), m.id.as_str()));
             }
@@ -172,7 +193,11 @@ fn highest_confidence(members: &[&SourceEvent], first: &str) -> (Option<(f64, f6
     }
 }
 
-fn any_true(members: &[&SourceEvent], get: impl Fn(&SourceEvent) -> Option<bool>, first: &str) -> (bool, String) {
+fn any_true(
+    members: &[&SourceEvent],
+    get: impl Fn(&SourceEvent) -> Option<bool>,
+    first: &str,
+) -> (bool, String) {
     match members.iter().find(|m| get(m) == Some(true)) {
         Some(m) => (true, m.id.clone()),
         None => (false, first.to_string()),
@@ -193,7 +218,9 @@ fn union_dates(members: &[&SourceEvent]) -> Vec<EventDate> {
 }
 
 fn date_bounds(dates: &[EventDate]) -> (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) {
-    let all = dates.iter().flat_map(|d| std::iter::once(d.date).chain(d.end_date));
+    let all = dates
+        .iter()
+        .flat_map(|d| std::iter::once(d.date).chain(d.end_date));
     (all.clone().min(), all.max())
 }
 
@@ -203,7 +230,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn ev(id: &str) -> SourceEvent {
-        SourceEvent { id: id.into(), ..Default::default() }
+        SourceEvent {
+            id: id.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -215,17 +245,26 @@ mod tests {
         let mut c = ev("c");
         c.title = "Jazz im Park!".into();
         let canon = synthesize(&[&a, &b, &c], &FieldStrategies::default());
-        assert_eq!((canon.title.as_str(), canon.field_provenance.title.as_str()), ("Jazzkonzert im Park", "b"));
+        assert_eq!(
+            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            ("Jazzkonzert im Park", "b")
+        );
         // Only short values: the longest of them, ties → first.
         a.title = "Kino".into();
         b.title = "Film".into();
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
-        assert_eq!((canon.title.as_str(), canon.field_provenance.title.as_str()), ("Kino", "a"));
+        assert_eq!(
+            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            ("Kino", "a")
+        );
         // All empty → "" from the first member.
         a.title = String::new();
         b.title = String::new();
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
-        assert_eq!((canon.title.as_str(), canon.field_provenance.title.as_str()), ("", "a"));
+        assert_eq!(
+            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            ("", "a")
+        );
     }
 
     #[test]
@@ -252,7 +291,10 @@ mod tests {
         (b.geo_latitude, b.geo_longitude, b.geo_confidence) = (Some(48.1), Some(7.9), Some(0.5));
         b.admission_free = Some(false);
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
-        assert_eq!((canon.geo_latitude, canon.field_provenance.geo.as_str()), (Some(48.1), "b"));
+        assert_eq!(
+            (canon.geo_latitude, canon.field_provenance.geo.as_str()),
+            (Some(48.1), "b")
+        );
         assert!(!canon.admission_free);
         assert_eq!(canon.field_provenance.admission_free, "a");
         let canon = synthesize(&[&a], &FieldStrategies::default());
@@ -263,12 +305,25 @@ mod tests {
     fn dates_union_and_bounds_include_end_date() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let mut a = ev("a");
-        a.dates = vec![EventDate { date: d("2026-02-28"), end_date: Some(d("2026-03-01")), ..Default::default() }];
+        a.dates = vec![EventDate {
+            date: d("2026-02-28"),
+            end_date: Some(d("2026-03-01")),
+            ..Default::default()
+        }];
         let mut b = ev("b");
-        b.dates = vec![a.dates[0].clone(), EventDate { date: d("2026-02-27"), ..Default::default() }];
+        b.dates = vec![
+            a.dates[0].clone(),
+            EventDate {
+                date: d("2026-02-27"),
+                ..Default::default()
+            },
+        ];
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
         assert_eq!(canon.dates.len(), 2);
-        assert_eq!((canon.first_date, canon.last_date), (Some(d("2026-02-27")), Some(d("2026-03-01"))));
+        assert_eq!(
+            (canon.first_date, canon.last_date),
+            (Some(d("2026-02-27")), Some(d("2026-03-01")))
+        );
         assert_eq!(canon.field_provenance.dates, UNION);
         let empty = synthesize(&[&ev("z")], &FieldStrategies::default());
         assert_eq!((empty.first_date, empty.last_date), (None, None));
@@ -293,10 +348,18 @@ mod tests {
         b.short_description = Some("viel länger als kurz".into());
         let mut c = ev("c");
         c.short_description = Some("kurz".into());
-        let s = FieldStrategies { short_description: StringStrategy::MostFrequent, ..Default::default() };
-        assert_eq!(synthesize(&[&a, &b, &c], &s).short_description.as_deref(), Some("kurz"));
+        let s = FieldStrategies {
+            short_description: StringStrategy::MostFrequent,
+            ..Default::default()
+        };
         assert_eq!(
-            synthesize(&[&a, &b, &c], &FieldStrategies::default()).short_description.as_deref(),
+            synthesize(&[&a, &b, &c], &s).short_description.as_deref(),
+            Some("kurz")
+        );
+        assert_eq!(
+            synthesize(&[&a, &b, &c], &FieldStrategies::default())
+                .short_description
+                .as_deref(),
             Some("viel länger als kurz")
         );
     }

@@ -45,7 +45,11 @@ impl fmt::Display for BlockingKey {
 /// True when latitude, longitude and confidence are present, the confidence reaches
 /// the blocking threshold and the point lies inside the region box.
 pub fn has_valid_geo(event: &SourceEvent) -> bool {
-    match (event.geo_latitude, event.geo_longitude, event.geo_confidence) {
+    match (
+        event.geo_latitude,
+        event.geo_longitude,
+        event.geo_confidence,
+    ) {
         (Some(lat), Some(lon), Some(conf)) => {
             conf >= GEO_MIN_CONFIDENCE
                 && (LAT_RANGE.0..=LAT_RANGE.1).contains(&lat)
@@ -147,7 +151,10 @@ mod tests {
         SourceEvent {
             dates: dates
                 .iter()
-                .map(|s| EventDate { date: d(s), ..Default::default() })
+                .map(|s| EventDate {
+                    date: d(s),
+                    ..Default::default()
+                })
                 .collect(),
             geo_latitude: geo.map(|g| g.0),
             geo_longitude: geo.map(|g| g.1),
@@ -172,7 +179,10 @@ mod tests {
 
     #[test]
     fn repeated_dates_give_each_key_once_in_order() {
-        let e = event(&["2026-02-20", "2026-02-21", "2026-02-20"], Some((48.1213, 7.8494, 0.87)));
+        let e = event(
+            &["2026-02-20", "2026-02-21", "2026-02-20"],
+            Some((48.1213, 7.8494, 0.87)),
+        );
         assert_eq!(
             blocking_keys(&e, Some("emmendingen"), 0),
             [
@@ -203,7 +213,10 @@ mod tests {
     fn ranges_count_their_first_day_unless_expanded() {
         let mut e = event(&["2026-02-28"], None);
         e.dates[0].end_date = Some(d("2026-03-02"));
-        assert_eq!(blocking_keys(&e, Some("kenzingen"), 0), ["dc|2026-02-28|kenzingen"]);
+        assert_eq!(
+            blocking_keys(&e, Some("kenzingen"), 0),
+            ["dc|2026-02-28|kenzingen"]
+        );
         assert_eq!(
             blocking_keys(&e, Some("kenzingen"), 14),
             [

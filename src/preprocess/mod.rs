@@ -38,15 +38,14 @@ pub struct Derived {
 /// Blocking keys use first days only (the spec's stored form); the matching pipeline
 /// may expand date ranges itself when `date.expand_ranges` is on.
 pub fn derive(event: &SourceEvent, lists: &WordLists) -> Derived {
-    let title_normalized = normalize(
-        lists.prefixes.strip(&event.title),
-        Some(&lists.synonyms),
-    );
-    let short_description_normalized = non_empty(event.short_description.as_deref())
-        .map(|s| normalize(s, Some(&lists.synonyms)));
+    let title_normalized = normalize(lists.prefixes.strip(&event.title), Some(&lists.synonyms));
+    let short_description_normalized =
+        non_empty(event.short_description.as_deref()).map(|s| normalize(s, Some(&lists.synonyms)));
     let location_name_normalized =
         non_empty(event.location_name.as_deref()).map(|s| normalize(s, None));
-    let location_city_normalized = lists.city_aliases.normalize_city(event.location_city.as_deref());
+    let location_city_normalized = lists
+        .city_aliases
+        .normalize_city(event.location_city.as_deref());
     let blocking_keys = blocking_keys(event, location_city_normalized.as_deref(), 0);
     Derived {
         title_normalized,

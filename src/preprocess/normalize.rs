@@ -77,7 +77,10 @@ mod tests {
             ("Kita-Gizig-Umzug", "kita-gizig-umzug"),
             ("Rock & Pop / Jazz – live", "rock & pop / jazz – live"),
             ("Café „Zum Löwen“", "café „zum loewen“"),
-            ("Fasent-Eröffnung / Narrentaufe", "fastnacht-eroeffnung / narrentaufe"),
+            (
+                "Fasent-Eröffnung / Narrentaufe",
+                "fastnacht-eroeffnung / narrentaufe",
+            ),
             ("Konzert ( Open Air )", "konzert  open air"),
             ("Theaterabend:Der Krug", "theaterabendder krug"),
         ];

@@ -66,15 +66,51 @@ mod tests {
     fn spec_table() {
         let lists = WordLists::bundled();
         let cases = [
-            ("Narrenzunft Bergteufel - Großer Fasnetsumzug", "Großer Fasnetsumzug", "grosser fastnachtumzug"),
-            ("Vortrag: Streuobstwiesen im Elztal", "Streuobstwiesen im Elztal", "streuobstwiesen im elztal"),
-            ("Vortrag:  Bienen im Winter", "Bienen im Winter", "bienen im winter"),
-            ("KOMMUNALES KINO – Die Schatzinsel (1950)", "Die Schatzinsel (1950)", "die schatzinsel 1950"),
-            ("Kolping Kids -- Basteln für Fasching", "Basteln für Fasching", "basteln fuer fastnacht"),
-            ("Tag der offenen Tür - Feuerwehr Denzlingen", "Feuerwehr Denzlingen", "feuerwehr denzlingen"),
-            ("Tag der offenen Tür: Feuerwehr Denzlingen", "Tag der offenen Tür: Feuerwehr Denzlingen", "tag der offenen tuer feuerwehr denzlingen"),
-            ("SkF Waldkirch: Café International", "Café International", "café international"),
-            ("Theaterabend:Der zerbrochne Krug", "Theaterabend:Der zerbrochne Krug", "theaterabendder zerbrochne krug"),
+            (
+                "Narrenzunft Bergteufel - Großer Fasnetsumzug",
+                "Großer Fasnetsumzug",
+                "grosser fastnachtumzug",
+            ),
+            (
+                "Vortrag: Streuobstwiesen im Elztal",
+                "Streuobstwiesen im Elztal",
+                "streuobstwiesen im elztal",
+            ),
+            (
+                "Vortrag:  Bienen im Winter",
+                "Bienen im Winter",
+                "bienen im winter",
+            ),
+            (
+                "KOMMUNALES KINO – Die Schatzinsel (1950)",
+                "Die Schatzinsel (1950)",
+                "die schatzinsel 1950",
+            ),
+            (
+                "Kolping Kids -- Basteln für Fasching",
+                "Basteln für Fasching",
+                "basteln fuer fastnacht",
+            ),
+            (
+                "Tag der offenen Tür - Feuerwehr Denzlingen",
+                "Feuerwehr Denzlingen",
+                "feuerwehr denzlingen",
+            ),
+            (
+                "Tag der offenen Tür: Feuerwehr Denzlingen",
+                "Tag der offenen Tür: Feuerwehr Denzlingen",
+                "tag der offenen tuer feuerwehr denzlingen",
+            ),
+            (
+                "SkF Waldkirch: Café International",
+                "Café International",
+                "café international",
+            ),
+            (
+                "Theaterabend:Der zerbrochne Krug",
+                "Theaterabend:Der zerbrochne Krug",
+                "theaterabendder zerbrochne krug",
+            ),
         ];
         for (title, stripped, normalized) in cases {
             assert_eq!(lists.prefixes.strip(title), stripped, "strip({title:?})");

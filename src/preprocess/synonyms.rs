@@ -58,8 +58,16 @@ mod tests {
         assert_eq!(
             order,
             [
-                "hemdklunker", "hemdglunki", "hendglunki", "fasnacht", "fasching", "karneval",
-                "fasnets", "fasent", "fasend", "fasnet"
+                "hemdklunker",
+                "hemdglunki",
+                "hendglunki",
+                "fasnacht",
+                "fasching",
+                "karneval",
+                "fasnets",
+                "fasent",
+                "fasend",
+                "fasnet"
             ]
         );
     }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{CityAliases, PrefixLists, SynonymMap};
 use super::synonyms::SynonymGroup;
+use super::{CityAliases, PrefixLists, SynonymMap};
 
 const BUNDLED_PREFIXES: &str = include_str!("../../config/prefixes.toml");
 const BUNDLED_SYNONYMS: &str = include_str!("../../config/synonyms.toml");
@@ -68,13 +68,19 @@ impl WordLists {
     ) -> Result<Self, WordListError> {
         let prefixes: PrefixLists = parse(prefixes, BUNDLED_PREFIXES, "config/prefixes.toml")?;
         let synonyms: SynonymFile = parse(synonyms, BUNDLED_SYNONYMS, "config/synonyms.toml")?;
-        let aliases: CityAliasFile =
-            parse(city_aliases, BUNDLED_CITY_ALIASES, "config/city_aliases.toml")?;
+        let aliases: CityAliasFile = parse(
+            city_aliases,
+            BUNDLED_CITY_ALIASES,
+            "config/city_aliases.toml",
+        )?;
         Ok(WordLists {
             prefixes,
             synonyms: SynonymMap::from_groups(&synonyms.group),
             city_aliases: CityAliases::from_original(
-                aliases.aliases.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                aliases
+                    .aliases
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
             ),
         })
     }

@@ -274,7 +274,11 @@ impl TitleConfig {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { high: 0.75, low: 0.35, title_veto: 0.45 }
+        Thresholds {
+            high: 0.75,
+            low: 0.35,
+            title_veto: 0.45,
+        }
     }
 }
 
@@ -321,7 +325,9 @@ impl Default for TitleConfig {
 
 impl Default for DescriptionConfig {
     fn default() -> Self {
-        DescriptionConfig { compare_on: DescriptionCompareOn::Normalized }
+        DescriptionConfig {
+            compare_on: DescriptionCompareOn::Normalized,
+        }
     }
 }
 
@@ -360,11 +366,21 @@ impl Default for CategoryWeights {
         let mut overrides = BTreeMap::new();
         overrides.insert(
             "fasnacht".to_string(),
-            Weights { date: 0.30, geo: 0.30, title: 0.25, description: 0.15 },
+            Weights {
+                date: 0.30,
+                geo: 0.30,
+                title: 0.25,
+                description: 0.15,
+            },
         );
         overrides.insert(
             "versammlung".to_string(),
-            Weights { date: 0.25, geo: 0.20, title: 0.40, description: 0.15 },
+            Weights {
+                date: 0.25,
+                geo: 0.20,
+                title: 0.40,
+                description: 0.15,
+            },
         );
         CategoryWeights {
             priority: vec!["fasnacht".to_string(), "versammlung".to_string()],
@@ -375,7 +391,9 @@ impl Default for CategoryWeights {
 
 impl Default for BlockingConfig {
     fn default() -> Self {
-        BlockingConfig { max_block_size: 200 }
+        BlockingConfig {
+            max_block_size: 200,
+        }
     }
 }
 
@@ -400,7 +418,12 @@ impl Default for AiConfig {
 impl Default for MatchingConfig {
     fn default() -> Self {
         MatchingConfig {
-            scoring: Weights { date: 0.30, geo: 0.25, title: 0.30, description: 0.15 },
+            scoring: Weights {
+                date: 0.30,
+                geo: 0.25,
+                title: 0.30,
+                description: 0.15,
+            },
             thresholds: Thresholds::default(),
             geo: GeoConfig::default(),
             date: DateConfig::default(),
@@ -445,7 +468,10 @@ impl MatchingConfig {
         if errors.is_empty() {
             Ok(self)
         } else {
-            Err(ConfigError::Invalid { path: shown.to_string(), problems: errors })
+            Err(ConfigError::Invalid {
+                path: shown.to_string(),
+                problems: errors,
+            })
         }
     }
 
@@ -469,10 +495,16 @@ mod tests {
 
     #[test]
     fn partial_file_keeps_other_defaults() {
-        let c = MatchingConfig::from_toml_str("[title]\nprimary_weight = 0.6\nsecondary_weight = 0.4\n", "x")
-            .unwrap();
+        let c = MatchingConfig::from_toml_str(
+            "[title]\nprimary_weight = 0.6\nsecondary_weight = 0.4\n",
+            "x",
+        )
+        .unwrap();
         assert_eq!(c.title.primary_weight, 0.6);
-        assert_eq!(c.title.cross_source_type, MatchingConfig::default().title.cross_source_type);
+        assert_eq!(
+            c.title.cross_source_type,
+            MatchingConfig::default().title.cross_source_type
+        );
         assert_eq!(c.thresholds, Thresholds::default());
     }
 
@@ -484,7 +516,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_strategies_are_rejected_with_the_key() {
-        let err = MatchingConfig::from_toml_str("[thresholds]\nhihg = 0.8\n", "f.toml").unwrap_err();
+        let err =
+            MatchingConfig::from_toml_str("[thresholds]\nhihg = 0.8\n", "f.toml").unwrap_err();
         assert!(err.to_string().contains("hihg"), "{err}");
         let err = MatchingConfig::from_toml_str(
             "[canonical.field_strategies]\ngeo = \"longest\"\n",
@@ -498,6 +531,9 @@ mod tests {
     fn range_errors_name_keys() {
         let err = MatchingConfig::from_toml_str("[thresholds]\nlow = 0.8\n", "f.toml").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("thresholds.low") && msg.contains("f.toml"), "{msg}");
+        assert!(
+            msg.contains("thresholds.low") && msg.contains("f.toml"),
+            "{msg}"
+        );
     }
 }

@@ -70,8 +70,11 @@ impl Checker {
             }
         }
         let sum = w.sum();
-        if !((sum - 1.0).abs() <= WEIGHT_SUM_TOLERANCE) {
-            self.error(prefix, format!("weights must sum to 1.0 (±0.01), got {sum:.4}"));
+        if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE || sum.is_nan() {
+            self.error(
+                prefix,
+                format!("weights must sum to 1.0 (±0.01), got {sum:.4}"),
+            );
         }
     }
 
@@ -93,7 +96,9 @@ impl Checker {
 }
 
 pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
-    let mut k = Checker { problems: Vec::new() };
+    let mut k = Checker {
+        problems: Vec::new(),
+    };
     k.weights("scoring", &c.scoring);
     for (cat, w) in &c.category_weights.overrides {
         k.weights(&format!("category_weights.overrides.{cat}"), w);
@@ -102,7 +107,9 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
         if !c.category_weights.overrides.contains_key(cat) {
             k.warning(
                 "category_weights.priority",
-                format!("category {cat:?} has no entry in category_weights.overrides and is never used"),
+                format!(
+                    "category {cat:?} has no entry in category_weights.overrides and is never used"
+                ),
             );
         }
     }
@@ -161,7 +168,10 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
             format!("must be at least 2, got {}", c.cluster.max_cluster_size),
         );
     }
-    k.unit("cluster.min_internal_similarity", c.cluster.min_internal_similarity);
+    k.unit(
+        "cluster.min_internal_similarity",
+        c.cluster.min_internal_similarity,
+    );
 
     let a = &c.ai;
     k.unit("ai.confidence_threshold", a.confidence_threshold);
@@ -180,7 +190,10 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
         k.error("ai.max_concurrent_requests", "must be at least 1");
     }
     if !(0.0..=2.0).contains(&a.temperature) {
-        k.error("ai.temperature", format!("must be between 0 and 2, got {}", a.temperature));
+        k.error(
+            "ai.temperature",
+            format!("must be between 0 and 2, got {}", a.temperature),
+        );
     }
     for (key, v) in [
         ("ai.cost_per_1m_input_tokens", a.cost_per_1m_input_tokens),
@@ -220,7 +233,11 @@ mod tests {
         c.date.time_tolerance_minutes = 100;
         c.cluster.max_cluster_size = 1;
         c.ai.min_combined_score = 0.9;
-        c.category_weights.overrides.get_mut("fasnacht").unwrap().geo = -0.1;
+        c.category_weights
+            .overrides
+            .get_mut("fasnacht")
+            .unwrap()
+            .geo = -0.1;
         let keys = errors(&c);
         for want in [
             "scoring",

@@ -85,23 +85,54 @@ mod tests {
     #[test]
     fn spec_examples() {
         let cases: Vec<(Vec<DayTimes>, Vec<DayTimes>, f64)> = vec![
-            (vec![day("2026-03-01", &[None])], vec![day("2026-03-01", &[None])], 1.0),
-            (vec![day("2026-03-01", &[Some("14:00")])], vec![day("2026-03-01", &[Some("14:00")])], 1.0),
-            (vec![day("2026-03-01", &[Some("14:00")])], vec![day("2026-03-01", &[Some("14:30")])], 1.0),
-            (vec![day("2026-03-01", &[Some("14:00")])], vec![day("2026-03-01", &[Some("15:00")])], 0.1),
-            (vec![day("2026-03-01", &[Some("10:00")])], vec![day("2026-03-01", &[Some("12:01")])], 0.0),
+            (
+                vec![day("2026-03-01", &[None])],
+                vec![day("2026-03-01", &[None])],
+                1.0,
+            ),
+            (
+                vec![day("2026-03-01", &[Some("14:00")])],
+                vec![day("2026-03-01", &[Some("14:00")])],
+                1.0,
+            ),
+            (
+                vec![day("2026-03-01", &[Some("14:00")])],
+                vec![day("2026-03-01", &[Some("14:30")])],
+                1.0,
+            ),
+            (
+                vec![day("2026-03-01", &[Some("14:00")])],
+                vec![day("2026-03-01", &[Some("15:00")])],
+                0.1,
+            ),
+            (
+                vec![day("2026-03-01", &[Some("10:00")])],
+                vec![day("2026-03-01", &[Some("12:01")])],
+                0.0,
+            ),
             (
                 vec![day("2026-03-01", &[None]), day("2026-03-02", &[None])],
                 vec![day("2026-03-01", &[None]), day("2026-03-03", &[None])],
                 1.0 / 3.0,
             ),
             (
-                vec![day("2026-02-20", &[Some("08:00")]), day("2026-02-21", &[Some("08:00")])],
+                vec![
+                    day("2026-02-20", &[Some("08:00")]),
+                    day("2026-02-21", &[Some("08:00")]),
+                ],
                 vec![day("2026-02-20", &[Some("08:00")])],
                 0.5,
             ),
-            (vec![day("2026-03-01", &[Some("14:00")])], vec![day("2026-03-01", &[None])], 1.0),
-            (vec![day("2026-03-01", &[None])], vec![day("2026-03-02", &[None])], 0.0),
+            (
+                vec![day("2026-03-01", &[Some("14:00")])],
+                vec![day("2026-03-01", &[None])],
+                1.0,
+            ),
+            (
+                vec![day("2026-03-01", &[None])],
+                vec![day("2026-03-02", &[None])],
+                0.0,
+            ),
             (
                 vec![day("2026-03-01", &[Some("14:00"), Some("20:00")])],
                 vec![day("2026-03-01", &[Some("20:00")])],
@@ -117,7 +148,10 @@ mod tests {
 
     #[test]
     fn best_time_pair_takes_the_closest_start() {
-        let cfg = DateConfig { best_time_pair: true, ..Default::default() };
+        let cfg = DateConfig {
+            best_time_pair: true,
+            ..Default::default()
+        };
         let a = vec![day("2026-03-01", &[Some("14:00"), Some("20:00")])];
         let b = vec![day("2026-03-01", &[Some("20:00")])];
         assert_eq!(date_score(&a, &b, &cfg), 1.0);
@@ -125,7 +159,11 @@ mod tests {
 
     #[test]
     fn far_and_gap_tiers_use_their_factors() {
-        let cfg = DateConfig { far_factor: 0.05, time_gap_penalty_factor: 0.01, ..Default::default() };
+        let cfg = DateConfig {
+            far_factor: 0.05,
+            time_gap_penalty_factor: 0.01,
+            ..Default::default()
+        };
         let f = |x: &str, y: &str| {
             time_factor(
                 Some(NaiveTime::parse_from_str(x, "%H:%M").unwrap()),

@@ -39,8 +39,17 @@ pub fn geo_score(
 
 /// Both points when the pair's geo is informative: coordinates on both sides, and
 /// either identical or both confidences trusted (a missing confidence is trusted).
-pub fn trusted_points(ea: &SourceEvent, eb: &SourceEvent, cfg: &GeoConfig) -> Option<((f64, f64), (f64, f64))> {
-    let (lat1, lon1, lat2, lon2) = (ea.geo_latitude?, ea.geo_longitude?, eb.geo_latitude?, eb.geo_longitude?);
+pub fn trusted_points(
+    ea: &SourceEvent,
+    eb: &SourceEvent,
+    cfg: &GeoConfig,
+) -> Option<((f64, f64), (f64, f64))> {
+    let (lat1, lon1, lat2, lon2) = (
+        ea.geo_latitude?,
+        ea.geo_longitude?,
+        eb.geo_latitude?,
+        eb.geo_longitude?,
+    );
     let identical = (lat1 - lat2).abs() < IDENTICAL_EPS && (lon1 - lon2).abs() < IDENTICAL_EPS;
     let untrusted = |c: Option<f64>| c.is_some_and(|c| c < cfg.min_confidence);
     if !identical && (untrusted(ea.geo_confidence) || untrusted(eb.geo_confidence)) {
@@ -64,7 +73,10 @@ mod tests {
     use crate::matching::MatchingConfig;
     use crate::preprocess::WordLists;
 
-    fn ev(geo: Option<(f64, f64, Option<f64>)>, venue: Option<&str>) -> (SourceEvent, PreparedEvent) {
+    fn ev(
+        geo: Option<(f64, f64, Option<f64>)>,
+        venue: Option<&str>,
+    ) -> (SourceEvent, PreparedEvent) {
         let e = SourceEvent {
             id: "x".into(),
             geo_latitude: geo.map(|g| g.0),
@@ -88,12 +100,26 @@ mod tests {
     #[test]
     fn spec_examples() {
         let p = |lat, lon, c| ev(Some((lat, lon, c)), None);
-        assert_eq!(score(&p(48.0, 7.8, Some(0.95)), &p(48.0, 7.8, Some(0.95))), 1.0);
-        assert_eq!(score(&p(48.0, 7.8, Some(0.30)), &p(48.0, 7.8, Some(0.30))), 1.0);
-        assert!((score(&p(48.0, 7.8, Some(0.95)), &p(48.045, 7.8, Some(0.95))) - 0.4996).abs() < 1e-3);
-        assert_eq!(score(&p(48.0, 7.8, Some(0.50)), &p(48.01, 7.8, Some(0.95))), 0.5);
+        assert_eq!(
+            score(&p(48.0, 7.8, Some(0.95)), &p(48.0, 7.8, Some(0.95))),
+            1.0
+        );
+        assert_eq!(
+            score(&p(48.0, 7.8, Some(0.30)), &p(48.0, 7.8, Some(0.30))),
+            1.0
+        );
+        assert!(
+            (score(&p(48.0, 7.8, Some(0.95)), &p(48.045, 7.8, Some(0.95))) - 0.4996).abs() < 1e-3
+        );
+        assert_eq!(
+            score(&p(48.0, 7.8, Some(0.50)), &p(48.01, 7.8, Some(0.95))),
+            0.5
+        );
         assert_eq!(score(&ev(None, None), &p(48.0, 7.8, Some(0.95))), 0.5);
-        assert_eq!(score(&p(49.0, 9.0, Some(0.95)), &p(48.0, 7.8, Some(0.95))), 0.0);
+        assert_eq!(
+            score(&p(49.0, 9.0, Some(0.95)), &p(48.0, 7.8, Some(0.95))),
+            0.0
+        );
         // A missing confidence is trusted.
         assert!(score(&p(48.0, 7.8, None), &p(48.0, 7.81, Some(0.9))) > 0.9);
     }
@@ -102,11 +128,23 @@ mod tests {
     fn venue_names_matter_only_when_close() {
         let v = |lat, name| ev(Some((lat, 7.8, Some(0.95))), Some(name));
         assert_eq!(score(&v(48.0, "Stadttheater"), &v(48.0, "Messehalle")), 0.5);
-        assert_eq!(score(&v(48.0, "Stadttheater Freiburg"), &v(48.0, "Freiburg Stadttheater")), 1.0);
+        assert_eq!(
+            score(
+                &v(48.0, "Stadttheater Freiburg"),
+                &v(48.0, "Freiburg Stadttheater")
+            ),
+            1.0
+        );
         // Farther than 1 km: names are not compared.
         let far = score(&v(48.0, "Stadttheater"), &v(48.01, "Messehalle"));
         assert!((far - (1.0 - haversine_km(48.0, 7.8, 48.01, 7.8) / 10.0)).abs() < 1e-12);
         // A missing name on one side changes nothing.
-        assert_eq!(score(&v(48.0, "Stadttheater"), &ev(Some((48.0, 7.8, Some(0.95))), None)), 1.0);
+        assert_eq!(
+            score(
+                &v(48.0, "Stadttheater"),
+                &ev(Some((48.0, 7.8, Some(0.95))), None)
+            ),
+            1.0
+        );
     }
 }
