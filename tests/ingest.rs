@@ -415,54 +415,6 @@ fn dev_data_set_parses_completely() {
     }
 }
 
-/// Not a test: `cargo test --release --test ingest -- --ignored --nocapture speed`.
-#[test]
-#[ignore]
-fn speed_check() {
-    let files = collect_json_files(&[PathBuf::from(DEV_EVENTS)]).unwrap();
-    let blobs: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(p).unwrap(),
-            )
-        })
-        .collect();
-    let start = std::time::Instant::now();
-    let mut events = 0usize;
-    for _ in 0..50 {
-        for (name, bytes) in &blobs {
-            events += parse_event_file(name, bytes).unwrap().events.len();
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let mb = blobs.iter().map(|(_, b)| b.len()).sum::<usize>() as f64 * 50.0 / 1e6;
-    println!(
-        "{events} events in {secs:.3}s: {:.0} events/s, {:.0} MB/s",
-        events as f64 / secs,
-        mb / secs
-    );
-    let start = std::time::Instant::now();
-    for _ in 0..50 {
-        for (_, bytes) in &blobs {
-            std::hint::black_box(file_hash(bytes));
-        }
-    }
-    println!("  of which hashing: {:.3}s", start.elapsed().as_secs_f64());
-    let start = std::time::Instant::now();
-    for _ in 0..50 {
-        for (_, bytes) in &blobs {
-            let text = std::str::from_utf8(bytes).unwrap();
-            std::hint::black_box(event_dedup::ingest::json::Json::parse(text).unwrap());
-        }
-    }
-    println!(
-        "  of which JSON tree: {:.3}s",
-        start.elapsed().as_secs_f64()
-    );
-}
-
 /// Small JSON values that are plausible replacements for any node of an event file.
 fn json_leaf() -> impl Strategy<Value = serde_json::Value> {
     prop_oneof![
