@@ -13,7 +13,7 @@ use serde_json::json;
 
 const FIXTURE_NAME: &str = "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
 const FIXTURE: &str = include_str!("fixtures/ingest/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
-const DEV_EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/dev/events");
+const DEV_EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dev/events");
 
 #[allow(clippy::result_large_err)] // the contract returns the rejection by value
 fn parse(text: &str) -> Result<ParsedFile, FileRejection> {

@@ -6,11 +6,11 @@
 
 use chrono::{NaiveDate, NaiveTime};
 
-use super::config::{DescriptionCompareOn, MatchingConfig, TitleCompareOn};
+use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareOn};
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{listed_days, typed_blocking_keys, BlockingKey};
-use crate::preprocess::{derive, normalize, Derived, WordLists};
+use crate::preprocess::{derive, normalize, town_stem_of, Derived, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
 pub const RANGE_EXPANSION_CAP_DAYS: u32 = 14;
@@ -66,6 +66,10 @@ impl PreparedEvent {
         } else {
             0
         };
+        let town_stem = derived
+            .location_city_normalized
+            .as_deref()
+            .map(town_stem_of);
         let title_text = match config.title.compare_on {
             TitleCompareOn::Normalized => derived.title_normalized.clone(),
             TitleCompareOn::RawCasefold => caseless::default_case_fold_str(event.title.trim()),
@@ -75,7 +79,13 @@ impl PreparedEvent {
                 DescriptionCompareOn::Normalized => normalize(text, Some(&lists.synonyms)),
                 DescriptionCompareOn::Raw => text.trim().to_string(),
             })
-            .map(|t| TokenizedText::sorted_only(&t));
+            .map(|t| {
+                if config.description.blend.is_some() {
+                    TokenizedText::new(&t)
+                } else {
+                    TokenizedText::sorted_only(&t)
+                }
+            });
         let venue = event
             .location_name
             .as_deref()
@@ -84,8 +94,11 @@ impl PreparedEvent {
         let mut categories = event.categories.clone().unwrap_or_default();
         categories.sort();
         categories.dedup();
-        let blocking_keys =
-            typed_blocking_keys(event, derived.location_city_normalized.as_deref(), expand);
+        let city_key = match config.blocking.city_key {
+            CityKey::Normalized => derived.location_city_normalized.as_deref(),
+            CityKey::Stem => town_stem,
+        };
+        let blocking_keys = typed_blocking_keys(event, city_key, expand);
         PreparedEvent {
             title: TokenizedText::new(&title_text),
             description,

@@ -19,7 +19,7 @@ use crate::model::SourceEvent;
 pub use blocking::{blocking_keys, grid_cell, has_valid_geo};
 pub use city::CityAliases;
 pub use normalize::normalize;
-pub use prefixes::PrefixLists;
+pub use prefixes::{town_stem_of, PrefixLists};
 pub use synonyms::SynonymMap;
 pub use wordlists::{WordListError, WordLists};
 

@@ -38,6 +38,17 @@ impl PrefixLists {
     }
 }
 
+/// The leading name part of a normalized town: `kehl am rhein` → `kehl`,
+/// `lahr/schwarzwald` → `lahr`, `haslach i k` → `haslach`, `renchen-ulm` → `renchen`.
+/// German place names add qualifiers after the base name (am/im/an der, `/Region`,
+/// district after a hyphen), and sources print them inconsistently.
+pub fn town_stem_of(normalized_town: &str) -> &str {
+    normalized_town
+        .split(|c: char| super::normalize::is_space(c) || c == '/' || c == '-')
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+}
+
 /// Returns the remainder of `title` after `prefix + sep` when it starts with them,
 /// comparing character by character case-insensitively.
 fn strip_ci<'a>(title: &'a str, prefix: &str, sep: &str) -> Option<&'a str> {
@@ -119,6 +130,16 @@ mod tests {
                 normalized
             );
         }
+    }
+
+    #[test]
+    fn town_stems() {
+        use super::town_stem_of;
+        assert_eq!(town_stem_of("kehl am rhein"), "kehl");
+        assert_eq!(town_stem_of("lahr/schwarzwald"), "lahr");
+        assert_eq!(town_stem_of("renchen-ulm"), "renchen");
+        assert_eq!(town_stem_of("freiburg im breisgau"), "freiburg");
+        assert_eq!(town_stem_of(""), "");
     }
 
     #[test]

@@ -152,6 +152,11 @@ impl TitleConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DescriptionConfig {
     pub compare_on: DescriptionCompareOn,
+    /// Blend token_set into the description score like the title scorer does: an
+    /// article's long text usually *contains* the facts of a calendar's terse one, which
+    /// token_sort alone punishes for the length difference. `false` disables.
+    #[serde(deserialize_with = "optional_block")]
+    pub blend: Option<BlendParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,9 +231,20 @@ pub struct CategoryWeights {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlockingConfig {
-    /// A block (events sharing one key) larger than this is split by grid cell and
-    /// title token, and reported; 0 disables the guard.
+    /// A block (events sharing one key) larger than this is split by distinctive title
+    /// and venue tokens, and reported; 0 disables the guard.
     pub max_block_size: usize,
+    /// What the `dc` key uses for the town: the normalized city (spec) or its stem
+    /// (`kehl am rhein` → `kehl`, `lahr/schwarzwald` → `lahr`), so spelling variants
+    /// of one town still meet.
+    pub city_key: CityKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CityKey {
+    Normalized,
+    Stem,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,7 +306,7 @@ impl Default for GeoConfig {
             neutral_score: 0.5,
             venue_match_distance_km: 1.0,
             venue_mismatch_factor: 0.5,
-            untrusted_as_missing: false,
+            untrusted_as_missing: true,
         }
     }
 }
@@ -304,7 +320,7 @@ impl Default for DateConfig {
             far_factor: 0.0,
             time_gap_penalty_hours: 2.0,
             time_gap_penalty_factor: 0.0,
-            expand_ranges: false,
+            expand_ranges: true,
             best_time_pair: false,
         }
     }
@@ -327,6 +343,12 @@ impl Default for DescriptionConfig {
     fn default() -> Self {
         DescriptionConfig {
             compare_on: DescriptionCompareOn::Normalized,
+            blend: Some(BlendParams {
+                primary_weight: 0.5,
+                secondary_weight: 0.5,
+                blend_lower: 0.0,
+                blend_upper: 1.0,
+            }),
         }
     }
 }
@@ -393,6 +415,7 @@ impl Default for BlockingConfig {
     fn default() -> Self {
         BlockingConfig {
             max_block_size: 200,
+            city_key: CityKey::Stem,
         }
     }
 }

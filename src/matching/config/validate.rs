@@ -161,6 +161,9 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
     if let Some(cross) = &c.title.cross_source_type {
         k.blend("title.cross_source_type", cross);
     }
+    if let Some(blend) = &c.description.blend {
+        k.blend("description.blend", blend);
+    }
 
     if c.cluster.max_cluster_size < 2 {
         k.error(

@@ -20,6 +20,6 @@ pub fn score_pair(
         date: date::date_score(&a.1.days, &b.1.days, &config.date),
         geo: geo::geo_score(a, b, &config.geo),
         title: title::title_score(a.1, b.1, &config.title),
-        description: description::description_score(a.1, b.1),
+        description: description::description_score(a.1, b.1, &config.description),
     }
 }

@@ -1,0 +1,46 @@
+//! Shared helpers for integration tests: fixture paths, loading event directories and
+//! configs the way the CLI does.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use event_dedup::cli::input;
+use event_dedup::matching::{self, MatchingConfig, PipelineResult, ReviewConstraints};
+use event_dedup::model::SourceEvent;
+use event_dedup::preprocess::WordLists;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// The labelled dev set (a copy of `shared/data/dev`).
+pub fn dev_set() -> PathBuf {
+    fixture("dev")
+}
+
+pub fn load_events(dir: &Path) -> Vec<SourceEvent> {
+    let loaded = input::load(&[dir.to_path_buf()]).expect("fixture directory loads");
+    assert!(
+        loaded.rejected.is_empty(),
+        "fixtures must be valid: {:?}",
+        loaded.rejected
+    );
+    loaded.events
+}
+
+/// The spec's original pipeline: every improvement option off.
+pub fn spec_config() -> MatchingConfig {
+    MatchingConfig::load(&fixture("config/spec.toml")).expect("spec config is valid")
+}
+
+pub fn run(events: Vec<SourceEvent>, config: &MatchingConfig) -> PipelineResult {
+    matching::run(
+        events,
+        config,
+        &WordLists::bundled(),
+        &ReviewConstraints::default(),
+    )
+}
