@@ -24,11 +24,17 @@ fn run(o: &GenerateOptions) -> (tempfile::TempDir, GenerateSummary) {
 /// All files below `dir` (relative name → bytes), sorted by name.
 fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    out.insert("truth.json".to_string(), std::fs::read(dir.join("truth.json")).expect("truth"));
+    out.insert(
+        "truth.json".to_string(),
+        std::fs::read(dir.join("truth.json")).expect("truth"),
+    );
     for e in std::fs::read_dir(dir.join("events")).expect("events dir") {
         let e = e.expect("entry");
         let name = e.file_name().to_string_lossy().to_string();
-        out.insert(format!("events/{name}"), std::fs::read(e.path()).expect("read"));
+        out.insert(
+            format!("events/{name}"),
+            std::fs::read(e.path()).expect("read"),
+        );
     }
     out
 }
@@ -47,7 +53,10 @@ fn truth(dir: &Path) -> Value {
 
 #[test]
 fn same_seed_gives_identical_bytes() {
-    let o = GenerateOptions { hard: true, ..opts(1500, 7) };
+    let o = GenerateOptions {
+        hard: true,
+        ..opts(1500, 7)
+    };
     let (a, sa) = run(&o);
     let (b, sb) = run(&o);
     assert_eq!(sa, sb);
@@ -65,7 +74,10 @@ fn different_seed_gives_different_output() {
 
 #[test]
 fn truth_is_consistent_with_files() {
-    let (dir, s) = run(&GenerateOptions { hard: true, ..opts(2000, 3) });
+    let (dir, s) = run(&GenerateOptions {
+        hard: true,
+        ..opts(2000, 3)
+    });
     let t = truth(dir.path());
     assert_eq!(t["format"], "event-groundtruth/1");
     let e2t = t["event_to_true"].as_object().expect("event_to_true");
@@ -83,14 +95,20 @@ fn truth_is_consistent_with_files() {
 
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, tid) in e2t {
-        groups.entry(tid.as_str().expect("tid")).or_default().push(id);
+        groups
+            .entry(tid.as_str().expect("tid"))
+            .or_default()
+            .push(id);
     }
     let true_events = t["true_events"].as_object().expect("true_events");
     assert_eq!(groups.len(), true_events.len());
     let mut expected = Vec::new();
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     for (tid, ids) in &groups {
-        assert_eq!(true_events[*tid]["n_sources"].as_u64(), Some(ids.len() as u64));
+        assert_eq!(
+            true_events[*tid]["n_sources"].as_u64(),
+            Some(ids.len() as u64)
+        );
         *sizes.entry(ids.len().to_string()).or_default() += 1;
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {
@@ -100,7 +118,8 @@ fn truth_is_consistent_with_files() {
         }
     }
     expected.sort();
-    let pairs: Vec<Vec<String>> = serde_json::from_value(t["duplicate_pairs"].clone()).expect("pairs");
+    let pairs: Vec<Vec<String>> =
+        serde_json::from_value(t["duplicate_pairs"].clone()).expect("pairs");
     assert_eq!(pairs, expected);
 
     let st = &t["stats"];
@@ -108,7 +127,8 @@ fn truth_is_consistent_with_files() {
     assert_eq!(st["true_events"].as_u64(), Some(true_events.len() as u64));
     assert_eq!(st["duplicate_pairs"].as_u64(), Some(pairs.len() as u64));
     assert_eq!(st["files"].as_u64(), Some(s.files as u64));
-    let gs: BTreeMap<String, u64> = serde_json::from_value(st["group_sizes"].clone()).expect("sizes");
+    let gs: BTreeMap<String, u64> =
+        serde_json::from_value(st["group_sizes"].clone()).expect("sizes");
     assert_eq!(gs, sizes);
     assert_eq!(s.source_events, e2t.len());
     assert_eq!(s.duplicate_pairs, pairs.len());
@@ -139,19 +159,28 @@ fn files_follow_the_input_format_and_naming() {
         let parts: Vec<&str> = base.trim_end_matches(".json").splitn(3, '_').collect();
         assert_eq!(parts.len(), 3, "{base}");
         assert!(parts[0].chars().all(|c| c.is_ascii_lowercase()), "{base}");
-        assert!(chrono::NaiveDate::parse_from_str(parts[1], "%d.%m.%Y").is_ok(), "{base}");
+        assert!(
+            chrono::NaiveDate::parse_from_str(parts[1], "%d.%m.%Y").is_ok(),
+            "{base}"
+        );
         let processed = f["metadata"]["processedAt"].as_str().expect("processedAt");
         assert_eq!(parts[2], processed.replace([':', '.'], "-"));
         assert!(f["rejected"].is_array());
         let events = f["events"].as_array().expect("events array");
-        assert_eq!(f["metadata"]["eventCount"].as_u64(), Some(events.len() as u64));
+        assert_eq!(
+            f["metadata"]["eventCount"].as_u64(),
+            Some(events.len() as u64)
+        );
         for e in events {
             total += 1;
             let id = e["id"].as_str().expect("id");
             let p: Vec<&str> = id.split('-').collect();
             assert_eq!(p.len(), 4, "{id}");
             assert_eq!(p[0], "pdf");
-            assert!(p[1].len() == 8 && p[1].chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+            assert!(
+                p[1].len() == 8 && p[1].chars().all(|c| c.is_ascii_hexdigit()),
+                "{id}"
+            );
             assert!(e["title"].is_string());
             let st = e["source_type"].as_str().expect("source_type");
             assert!(st == "artikel" || st == "terminliste");
@@ -160,7 +189,9 @@ fn files_follow_the_input_format_and_naming() {
             for d in dates {
                 assert!(valid_date(d["date"].as_str().expect("date")));
                 assert!(valid_time(&d["start_time"]) && valid_time(&d["end_time"]));
-                assert!(d["end_date"].is_null() || valid_date(d["end_date"].as_str().expect("end")));
+                assert!(
+                    d["end_date"].is_null() || valid_date(d["end_date"].as_str().expect("end"))
+                );
             }
             if let Some(z) = e["location"].get("zipcode") {
                 assert!(z.is_null() || z.is_string());
@@ -175,19 +206,34 @@ fn files_follow_the_input_format_and_naming() {
 #[test]
 fn geography_grows_with_size() {
     let (_a, small) = run(&opts(1000, 5));
-    let (_b, big) = run(&GenerateOptions { pretty: false, ..opts(50_000, 5) });
-    assert!(big.towns > small.towns * 4, "{} vs {}", big.towns, small.towns);
+    let (_b, big) = run(&GenerateOptions {
+        pretty: false,
+        ..opts(50_000, 5)
+    });
+    assert!(
+        big.towns > small.towns * 4,
+        "{} vs {}",
+        big.towns,
+        small.towns
+    );
     assert!(big.sources > small.sources);
     assert!(big.days > small.days);
-    let per_town_day = |s: &GenerateSummary| s.source_events as f64 / (s.towns as f64 * s.days as f64);
+    let per_town_day =
+        |s: &GenerateSummary| s.source_events as f64 / (s.towns as f64 * s.days as f64);
     let ratio = per_town_day(&big) / per_town_day(&small);
-    assert!((0.5..2.0).contains(&ratio), "listings per town-day drift: {ratio}");
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "listings per town-day drift: {ratio}"
+    );
 }
 
 #[test]
 fn density_packs_more_listings_per_town_day() {
     let (_a, d1) = run(&opts(4000, 9));
-    let (_b, d5) = run(&GenerateOptions { density: 5.0, ..opts(4000, 9) });
+    let (_b, d5) = run(&GenerateOptions {
+        density: 5.0,
+        ..opts(4000, 9)
+    });
     let per = |s: &GenerateSummary| s.source_events as f64 / (s.towns as f64 * s.days as f64);
     assert!(per(&d5) > per(&d1) * 2.5, "{} vs {}", per(&d5), per(&d1));
 }
@@ -205,7 +251,13 @@ fn duplicates_and_default_families_exist() {
         .values()
         .filter_map(|v| v["family"].as_str())
         .collect();
-    for f in ["single", "hn:kino", "hn:two_talks", "hn:same_title_towns", "hn:weekly"] {
+    for f in [
+        "single",
+        "hn:kino",
+        "hn:two_talks",
+        "hn:same_title_towns",
+        "hn:weekly",
+    ] {
         assert!(fams.contains(f), "missing {f}");
     }
     assert!(!fams.contains("hn:vernissage"));
@@ -213,7 +265,10 @@ fn duplicates_and_default_families_exist() {
 
 #[test]
 fn hard_families_present_when_hard() {
-    let (dir, _) = run(&GenerateOptions { hard: true, ..opts(3000, 4) });
+    let (dir, _) = run(&GenerateOptions {
+        hard: true,
+        ..opts(3000, 4)
+    });
     let t = truth(dir.path());
     let fams: BTreeSet<&str> = t["true_events"]
         .as_object()
@@ -226,11 +281,23 @@ fn hard_families_present_when_hard() {
     }
 }
 
+/// Manual timing run: `GEN_EVENTS=1000000 GEN_OUT=/tmp/gen cargo test --release
+/// --test generate timing_run -- --ignored --nocapture`.
 #[test]
 #[ignore]
-fn dump_for_inspection() {
-    let dir = Path::new("/tmp/gen-inspect");
+fn timing_run() {
+    let events = std::env::var("GEN_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(800);
+    let out = std::env::var("GEN_OUT").unwrap_or_else(|_| "/tmp/gen-inspect".into());
+    let dir = Path::new(&out);
     let _ = std::fs::remove_dir_all(dir);
-    let s = generate(&opts(800, 1), dir).expect("generate");
-    println!("{s:?}");
+    let o = GenerateOptions {
+        pretty: events <= 100_000,
+        ..opts(events, 1)
+    };
+    let t = std::time::Instant::now();
+    let s = generate(&o, dir).expect("generate");
+    println!("{s:?} in {:.2?}", t.elapsed());
 }

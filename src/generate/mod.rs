@@ -80,13 +80,18 @@ const MAX_DAYS: f64 = 728.0;
 /// Grows span with √N (capped at two years) and towns with the rest, so that
 /// listings per town per day stay at the dev level times `density`.
 fn scale(opts: &GenerateOptions) -> Scale {
-    let density = if opts.density.is_finite() && opts.density > 0.0 { opts.density } else { 1.0 };
+    let density = if opts.density.is_finite() && opts.density > 0.0 {
+        opts.density
+    } else {
+        1.0
+    };
     let n_eff = (opts.events as f64 / density).max(1.0);
     let ratio = (n_eff / DEV_EVENTS).max(1.0);
     let raw_days = (DEV_DAYS * ratio.sqrt()).min(MAX_DAYS);
     let chunk = plan::CHUNK_DAYS as f64;
     let days = ((raw_days / chunk).ceil() * chunk) as u32;
-    let towns = (n_eff / DEV_EVENTS * world::BASE_TOWNS as f64 * DEV_DAYS / days as f64).round() as usize;
+    let towns =
+        (n_eff / DEV_EVENTS * world::BASE_TOWNS as f64 * DEV_DAYS / days as f64).round() as usize;
     let towns = towns.max(8);
     let sources = if towns <= world::BASE_TOWNS {
         9
@@ -117,7 +122,7 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> anyhow::Result<Genera
     };
     let mut truth = truth::Truth {
         ids: Vec::with_capacity(opts.events + opts.events / 10),
-        events: Vec::new(),
+        events: Vec::with_capacity(opts.events * 3 / 4),
         pairs: Vec::new(),
     };
     let mut files = 0usize;
@@ -132,7 +137,9 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> anyhow::Result<Genera
             let r = r?;
             let offset = truth.events.len() as u32;
             truth.events.extend(r.metas);
-            truth.ids.extend(r.ids.into_iter().map(|(id, t)| (id, t + offset)));
+            truth
+                .ids
+                .extend(r.ids.into_iter().map(|(id, t)| (id, t + offset)));
             files += r.files;
         }
     }
@@ -179,7 +186,9 @@ fn run_chunk(
     let base = opts.events / n_chunks;
     let target = base + usize::from(chunk < opts.events % n_chunks);
     let start = writer::chunk_start(opts.start, chunk);
-    let mut rng = ChaCha8Rng::seed_from_u64(writer::mix(opts.seed.wrapping_add(0x5EED) ^ writer::mix(chunk as u64)));
+    let mut rng = ChaCha8Rng::seed_from_u64(writer::mix(
+        opts.seed.wrapping_add(0x5EED) ^ writer::mix(chunk as u64),
+    ));
     let plan = planner.plan(&mut rng, start, target);
     let written = writer::write_chunk(wctx, chunk, start, &plan)?;
     let metas = plan

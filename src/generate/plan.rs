@@ -77,7 +77,9 @@ impl<'a> Planner<'a> {
         } else {
             &[0.87, 0.03, 0.018, 0.025, 0.033, 0.0, 0.0, 0.0]
         };
-        let r = WeightedIndex::new(weights).map(|w| w.sample(rng)).unwrap_or(0);
+        let r = WeightedIndex::new(weights)
+            .map(|w| w.sample(rng))
+            .unwrap_or(0);
         let fam = match r {
             1 => self.kino(rng, start),
             2 => self.two_talks(rng, start),
@@ -156,7 +158,12 @@ impl<'a> Planner<'a> {
                     dates.push(d0 + Duration::days(step));
                 }
             }
-            out.push(tpl::kino(rng, &self.slot(town, d0, Some(cinema)), name, dates));
+            out.push(tpl::kino(
+                rng,
+                &self.slot(town, d0, Some(cinema)),
+                name,
+                dates,
+            ));
         }
         out
     }
@@ -165,14 +172,26 @@ impl<'a> Planner<'a> {
         let town = self.pick_town(rng);
         let t = &self.world.towns[town];
         let cands: Vec<usize> = (0..t.venues.len())
-            .filter(|&i| matches!(t.venues[i].kind, VenueKind::Buecherei | VenueKind::Pfarrheim | VenueKind::Kultur))
+            .filter(|&i| {
+                matches!(
+                    t.venues[i].kind,
+                    VenueKind::Buecherei | VenueKind::Pfarrheim | VenueKind::Kultur
+                )
+            })
             .collect();
         let Some(&venue) = cands.choose(rng) else {
             return Vec::new();
         };
         let date = start + Duration::days(rng.gen_range(0..CHUNK_DAYS));
-        let topics: Vec<&str> = tpl::talk_topics().choose_multiple(rng, 2).copied().collect();
-        let times = if rng.gen_bool(0.5) { [(19, 0), (20, 30)] } else { [(18, 0), (19, 30)] };
+        let topics: Vec<&str> = tpl::talk_topics()
+            .choose_multiple(rng, 2)
+            .copied()
+            .collect();
+        let times = if rng.gen_bool(0.5) {
+            [(19, 0), (20, 30)]
+        } else {
+            [(18, 0), (19, 30)]
+        };
         let slot = self.slot(town, date, Some(venue));
         topics
             .iter()
@@ -239,13 +258,21 @@ impl<'a> Planner<'a> {
         let date = self.pick_day(rng, start);
         let carnival = tpl::in_season(date);
         let (title, kind) = if carnival {
-            *[("Kinderball", "kinderball"), ("Narrenball", "ball"), ("Zunftabend", "zunftabend")]
-                .choose(rng)
-                .unwrap_or(&("Kinderball", "kinderball"))
+            *[
+                ("Kinderball", "kinderball"),
+                ("Narrenball", "ball"),
+                ("Zunftabend", "zunftabend"),
+            ]
+            .choose(rng)
+            .unwrap_or(&("Kinderball", "kinderball"))
         } else {
-            *[("Seniorennachmittag", "freizeit"), ("Dorfputzete", "freizeit"), ("Kinderflohmarkt", "kinderflohmarkt")]
-                .choose(rng)
-                .unwrap_or(&("Dorfputzete", "freizeit"))
+            *[
+                ("Seniorennachmittag", "freizeit"),
+                ("Dorfputzete", "freizeit"),
+                ("Kinderflohmarkt", "kinderflohmarkt"),
+            ]
+            .choose(rng)
+            .unwrap_or(&("Dorfputzete", "freizeit"))
         };
         pair.into_iter()
             .map(|v| {
@@ -270,11 +297,17 @@ impl<'a> Planner<'a> {
         let town = self.pick_town(rng);
         let t = &self.world.towns[town];
         let halls = t.venues_of(VenueKind::Halle);
-        let Some(&venue) = halls.choose(rng) else { return Vec::new() };
+        let Some(&venue) = halls.choose(rng) else {
+            return Vec::new();
+        };
         let date = self.pick_day(rng, start);
         let slot = self.slot(town, date, Some(venue));
         let mut morning = tpl::single(rng, &slot, "kinder");
-        let evening_cat = if tpl::in_season(date) { "fasnacht" } else { *["musik", "fest", "buehne"].choose(rng).unwrap_or(&"musik") };
+        let evening_cat = if tpl::in_season(date) {
+            "fasnacht"
+        } else {
+            *["musik", "fest", "buehne"].choose(rng).unwrap_or(&"musik")
+        };
         let mut evening = tpl::single(rng, &slot, evening_cat);
         morning.start = Some((10, 0));
         morning.dates = vec![date];
@@ -325,7 +358,9 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|&s| sources[s].accepts(ev.category))
             .collect();
-        let mut k = WeightedIndex::new(GROUP_SIZES).map(|d| d.sample(rng) + 1).unwrap_or(1);
+        let mut k = WeightedIndex::new(GROUP_SIZES)
+            .map(|d| d.sample(rng) + 1)
+            .unwrap_or(1);
         if ev.big && rng.gen_bool(0.35) {
             k += 1;
         }
@@ -335,7 +370,11 @@ impl<'a> Planner<'a> {
             let w: Vec<f64> = cands.iter().map(|&s| sources[s].reach).collect();
             let i = WeightedIndex::new(&w).map(|d| d.sample(rng)).unwrap_or(0);
             let s = cands.swap_remove(i);
-            let slot = if sources[s].period == 7 { (first / 7) as u8 } else { 0 };
+            let slot = if sources[s].period == 7 {
+                (first / 7) as u8
+            } else {
+                0
+            };
             out.push(Copy { source: s, slot });
         }
         if out.len() < k && ev.big {
@@ -344,7 +383,10 @@ impl<'a> Planner<'a> {
                 .find(|c| sources[c.source].period == 7 && c.slot == 1)
                 .copied();
             if let Some(c) = repeat {
-                out.push(Copy { source: c.source, slot: 0 });
+                out.push(Copy {
+                    source: c.source,
+                    slot: 0,
+                });
             }
         }
         out

@@ -109,7 +109,11 @@ pub fn render(rng: &mut ChaCha8Rng, ctx: &CopyCtx, ev: &TrueEvent) -> Listing {
     });
     let contact = ev.registration.then(|| match rng.gen_range(0..3) {
         0 => "Anmeldung beim Veranstalter".to_string(),
-        1 => format!("Tel. 07{} {}", rng.gen_range(800..900), rng.gen_range(10000..99999)),
+        1 => format!(
+            "Tel. 07{} {}",
+            rng.gen_range(800..900),
+            rng.gen_range(10000..99999)
+        ),
         _ => format!("info@{}.de", ascii_slug(town.short())),
     });
     Listing {
@@ -173,7 +177,13 @@ fn category_label(ev: &TrueEvent, rng: &mut ChaCha8Rng) -> &'static str {
     options.choose(rng).copied().unwrap_or("Termine")
 }
 
-fn render_title(rng: &mut ChaCha8Rng, ctx: &CopyCtx, town: &Town, ev: &TrueEvent, artikel: bool) -> String {
+fn render_title(
+    rng: &mut ChaCha8Rng,
+    ctx: &CopyCtx,
+    town: &Town,
+    ev: &TrueEvent,
+    artikel: bool,
+) -> String {
     let venue = &town.venues[ev.venue];
     let short = ev.short.clone().unwrap_or_else(|| ev.title.clone());
     let r: f64 = rng.gen();
@@ -401,10 +411,18 @@ fn spoken_time(t: Hm) -> String {
     }
 }
 
-fn date_sentence(rng: &mut ChaCha8Rng, d: NaiveDate, start: Option<Hm>, venue: &str, town: &str) -> String {
+fn date_sentence(
+    rng: &mut ChaCha8Rng,
+    d: NaiveDate,
+    start: Option<Hm>,
+    venue: &str,
+    town: &str,
+) -> String {
     let wd = weekday_name(d);
     let long = format!("{wd}, {}. {}", d.day(), month_name(d.month()));
-    let at = start.map(|t| format!(" um {}", spoken_time(t))).unwrap_or_default();
+    let at = start
+        .map(|t| format!(" um {}", spoken_time(t)))
+        .unwrap_or_default();
     match rng.gen_range(0..4) {
         0 => format!("Die Veranstaltung findet am {long}{at} statt (Ort: {venue}, {town})."),
         1 => format!("Termin: {long}{at}, {venue}, {town}."),
@@ -413,7 +431,9 @@ fn date_sentence(rng: &mut ChaCha8Rng, d: NaiveDate, start: Option<Hm>, venue: &
             "Am {wd}, {:02}.{:02}.,{} geht es los. Veranstaltungsort: {venue}.",
             d.day(),
             d.month(),
-            start.map(|t| format!(" um {},", spoken_time(t))).unwrap_or_default()
+            start
+                .map(|t| format!(" um {},", spoken_time(t)))
+                .unwrap_or_default()
         ),
     }
 }
@@ -431,13 +451,21 @@ fn render_text(
         .and_then(|d| NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok())
         .unwrap_or(ev.dates[0]);
     let venue = &town.venues[ev.venue];
-    let vname = if rng.gen_bool(0.7) { venue.name.clone() } else { venue.variants.choose(rng).cloned().unwrap_or_default() };
+    let vname = if rng.gen_bool(0.7) {
+        venue.name.clone()
+    } else {
+        venue.variants.choose(rng).cloned().unwrap_or_default()
+    };
     let mut facts = ev.facts.clone();
     facts.shuffle(rng);
     if artikel {
         let mut parts: Vec<String> = Vec::new();
         match rng.gen_range(0..3) {
-            0 => parts.push(format!("Am {} heißt es wieder: {}.", weekday_name(first), ev.title)),
+            0 => parts.push(format!(
+                "Am {} heißt es wieder: {}.",
+                weekday_name(first),
+                ev.title
+            )),
             1 => parts.push(format!("{}:", ev.title)),
             _ => {}
         }
@@ -465,29 +493,48 @@ fn render_text(
             0 => Some(String::new()),
             1 => None,
             2 => short.clone(),
-            3 => Some(format!(
-                "{} {}",
-                short.clone().unwrap_or_default(),
-                date_sentence(rng, first, ev.start, &vname, town.short())
-            )
-            .trim()
-            .to_string()),
+            3 => Some(
+                format!(
+                    "{} {}",
+                    short.clone().unwrap_or_default(),
+                    date_sentence(rng, first, ev.start, &vname, town.short())
+                )
+                .trim()
+                .to_string(),
+            ),
             _ => Some(String::new()),
         };
-        let long = if ctx.source.archetype == Archetype::Carnival { None } else { long };
+        let long = if ctx.source.archetype == Archetype::Carnival {
+            None
+        } else {
+            long
+        };
         (short, long)
     }
 }
 
-fn render_location(rng: &mut ChaCha8Rng, ctx: &CopyCtx, town: &Town, ev: &TrueEvent) -> LocationOut {
+fn render_location(
+    rng: &mut ChaCha8Rng,
+    ctx: &CopyCtx,
+    town: &Town,
+    ev: &TrueEvent,
+) -> LocationOut {
     let venue = &town.venues[ev.venue];
     let district = venue.district.map(|d| town.districts[d].name.clone());
     let name = if rng.gen_bool(0.6) {
         venue.name.clone()
     } else {
-        venue.variants.choose(rng).cloned().unwrap_or_else(|| venue.name.clone())
+        venue
+            .variants
+            .choose(rng)
+            .cloned()
+            .unwrap_or_else(|| venue.name.clone())
     };
-    let name = if rng.gen_bool(ctx.source.translit * 0.5) { transliterate(&name) } else { name };
+    let name = if rng.gen_bool(ctx.source.translit * 0.5) {
+        transliterate(&name)
+    } else {
+        name
+    };
     let (city, city_is_district) = match &district {
         Some(d) => match rng.gen_range(0..20) {
             0..=8 => (town.short().to_string(), false),
@@ -496,18 +543,40 @@ fn render_location(rng: &mut ChaCha8Rng, ctx: &CopyCtx, town: &Town, ev: &TrueEv
             _ => (town.printed.choose(rng).cloned().unwrap_or_default(), false),
         },
         None => {
-            let p = if rng.gen_bool(0.75) { town.printed[0].clone() } else { town.printed.choose(rng).cloned().unwrap_or_default() };
+            let p = if rng.gen_bool(0.75) {
+                town.printed[0].clone()
+            } else {
+                town.printed.choose(rng).cloned().unwrap_or_default()
+            };
             (p, false)
         }
     };
     let district_field = district.clone().filter(|_| rng.gen_bool(0.8));
     let sanitize = rng.gen_bool(ctx.source.sanitizer).then(|| {
         if rng.gen_bool(0.02) {
-            SanitizeOut { city: None, district: None, confidence: Value::from(0.3), match_type: "none", requires_review: true }
+            SanitizeOut {
+                city: None,
+                district: None,
+                confidence: Value::from(0.3),
+                match_type: "none",
+                requires_review: true,
+            }
         } else if city_is_district {
-            SanitizeOut { city: Some(town.official.clone()), district: district.clone(), confidence: Value::from(0.9), match_type: "district", requires_review: false }
+            SanitizeOut {
+                city: Some(town.official.clone()),
+                district: district.clone(),
+                confidence: Value::from(0.9),
+                match_type: "district",
+                requires_review: false,
+            }
         } else {
-            SanitizeOut { city: Some(town.official.clone()), district: None, confidence: Value::from(1), match_type: "exact", requires_review: false }
+            SanitizeOut {
+                city: Some(town.official.clone()),
+                district: None,
+                confidence: Value::from(1),
+                match_type: "exact",
+                requires_review: false,
+            }
         }
     });
     let (street, street_no) = if rng.gen_bool(ctx.source.street) {
@@ -559,7 +628,10 @@ fn render_geo(rng: &mut ChaCha8Rng, ctx: &CopyCtx, town: &Town, ev: &TrueEvent) 
         return None;
     } else {
         let (lat, lon) = match rng.gen_range(0..3) {
-            0 => (46.9480 + rng.gen_range(-0.05..0.05), 7.4474 + rng.gen_range(-0.05..0.05)),
+            0 => (
+                46.9480 + rng.gen_range(-0.05..0.05),
+                7.4474 + rng.gen_range(-0.05..0.05),
+            ),
             1 => (48.5734, 7.7521),
             _ => {
                 let other = &ctx.world.towns[rng.gen_range(0..ctx.world.towns.len())];
@@ -590,7 +662,10 @@ fn render_categories(rng: &mut ChaCha8Rng, ctx: &CopyCtx, ev: &TrueEvent) -> Opt
         return None;
     }
     let mut tags: Vec<String> = ev.tags.iter().map(|s| s.to_string()).collect();
-    let terse = matches!(ctx.source.archetype, Archetype::Calendar | Archetype::Carnival);
+    let terse = matches!(
+        ctx.source.archetype,
+        Archetype::Calendar | Archetype::Carnival
+    );
     if tags.len() > 1 && rng.gen_bool(if terse { 0.4 } else { 0.2 }) {
         tags.truncate(1);
     }
@@ -598,10 +673,17 @@ fn render_categories(rng: &mut ChaCha8Rng, ctx: &CopyCtx, ev: &TrueEvent) -> Opt
         tags.shuffle(rng);
     }
     if ev.category == "fasnacht" && rng.gen_bool(0.08) {
-        tags[0] = ["karneval", "fasching", "brauchtum"].choose(rng).copied().unwrap_or("karneval").to_string();
+        tags[0] = ["karneval", "fasching", "brauchtum"]
+            .choose(rng)
+            .copied()
+            .unwrap_or("karneval")
+            .to_string();
     }
     if rng.gen_bool(0.04) {
-        let extra = ["brauchtum", "familie", "kultur", "freizeit"].choose(rng).copied().unwrap_or("kultur");
+        let extra = ["brauchtum", "familie", "kultur", "freizeit"]
+            .choose(rng)
+            .copied()
+            .unwrap_or("kultur");
         if !tags.iter().any(|t| t == extra) {
             tags.push(extra.to_string());
         }

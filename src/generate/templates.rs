@@ -104,49 +104,190 @@ const FIRST: &[&str] = &[
     "Lena", "Tobias", "Hannah", "Wolfgang", "Elke", "Bernd",
 ];
 const LAST: &[&str] = &[
-    "Schwab", "Roth", "Fischer", "Huber", "Ruf", "Kopp", "Armbruster", "Gießler", "Bühler",
-    "Schneider", "Wölfle", "Kern", "Isele", "Hättich", "Zimmermann", "Baumann", "Bruder",
-    "Schmieder", "Falk", "Vollmer", "Lehmann", "Winterhalter", "Fehrenbach", "Disch",
+    "Schwab",
+    "Roth",
+    "Fischer",
+    "Huber",
+    "Ruf",
+    "Kopp",
+    "Armbruster",
+    "Gießler",
+    "Bühler",
+    "Schneider",
+    "Wölfle",
+    "Kern",
+    "Isele",
+    "Hättich",
+    "Zimmermann",
+    "Baumann",
+    "Bruder",
+    "Schmieder",
+    "Falk",
+    "Vollmer",
+    "Lehmann",
+    "Winterhalter",
+    "Fehrenbach",
+    "Disch",
 ];
-const GENRES: &[&str] = &["Swing", "Jazz", "Blues", "Rock", "Folk", "Soul", "Pop", "Klassik", "Liedermacher"];
-const ALBUMS: &[&str] = &["Menschenbilder", "Heimweh", "Zwischenzeit", "Nachtflug", "Unterwegs", "Rückenwind", "Lichtblicke"];
-const COMPOSERS: &[&str] = &["Mozart", "Schubert", "Händel", "Bach", "Haydn", "Brahms", "Mendelssohn", "Vivaldi"];
+const GENRES: &[&str] = &[
+    "Swing",
+    "Jazz",
+    "Blues",
+    "Rock",
+    "Folk",
+    "Soul",
+    "Pop",
+    "Klassik",
+    "Liedermacher",
+];
+const ALBUMS: &[&str] = &[
+    "Menschenbilder",
+    "Heimweh",
+    "Zwischenzeit",
+    "Nachtflug",
+    "Unterwegs",
+    "Rückenwind",
+    "Lichtblicke",
+];
+const COMPOSERS: &[&str] = &[
+    "Mozart",
+    "Schubert",
+    "Händel",
+    "Bach",
+    "Haydn",
+    "Brahms",
+    "Mendelssohn",
+    "Vivaldi",
+];
 const TALKS: &[&str] = &[
-    "Streuobstwiesen erhalten", "Vögel im Winter", "Gesunder Schlaf", "Trickbetrug am Telefon",
-    "Die Salpeterer im Hotzenwald", "Geschichte der Flößerei", "Wildbienen im Garten",
-    "Photovoltaik auf dem eigenen Dach", "Patientenverfügung und Vorsorgevollmacht",
-    "Mit dem Fahrrad durch Patagonien", "Demenz verstehen", "Der Westweg in Bildern",
-    "Heilpflanzen am Wegesrand", "Klimawandel im Schwarzwald", "Energie sparen im Altbau",
-    "Die Römer am Oberrhein", "Pilze der Region", "Erste Hilfe bei Kindern", "Sicher im Netz",
-    "Ahnenforschung für Einsteiger", "Der Wolf kehrt zurück", "Island – Land aus Feuer und Eis",
+    "Streuobstwiesen erhalten",
+    "Vögel im Winter",
+    "Gesunder Schlaf",
+    "Trickbetrug am Telefon",
+    "Die Salpeterer im Hotzenwald",
+    "Geschichte der Flößerei",
+    "Wildbienen im Garten",
+    "Photovoltaik auf dem eigenen Dach",
+    "Patientenverfügung und Vorsorgevollmacht",
+    "Mit dem Fahrrad durch Patagonien",
+    "Demenz verstehen",
+    "Der Westweg in Bildern",
+    "Heilpflanzen am Wegesrand",
+    "Klimawandel im Schwarzwald",
+    "Energie sparen im Altbau",
+    "Die Römer am Oberrhein",
+    "Pilze der Region",
+    "Erste Hilfe bei Kindern",
+    "Sicher im Netz",
+    "Ahnenforschung für Einsteiger",
+    "Der Wolf kehrt zurück",
+    "Island – Land aus Feuer und Eis",
 ];
 const BOOKS: &[&str] = &[
-    "Die Raupe Nimmersatt", "Der Grüffelo", "Das kleine Gespenst", "Frederick", "Der Regenbogenfisch",
-    "Irgendwie Anders", "Die kleine Hexe", "Pettersson und Findus", "Der kleine Drache Kokosnuss",
+    "Die Raupe Nimmersatt",
+    "Der Grüffelo",
+    "Das kleine Gespenst",
+    "Frederick",
+    "Der Regenbogenfisch",
+    "Irgendwie Anders",
+    "Die kleine Hexe",
+    "Pettersson und Findus",
+    "Der kleine Drache Kokosnuss",
 ];
 const PLAYS: &[&str] = &[
-    "Der zerbrochne Krug", "Der Hauptmann von Köpenick", "Pension Schöller", "Der Brandner Kaspar",
-    "Arsen und Spitzenhäubchen", "Die Physiker", "Charleys Tante", "Ein Sommernachtstraum",
-    "Der Geizige", "Das Haus in Montevideo",
+    "Der zerbrochne Krug",
+    "Der Hauptmann von Köpenick",
+    "Pension Schöller",
+    "Der Brandner Kaspar",
+    "Arsen und Spitzenhäubchen",
+    "Die Physiker",
+    "Charleys Tante",
+    "Ein Sommernachtstraum",
+    "Der Geizige",
+    "Das Haus in Montevideo",
 ];
-const PROGRAMS: &[&str] = &["Alles im grünen Bereich", "Badisch für Anfänger", "Mir sin mir", "Kopfkino", "Ausgerechnet jetzt", "Heimatabend deluxe"];
+const PROGRAMS: &[&str] = &[
+    "Alles im grünen Bereich",
+    "Badisch für Anfänger",
+    "Mir sin mir",
+    "Kopfkino",
+    "Ausgerechnet jetzt",
+    "Heimatabend deluxe",
+];
 const EXHIBITIONS: &[&str] = &[
-    "Spurensuche", "Menschenbilder", "Blickwechsel", "Farbklänge", "Zwischen Himmel und Erde",
-    "Schwarzwaldansichten", "Licht und Schatten", "Papierwelten", "Heimat im Wandel", "Stille Orte",
+    "Spurensuche",
+    "Menschenbilder",
+    "Blickwechsel",
+    "Farbklänge",
+    "Zwischen Himmel und Erde",
+    "Schwarzwaldansichten",
+    "Licht und Schatten",
+    "Papierwelten",
+    "Heimat im Wandel",
+    "Stille Orte",
 ];
-const MEDIA: &[&str] = &["Malerei", "Acrylbilder", "Fotografien", "Skulpturen", "Aquarelle", "Holzschnitte", "Keramik"];
+const MEDIA: &[&str] = &[
+    "Malerei",
+    "Acrylbilder",
+    "Fotografien",
+    "Skulpturen",
+    "Aquarelle",
+    "Holzschnitte",
+    "Keramik",
+];
 const FILM_A: &[&str] = &[
-    "Die Nacht", "Ankunft", "Der verlorene Fluss", "Die zweite Grenze", "Zwei Wochen", "Georg und der Zug",
-    "Das Haus", "Ein Sommer", "Der letzte Walzer", "Die Schwestern", "Das Flüstern", "Helden",
+    "Die Nacht",
+    "Ankunft",
+    "Der verlorene Fluss",
+    "Die zweite Grenze",
+    "Zwei Wochen",
+    "Georg und der Zug",
+    "Das Haus",
+    "Ein Sommer",
+    "Der letzte Walzer",
+    "Die Schwestern",
+    "Das Flüstern",
+    "Helden",
 ];
-const FILM_B: &[&str] = &["in Sizilien", "in Montana", "am See", "im Schnee", "von Lissabon", "der Erinnerung", "ohne Namen", ""];
-const WALK_GOALS: &[&str] = &["zum Rebberg", "zur Burgruine", "über den Westweg", "zum Aussichtsturm", "durchs Kinzigtal", "zur Kapelle"];
-const DISHES: &[&str] = &["Badische Küche", "Vegetarisch genießen", "Brot backen", "Wildkräuter", "Suppen für den Winter"];
-const BANDS: &[&str] = &["die Trachtenkapelle", "die Stadtkapelle", "eine Blaskapelle", "die Band „Schwarzwaldfetzer“", "ein Alleinunterhalter"];
+const FILM_B: &[&str] = &[
+    "in Sizilien",
+    "in Montana",
+    "am See",
+    "im Schnee",
+    "von Lissabon",
+    "der Erinnerung",
+    "ohne Namen",
+    "",
+];
+const WALK_GOALS: &[&str] = &[
+    "zum Rebberg",
+    "zur Burgruine",
+    "über den Westweg",
+    "zum Aussichtsturm",
+    "durchs Kinzigtal",
+    "zur Kapelle",
+];
+const DISHES: &[&str] = &[
+    "Badische Küche",
+    "Vegetarisch genießen",
+    "Brot backen",
+    "Wildkräuter",
+    "Suppen für den Winter",
+];
+const BANDS: &[&str] = &[
+    "die Trachtenkapelle",
+    "die Stadtkapelle",
+    "eine Blaskapelle",
+    "die Band „Schwarzwaldfetzer“",
+    "ein Alleinunterhalter",
+];
 const FILLERS: &[&str] = &[
-    "Die Veranstalter freuen sich auf zahlreiche Gäste.", "Für das leibliche Wohl ist gesorgt.",
-    "Bereits im vergangenen Jahr war die Veranstaltung gut besucht.", "Die Vorbereitungen laufen auf Hochtouren.",
-    "Wer dabei sein möchte, sollte rechtzeitig kommen.", "Parkplätze sind in ausreichender Zahl vorhanden.",
+    "Die Veranstalter freuen sich auf zahlreiche Gäste.",
+    "Für das leibliche Wohl ist gesorgt.",
+    "Bereits im vergangenen Jahr war die Veranstaltung gut besucht.",
+    "Die Vorbereitungen laufen auf Hochtouren.",
+    "Wer dabei sein möchte, sollte rechtzeitig kommen.",
+    "Parkplätze sind in ausreichender Zahl vorhanden.",
     "Die Besucher dürfen sich auf einen abwechslungsreichen Abend freuen.",
 ];
 
@@ -177,7 +318,11 @@ fn genitive(club: &str) -> String {
     let (head, rest) = club.split_once(' ').unwrap_or((club, ""));
     let phrase = if head.ends_with("verein") || head.ends_with("chor") {
         format!("des {head}s")
-    } else if head.ends_with("kapelle") || head.ends_with("zunft") || head == "Landfrauen" || head == "Freiwillige" {
+    } else if head.ends_with("kapelle")
+        || head.ends_with("zunft")
+        || head == "Landfrauen"
+        || head == "Freiwillige"
+    {
         format!("der {head}")
     } else {
         format!("von {head}")
@@ -242,7 +387,14 @@ fn time_of(rng: &mut ChaCha8Rng, options: &[(u32, u32)]) -> Option<Hm> {
     options.choose(rng).copied()
 }
 
-fn base(slot: &Slot, venue: usize, category: &'static str, kind: &'static str, title: String, headline: String) -> TrueEvent {
+fn base(
+    slot: &Slot,
+    venue: usize,
+    category: &'static str,
+    kind: &'static str,
+    title: String,
+    headline: String,
+) -> TrueEvent {
     TrueEvent {
         title,
         short: None,
@@ -310,20 +462,53 @@ pub fn single(rng: &mut ChaCha8Rng, slot: &Slot, category: &str) -> TrueEvent {
 fn musik(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let t = slot.town().short().to_string();
     if rng.gen_bool(0.45) {
-        let club = slot.club(rng, &["Musikverein", "Gesangverein", "Männergesangverein", "Trachtenkapelle"]);
-        let club = if rng.gen_bool(0.25) { format!("Kirchenchor St. {}", slot.town().saint) } else { club };
-        let what = pick(rng, &["Jahreskonzert", "Winterkonzert", "Frühjahrskonzert", "Wunschkonzert", "Kirchenkonzert"]);
-        let kinds = if club.starts_with("Kirchenchor") || what == "Kirchenkonzert" { vec![VenueKind::Kirche] } else { vec![VenueKind::Halle, VenueKind::Kirche] };
+        let club = slot.club(
+            rng,
+            &[
+                "Musikverein",
+                "Gesangverein",
+                "Männergesangverein",
+                "Trachtenkapelle",
+            ],
+        );
+        let club = if rng.gen_bool(0.25) {
+            format!("Kirchenchor St. {}", slot.town().saint)
+        } else {
+            club
+        };
+        let what = pick(
+            rng,
+            &[
+                "Jahreskonzert",
+                "Winterkonzert",
+                "Frühjahrskonzert",
+                "Wunschkonzert",
+                "Kirchenkonzert",
+            ],
+        );
+        let kinds = if club.starts_with("Kirchenchor") || what == "Kirchenkonzert" {
+            vec![VenueKind::Kirche]
+        } else {
+            vec![VenueKind::Halle, VenueKind::Kirche]
+        };
         let v = slot.venue_of(rng, &kinds);
         let title = format!("{what} {}", genitive(&club));
-        let headline = pick(rng, &["{w}: {c} lädt ein", "{c} gibt {w}", "{w} mit dem {c}"]).replace("{w}", what).replace("{c}", &club);
+        let headline = pick(
+            rng,
+            &["{w}: {c} lädt ein", "{c} gibt {w}", "{w} mit dem {c}"],
+        )
+        .replace("{w}", what)
+        .replace("{c}", &club);
         let mut e = base(slot, v, "musik", "konzert", title, headline);
         e.short = Some(what.to_string());
         e.organizer = Some(club);
         let (c1, c2) = (pick(rng, COMPOSERS), pick(rng, COMPOSERS));
-        e.facts.push(format!("Auf dem Programm stehen Werke von {c1} und {c2}."));
-        e.facts.push(format!("Unter der Leitung von {}.", person(rng)));
-        e.facts.push("In der Pause werden Getränke angeboten.".into());
+        e.facts
+            .push(format!("Auf dem Programm stehen Werke von {c1} und {c2}."));
+        e.facts
+            .push(format!("Unter der Leitung von {}.", person(rng)));
+        e.facts
+            .push("In der Pause werden Getränke angeboten.".into());
         e.start = time_of(rng, &[(19, 30), (20, 0), (18, 0), (17, 0)]);
         e.end = plus(e.start, 120);
         e.doors = plus(e.start, -60);
@@ -334,8 +519,15 @@ fn musik(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     } else {
         let artist = person(rng);
         let genre = pick(rng, GENRES);
-        let v = slot.venue_of(rng, &[VenueKind::Gasthaus, VenueKind::Kultur, VenueKind::Halle]);
-        let title = if rng.gen_bool(0.5) { artist.clone() } else { format!("{genre} mit {artist}") };
+        let v = slot.venue_of(
+            rng,
+            &[VenueKind::Gasthaus, VenueKind::Kultur, VenueKind::Halle],
+        );
+        let title = if rng.gen_bool(0.5) {
+            artist.clone()
+        } else {
+            format!("{genre} mit {artist}")
+        };
         let headline = match rng.gen_range(0..3) {
             0 => format!("{artist} – {genre} vom Feinsten"),
             1 => format!("{artist} live in {t}"),
@@ -343,15 +535,26 @@ fn musik(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
         };
         let mut e = base(slot, v, "musik", "konzert", title, headline);
         e.short = Some(format!("Konzert: {artist}"));
-        e.facts.push(format!("{artist} gilt als eine der spannendsten {genre}-Stimmen der Region."));
-        e.facts.push(format!("{artist} präsentiert das neue Album „{}“.", pick(rng, ALBUMS)));
-        e.facts.push(format!("Der Musiker {artist} steht für handgemachten {genre}."));
+        e.facts.push(format!(
+            "{artist} gilt als eine der spannendsten {genre}-Stimmen der Region."
+        ));
+        e.facts.push(format!(
+            "{artist} präsentiert das neue Album „{}“.",
+            pick(rng, ALBUMS)
+        ));
+        e.facts.push(format!(
+            "Der Musiker {artist} steht für handgemachten {genre}."
+        ));
         e.start = time_of(rng, &[(20, 0), (19, 0), (20, 30), (19, 30)]);
         e.end = plus(e.start, 120);
         e.doors = plus(e.start, -30);
         let p = rng.gen_range(8..25);
         e.price = Some(format!("Tickets kosten {p} Euro im Vorverkauf."));
-        e.tags = if rng.gen_bool(0.5) { vec!["musik", "konzert"] } else { vec!["musik"] };
+        e.tags = if rng.gen_bool(0.5) {
+            vec!["musik", "konzert"]
+        } else {
+            vec!["musik"]
+        };
         e.family_event = Some(rng.gen_bool(0.3));
         e
     }
@@ -359,28 +562,87 @@ fn musik(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
 
 fn versammlung(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let t = slot.town().short().to_string();
-    let club = slot.club(rng, &["Musikverein", "Sportverein", "Turnverein", "Heimatverein", "Landfrauen", "Obst- und Gartenbauverein", "Schwarzwaldverein", "Narrenzunft"]);
-    let v = slot.venue_of(rng, &[VenueKind::Gasthaus, VenueKind::Rathaus, VenueKind::Pfarrheim, VenueKind::Halle]);
+    let club = slot.club(
+        rng,
+        &[
+            "Musikverein",
+            "Sportverein",
+            "Turnverein",
+            "Heimatverein",
+            "Landfrauen",
+            "Obst- und Gartenbauverein",
+            "Schwarzwaldverein",
+            "Narrenzunft",
+        ],
+    );
+    let v = slot.venue_of(
+        rng,
+        &[
+            VenueKind::Gasthaus,
+            VenueKind::Rathaus,
+            VenueKind::Pfarrheim,
+            VenueKind::Halle,
+        ],
+    );
     let (title, short, headline, tags) = match rng.gen_range(0..6) {
         0 | 1 => {
-            let w = pick(rng, &["Mitgliederversammlung", "Jahreshauptversammlung", "Generalversammlung"]);
-            (format!("{w} {club}"), Some(w.to_string()), format!("{club} zieht Bilanz"), vec!["versammlung", "verein"])
+            let w = pick(
+                rng,
+                &[
+                    "Mitgliederversammlung",
+                    "Jahreshauptversammlung",
+                    "Generalversammlung",
+                ],
+            );
+            (
+                format!("{w} {club}"),
+                Some(w.to_string()),
+                format!("{club} zieht Bilanz"),
+                vec!["versammlung", "verein"],
+            )
         }
-        2 => ("Bürgerversammlung".to_string(), None, format!("Bürgerversammlung in {t}: Rathaus informiert"), vec!["versammlung", "politik"]),
-        3 => ("Öffentliche Gemeinderatssitzung".to_string(), Some("Gemeinderatssitzung".into()), format!("Gemeinderat {t} tagt"), vec!["versammlung", "politik"]),
-        4 => ("SPD-Veranstaltung: Bürgerdialog zur Ortsmitte".to_string(), Some("Bürgerdialog zur Ortsmitte".into()), format!("SPD lädt zum Bürgerdialog in {t}"), vec!["versammlung", "politik"]),
-        _ => ("Wahlkampfstand Bündnis 90/Die Grünen - Infostand am Markt".to_string(), Some("Infostand am Markt".into()), format!("Grüne informieren in {t}"), vec!["politik", "versammlung"]),
+        2 => (
+            "Bürgerversammlung".to_string(),
+            None,
+            format!("Bürgerversammlung in {t}: Rathaus informiert"),
+            vec!["versammlung", "politik"],
+        ),
+        3 => (
+            "Öffentliche Gemeinderatssitzung".to_string(),
+            Some("Gemeinderatssitzung".into()),
+            format!("Gemeinderat {t} tagt"),
+            vec!["versammlung", "politik"],
+        ),
+        4 => (
+            "SPD-Veranstaltung: Bürgerdialog zur Ortsmitte".to_string(),
+            Some("Bürgerdialog zur Ortsmitte".into()),
+            format!("SPD lädt zum Bürgerdialog in {t}"),
+            vec!["versammlung", "politik"],
+        ),
+        _ => (
+            "Wahlkampfstand Bündnis 90/Die Grünen - Infostand am Markt".to_string(),
+            Some("Infostand am Markt".into()),
+            format!("Grüne informieren in {t}"),
+            vec!["politik", "versammlung"],
+        ),
     };
     let mut e = base(slot, v, "versammlung", "versammlung", title, headline);
     e.short = short;
     e.tags = tags;
     if e.title.contains(&club) {
         e.organizer = Some(club.clone());
-        e.facts.push("Auf der Tagesordnung stehen Berichte, Ehrungen und Wahlen.".into());
-        e.facts.push("Alle Mitglieder sind herzlich eingeladen.".into());
+        e.facts
+            .push("Auf der Tagesordnung stehen Berichte, Ehrungen und Wahlen.".into());
+        e.facts
+            .push("Alle Mitglieder sind herzlich eingeladen.".into());
     } else {
-        e.facts.push("Die Sitzung ist öffentlich, Fragen aus der Bürgerschaft sind willkommen.".into());
-        e.facts.push(format!("Bürgermeister {} stellt die aktuellen Projekte vor.", person(rng)));
+        e.facts.push(
+            "Die Sitzung ist öffentlich, Fragen aus der Bürgerschaft sind willkommen.".into(),
+        );
+        e.facts.push(format!(
+            "Bürgermeister {} stellt die aktuellen Projekte vor.",
+            person(rng)
+        ));
     }
     e.start = time_of(rng, &[(19, 0), (19, 30), (20, 0), (18, 30)]);
     e.free = Some(true);
@@ -388,21 +650,58 @@ fn versammlung(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
 }
 
 fn vortrag(rng: &mut ChaCha8Rng, slot: &Slot, topic: Option<&str>, start: Option<Hm>) -> TrueEvent {
-    let topic = topic.map(str::to_string).unwrap_or_else(|| pick(rng, TALKS).to_string());
-    let speaker = format!("{}{}", if rng.gen_bool(0.4) { "Dr. " } else { "" }, person(rng));
-    let v = slot.venue_of(rng, &[VenueKind::Buecherei, VenueKind::Pfarrheim, VenueKind::Gasthaus, VenueKind::Kultur, VenueKind::Rathaus]);
-    let prefix = if rng.gen_bool(0.2) { "Bildervortrag" } else { "Vortrag" };
+    let topic = topic
+        .map(str::to_string)
+        .unwrap_or_else(|| pick(rng, TALKS).to_string());
+    let speaker = format!(
+        "{}{}",
+        if rng.gen_bool(0.4) { "Dr. " } else { "" },
+        person(rng)
+    );
+    let v = slot.venue_of(
+        rng,
+        &[
+            VenueKind::Buecherei,
+            VenueKind::Pfarrheim,
+            VenueKind::Gasthaus,
+            VenueKind::Kultur,
+            VenueKind::Rathaus,
+        ],
+    );
+    let prefix = if rng.gen_bool(0.2) {
+        "Bildervortrag"
+    } else {
+        "Vortrag"
+    };
     let headline = match rng.gen_range(0..3) {
         0 => format!("{speaker} spricht über „{topic}“"),
         1 => format!("{topic}: Vortrag in {}", slot.town().short()),
         _ => format!("Vortrag über {topic}"),
     };
-    let mut e = base(slot, v, "vortrag", "vortrag", format!("{prefix}: {topic}"), headline);
+    let mut e = base(
+        slot,
+        v,
+        "vortrag",
+        "vortrag",
+        format!("{prefix}: {topic}"),
+        headline,
+    );
     e.short = Some(topic.clone());
-    let club = slot.club(rng, &["Obst- und Gartenbauverein", "Heimatverein", "Schwarzwaldverein", "Landfrauen", "Kolpingsfamilie"]);
+    let club = slot.club(
+        rng,
+        &[
+            "Obst- und Gartenbauverein",
+            "Heimatverein",
+            "Schwarzwaldverein",
+            "Landfrauen",
+            "Kolpingsfamilie",
+        ],
+    );
     e.facts.push(format!("Referent ist {speaker}."));
-    e.facts.push(format!("Der {club} lädt zu diesem Vortrag ein."));
-    e.facts.push("Der Eintritt ist frei, Spenden sind willkommen.".into());
+    e.facts
+        .push(format!("Der {club} lädt zu diesem Vortrag ein."));
+    e.facts
+        .push("Der Eintritt ist frei, Spenden sind willkommen.".into());
     e.start = start.or_else(|| time_of(rng, &[(19, 0), (19, 30), (20, 0)]));
     e.end = plus(e.start, 90);
     e.tags = vec!["vortrag", "bildung"];
@@ -417,10 +716,18 @@ fn kinder(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
         0 => {
             let book = pick(rng, BOOKS);
             let v = slot.venue_of(rng, &[VenueKind::Buecherei]);
-            let mut e = base(slot, v, "kinder", "bilderbuchkino", format!("Bilderbuchkino: {book}"), format!("{book} – Bilderbuchkino"));
+            let mut e = base(
+                slot,
+                v,
+                "kinder",
+                "bilderbuchkino",
+                format!("Bilderbuchkino: {book}"),
+                format!("{book} – Bilderbuchkino"),
+            );
             e.short = Some("Bilderbuchkino".into());
             e.facts.push(format!("Gelesen und gezeigt wird „{book}“."));
-            e.facts.push("Für Kinder ab 4 Jahren. Eintritt frei, Anmeldung erwünscht.".into());
+            e.facts
+                .push("Für Kinder ab 4 Jahren. Eintritt frei, Anmeldung erwünscht.".into());
             e.start = time_of(rng, &[(15, 0), (15, 30), (16, 0)]);
             e.free = Some(true);
             e.registration = rng.gen_bool(0.5);
@@ -428,10 +735,28 @@ fn kinder(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
         }
         1 => {
             let v = slot.venue_of(rng, &[VenueKind::Halle]);
-            let title = pick(rng, &["Kinderflohmarkt", "Kinderkleider- und Spielzeugbörse", "Kinderbasar"]).to_string();
-            let mut e = base(slot, v, "kinder", "kinderflohmarkt", title.clone(), format!("{title}: Schnäppchen für Familien"));
-            e.facts.push("Verkauft werden gut erhaltene Kinderkleidung, Spielsachen und Kinderwagen.".into());
-            e.facts.push("Der Erlös der Cafeteria kommt dem Kindergarten zugute.".into());
+            let title = pick(
+                rng,
+                &[
+                    "Kinderflohmarkt",
+                    "Kinderkleider- und Spielzeugbörse",
+                    "Kinderbasar",
+                ],
+            )
+            .to_string();
+            let mut e = base(
+                slot,
+                v,
+                "kinder",
+                "kinderflohmarkt",
+                title.clone(),
+                format!("{title}: Schnäppchen für Familien"),
+            );
+            e.facts.push(
+                "Verkauft werden gut erhaltene Kinderkleidung, Spielsachen und Kinderwagen.".into(),
+            );
+            e.facts
+                .push("Der Erlös der Cafeteria kommt dem Kindergarten zugute.".into());
             e.start = time_of(rng, &[(9, 0), (10, 0), (13, 30)]);
             e.end = plus(e.start, 180);
             e.tags = vec!["kinder", "markt", "familie"];
@@ -439,34 +764,73 @@ fn kinder(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
             e
         }
         2 => {
-            let what = if season { "Basteln für Fasching" } else { "Basteln mit Naturmaterialien" };
+            let what = if season {
+                "Basteln für Fasching"
+            } else {
+                "Basteln mit Naturmaterialien"
+            };
             let (title, org) = if rng.gen_bool(0.5) {
-                (format!("Kolping Kids - {what}"), Some("Kolping Kids".to_string()))
+                (
+                    format!("Kolping Kids - {what}"),
+                    Some("Kolping Kids".to_string()),
+                )
             } else {
                 (format!("Kinderprogramm: {what}"), None)
             };
             let v = slot.venue_of(rng, &[VenueKind::Pfarrheim, VenueKind::Buecherei]);
-            let mut e = base(slot, v, "kinder", "basteln", title, format!("{what}: Kreative Nachmittage für Kinder"));
+            let mut e = base(
+                slot,
+                v,
+                "kinder",
+                "basteln",
+                title,
+                format!("{what}: Kreative Nachmittage für Kinder"),
+            );
             e.short = Some(what.to_string());
             e.organizer = org;
-            e.facts.push("Material wird gestellt, bitte Schere mitbringen.".into());
+            e.facts
+                .push("Material wird gestellt, bitte Schere mitbringen.".into());
             e.start = time_of(rng, &[(14, 0), (14, 30), (15, 0)]);
             e.registration = true;
             e
         }
         3 => {
-            let play = pick(rng, &["Der Grüffelo", "Pippi Langstrumpf", "Das kleine Gespenst", "Räuber Hotzenplotz"]);
+            let play = pick(
+                rng,
+                &[
+                    "Der Grüffelo",
+                    "Pippi Langstrumpf",
+                    "Das kleine Gespenst",
+                    "Räuber Hotzenplotz",
+                ],
+            );
             let v = slot.venue_of(rng, &[VenueKind::Halle, VenueKind::Kultur]);
-            let mut e = base(slot, v, "kinder", "kindertheater", format!("Kindertheater: {play}"), format!("„{play}“ begeistert kleine Zuschauer"));
+            let mut e = base(
+                slot,
+                v,
+                "kinder",
+                "kindertheater",
+                format!("Kindertheater: {play}"),
+                format!("„{play}“ begeistert kleine Zuschauer"),
+            );
             e.short = Some(play.to_string());
-            e.facts.push(format!("Das Figurentheater spielt „{play}“ für Kinder ab drei Jahren."));
+            e.facts.push(format!(
+                "Das Figurentheater spielt „{play}“ für Kinder ab drei Jahren."
+            ));
             e.start = time_of(rng, &[(15, 0), (16, 0), (11, 0)]);
             e
         }
         _ => {
             let book = pick(rng, BOOKS);
             let v = slot.venue_of(rng, &[VenueKind::Buecherei]);
-            let mut e = base(slot, v, "kinder", "vorlesen", "Vorlesestunde für Kinder".into(), format!("Vorlesen: {book}"));
+            let mut e = base(
+                slot,
+                v,
+                "kinder",
+                "vorlesen",
+                "Vorlesestunde für Kinder".into(),
+                format!("Vorlesen: {book}"),
+            );
             e.short = Some("Vorlesestunde".into());
             e.facts.push(format!("Heute wird aus „{book}“ vorgelesen."));
             e.start = time_of(rng, &[(15, 0), (16, 0), (10, 30)]);
@@ -483,8 +847,31 @@ fn kinder(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
 }
 
 fn fest(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
-    let club = slot.club(rng, &["Sportverein", "Musikverein", "Freiwillige Feuerwehr", "Turnverein", "Landfrauen", "Heimatverein"]);
-    let what = pick(rng, &["Starkbierfest", "Schlachtfest", "Schnitzelessen", "Dorffest", "Helferfest", "Winterfest", "Suppenfest", "Kesselfleischessen", "Weinprobe"]);
+    let club = slot.club(
+        rng,
+        &[
+            "Sportverein",
+            "Musikverein",
+            "Freiwillige Feuerwehr",
+            "Turnverein",
+            "Landfrauen",
+            "Heimatverein",
+        ],
+    );
+    let what = pick(
+        rng,
+        &[
+            "Starkbierfest",
+            "Schlachtfest",
+            "Schnitzelessen",
+            "Dorffest",
+            "Helferfest",
+            "Winterfest",
+            "Suppenfest",
+            "Kesselfleischessen",
+            "Weinprobe",
+        ],
+    );
     let v = slot.venue_of(rng, &[VenueKind::Halle, VenueKind::Gasthaus]);
     let headline = match rng.gen_range(0..3) {
         0 => format!("{what} beim {club}"),
@@ -494,10 +881,24 @@ fn fest(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let mut e = base(slot, v, "fest", "fest", what.to_string(), headline);
     e.organizer = Some(club.clone());
     e.facts.push(format!("Der {club} lädt ein."));
-    e.facts.push(format!("Für Unterhaltung sorgt {}.", pick(rng, BANDS)));
-    e.facts.push(pick(rng, &["Es gibt Schlachtplatte, Bratwurst und Kuchen.", "Auf der Speisekarte stehen regionale Spezialitäten."]).to_string());
+    e.facts
+        .push(format!("Für Unterhaltung sorgt {}.", pick(rng, BANDS)));
+    e.facts.push(
+        pick(
+            rng,
+            &[
+                "Es gibt Schlachtplatte, Bratwurst und Kuchen.",
+                "Auf der Speisekarte stehen regionale Spezialitäten.",
+            ],
+        )
+        .to_string(),
+    );
     e.start = time_of(rng, &[(18, 0), (17, 0), (11, 0), (19, 0)]);
-    e.end = if rng.gen_bool(0.3) { hm(23, 59) } else { plus(e.start, 300) };
+    e.end = if rng.gen_bool(0.3) {
+        hm(23, 59)
+    } else {
+        plus(e.start, 300)
+    };
     e.tags = vec!["fest", "kulinarik"];
     e.family_event = Some(rng.gen_bool(0.5));
     e.free = Some(true);
@@ -510,10 +911,20 @@ fn sport(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     match rng.gen_range(0..3) {
         0 => {
             let goal = pick(rng, WALK_GOALS);
-            let kind = pick(rng, &["Halbtageswanderung", "Winterwanderung", "Seniorenwanderung"]);
+            let kind = pick(
+                rng,
+                &["Halbtageswanderung", "Winterwanderung", "Seniorenwanderung"],
+            );
             let v = slot.venue_of(rng, &[VenueKind::Rathaus, VenueKind::Platz]);
             let vname = slot.town().venues[v].name.clone();
-            let mut e = base(slot, v, "sport", "sport", format!("{kind} {goal}"), format!("Mit dem Schwarzwaldverein {goal}"));
+            let mut e = base(
+                slot,
+                v,
+                "sport",
+                "sport",
+                format!("{kind} {goal}"),
+                format!("Mit dem Schwarzwaldverein {goal}"),
+            );
             e.short = Some(kind.to_string());
             e.organizer = Some(slot.club(rng, &["Schwarzwaldverein"]));
             e.facts.push(format!("Treffpunkt ist am {vname}."));
@@ -527,23 +938,54 @@ fn sport(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
         }
         1 => {
             let v = slot.venue_of(rng, &[VenueKind::Sport]);
-            let what = pick(rng, &["Hallenfußballturnier", "Tischtennis-Vereinsmeisterschaft", "Volleyball-Mixed-Turnier", "Kinderturnen-Wettkampf"]);
-            let mut e = base(slot, v, "sport", "sport", format!("{what} in {t}"), format!("{what}: Spannung in der Sporthalle"));
+            let what = pick(
+                rng,
+                &[
+                    "Hallenfußballturnier",
+                    "Tischtennis-Vereinsmeisterschaft",
+                    "Volleyball-Mixed-Turnier",
+                    "Kinderturnen-Wettkampf",
+                ],
+            );
+            let mut e = base(
+                slot,
+                v,
+                "sport",
+                "sport",
+                format!("{what} in {t}"),
+                format!("{what}: Spannung in der Sporthalle"),
+            );
             e.short = Some(what.to_string());
-            e.facts.push(format!("Ausrichter ist der {}.", slot.club(rng, &["Sportverein", "Turnverein"])));
-            e.facts.push("Zuschauer sind willkommen, die Bewirtung übernimmt die Jugendabteilung.".into());
+            e.facts.push(format!(
+                "Ausrichter ist der {}.",
+                slot.club(rng, &["Sportverein", "Turnverein"])
+            ));
+            e.facts.push(
+                "Zuschauer sind willkommen, die Bewirtung übernimmt die Jugendabteilung.".into(),
+            );
             e.start = time_of(rng, &[(9, 0), (10, 0), (13, 0)]);
             e.tags = vec!["sport", "freizeit"];
             e.family_event = Some(true);
             e
         }
         _ => {
-            let other = slot.world.neighbours[slot.town].first().map(|&n| slot.world.towns[n].short().to_string()).unwrap_or_else(|| "Lahr".into());
+            let other = slot.world.neighbours[slot.town]
+                .first()
+                .map(|&n| slot.world.towns[n].short().to_string())
+                .unwrap_or_else(|| "Lahr".into());
             let v = slot.venue_of(rng, &[VenueKind::Sport]);
             let title = format!("Handball: TV {t} – HSG {other}");
-            let mut e = base(slot, v, "sport", "sport", title, format!("Derby gegen {other}: TV {t} will punkten"));
+            let mut e = base(
+                slot,
+                v,
+                "sport",
+                "sport",
+                title,
+                format!("Derby gegen {other}: TV {t} will punkten"),
+            );
             e.short = Some(format!("TV {t} – HSG {other}"));
-            e.facts.push("Es ist das letzte Heimspiel der Hinrunde.".into());
+            e.facts
+                .push("Es ist das letzte Heimspiel der Hinrunde.".into());
             e.start = time_of(rng, &[(17, 0), (19, 30), (18, 0)]);
             e.tags = vec!["sport"];
             e
@@ -551,26 +993,88 @@ fn sport(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     }
 }
 
+/// (title, short form, venue kinds, start times, tags) of a leisure event.
+type FreizeitSpec = (
+    String,
+    Option<String>,
+    &'static [VenueKind],
+    &'static [(u32, u32)],
+    Vec<&'static str>,
+);
+
 fn freizeit(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let t = slot.town().short().to_string();
-    let (title, short, kinds, start, tags): (String, Option<String>, &[VenueKind], &[(u32, u32)], Vec<&'static str>) = match rng.gen_range(0..7) {
-        0 => ("Seniorennachmittag".into(), None, &[VenueKind::Pfarrheim, VenueKind::Halle], &[(14, 30), (15, 0)], vec!["freizeit"]),
-        1 => ("Repair-Café".into(), None, &[VenueKind::Pfarrheim, VenueKind::Buecherei], &[(10, 0), (14, 0)], vec!["freizeit"]),
+    let (title, short, kinds, start, tags): FreizeitSpec = match rng.gen_range(0..7) {
+        0 => (
+            "Seniorennachmittag".into(),
+            None,
+            &[VenueKind::Pfarrheim, VenueKind::Halle],
+            &[(14, 30), (15, 0)],
+            vec!["freizeit"],
+        ),
+        1 => (
+            "Repair-Café".into(),
+            None,
+            &[VenueKind::Pfarrheim, VenueKind::Buecherei],
+            &[(10, 0), (14, 0)],
+            vec!["freizeit"],
+        ),
         2 => {
             let d = pick(rng, DISHES);
-            (format!("Kochworkshop: {d}"), Some(d.to_string()), &[VenueKind::Pfarrheim, VenueKind::Gasthaus], &[(18, 0), (18, 30)], vec!["freizeit", "bildung"])
+            (
+                format!("Kochworkshop: {d}"),
+                Some(d.to_string()),
+                &[VenueKind::Pfarrheim, VenueKind::Gasthaus],
+                &[(18, 0), (18, 30)],
+                vec!["freizeit", "bildung"],
+            )
         }
-        3 => ("Textil-Tag: Flicken und Nähen".into(), Some("Flicken und Nähen".into()), &[VenueKind::Buecherei, VenueKind::Pfarrheim], &[(10, 0), (14, 0)], vec!["freizeit"]),
-        4 => ("FreiTagZeit: Offener Treff".into(), Some("Offener Treff".into()), &[VenueKind::Pfarrheim], &[(16, 0), (17, 0)], vec!["freizeit"]),
-        5 => ("Jungentreff: Kicker-Turnier".into(), Some("Kicker-Turnier".into()), &[VenueKind::Pfarrheim, VenueKind::Sport], &[(17, 0), (18, 0)], vec!["freizeit", "kinder"]),
-        _ => (format!("Tag der offenen Tür - Feuerwehr {t}"), Some(format!("Feuerwehr {t}")), &[VenueKind::Rathaus, VenueKind::Halle], &[(10, 0), (11, 0)], vec!["freizeit", "familie"]),
+        3 => (
+            "Textil-Tag: Flicken und Nähen".into(),
+            Some("Flicken und Nähen".into()),
+            &[VenueKind::Buecherei, VenueKind::Pfarrheim],
+            &[(10, 0), (14, 0)],
+            vec!["freizeit"],
+        ),
+        4 => (
+            "FreiTagZeit: Offener Treff".into(),
+            Some("Offener Treff".into()),
+            &[VenueKind::Pfarrheim],
+            &[(16, 0), (17, 0)],
+            vec!["freizeit"],
+        ),
+        5 => (
+            "Jungentreff: Kicker-Turnier".into(),
+            Some("Kicker-Turnier".into()),
+            &[VenueKind::Pfarrheim, VenueKind::Sport],
+            &[(17, 0), (18, 0)],
+            vec!["freizeit", "kinder"],
+        ),
+        _ => (
+            format!("Tag der offenen Tür - Feuerwehr {t}"),
+            Some(format!("Feuerwehr {t}")),
+            &[VenueKind::Rathaus, VenueKind::Halle],
+            &[(10, 0), (11, 0)],
+            vec!["freizeit", "familie"],
+        ),
     };
     let v = slot.venue_of(rng, kinds);
     let headline = format!("{} in {t}", short.clone().unwrap_or_else(|| title.clone()));
     let mut e = base(slot, v, "freizeit", "freizeit", title, headline);
     e.short = short;
-    e.facts.push(pick(rng, &["Alle sind herzlich willkommen.", "Neue Teilnehmer sind herzlich willkommen.", "Kaffee und Kuchen stehen bereit."]).to_string());
-    e.facts.push(format!("Ansprechpartner ist {}.", person(rng)));
+    e.facts.push(
+        pick(
+            rng,
+            &[
+                "Alle sind herzlich willkommen.",
+                "Neue Teilnehmer sind herzlich willkommen.",
+                "Kaffee und Kuchen stehen bereit.",
+            ],
+        )
+        .to_string(),
+    );
+    e.facts
+        .push(format!("Ansprechpartner ist {}.", person(rng)));
     e.start = time_of(rng, start);
     e.end = plus(e.start, 150);
     e.tags = tags;
@@ -583,14 +1087,44 @@ fn kirche(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let lent = in_lent(slot.date);
     let v = slot.venue_of(rng, &[VenueKind::Kirche]);
     let (title, kind, headline) = match rng.gen_range(0..4) {
-        0 if lent => ("Kreuzweg".to_string(), "kreuzweg", "Kreuzweg in der Fastenzeit".to_string()),
-        1 if lent => ("Fastenessen".to_string(), "fastenessen", "Fastenessen zugunsten von Misereor".to_string()),
-        0 | 1 => ("Ökumenischer Gottesdienst".to_string(), "gottesdienst", "Christen feiern gemeinsam".to_string()),
-        2 => ("Taizé-Gebet".to_string(), "taize", "Gesänge aus Taizé".to_string()),
-        _ => (format!("Orgelkonzert in St. {saint}"), "orgel", format!("Orgelmusik in St. {saint}")),
+        0 if lent => (
+            "Kreuzweg".to_string(),
+            "kreuzweg",
+            "Kreuzweg in der Fastenzeit".to_string(),
+        ),
+        1 if lent => (
+            "Fastenessen".to_string(),
+            "fastenessen",
+            "Fastenessen zugunsten von Misereor".to_string(),
+        ),
+        0 | 1 => (
+            "Ökumenischer Gottesdienst".to_string(),
+            "gottesdienst",
+            "Christen feiern gemeinsam".to_string(),
+        ),
+        2 => (
+            "Taizé-Gebet".to_string(),
+            "taize",
+            "Gesänge aus Taizé".to_string(),
+        ),
+        _ => (
+            format!("Orgelkonzert in St. {saint}"),
+            "orgel",
+            format!("Orgelmusik in St. {saint}"),
+        ),
     };
     let mut e = base(slot, v, "kirche", kind, title, headline);
-    e.facts.push(pick(rng, &["Musikalisch gestaltet vom Kirchenchor.", "Anschließend Begegnung bei Tee und Gebäck.", "Die Kollekte ist für die Ukrainehilfe bestimmt."]).to_string());
+    e.facts.push(
+        pick(
+            rng,
+            &[
+                "Musikalisch gestaltet vom Kirchenchor.",
+                "Anschließend Begegnung bei Tee und Gebäck.",
+                "Die Kollekte ist für die Ukrainehilfe bestimmt.",
+            ],
+        )
+        .to_string(),
+    );
     e.start = time_of(rng, &[(10, 0), (18, 0), (19, 0), (19, 30)]);
     e.tags = vec!["kirche", "religion"];
     e.free = Some(true);
@@ -603,23 +1137,44 @@ fn buehne(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     if rng.gen_bool(0.55) {
         let play = pick(rng, PLAYS);
         let group = format!("Theatergruppe {t}");
-        let mut e = base(slot, v, "buehne", "theater", format!("Theaterabend: {play}"), format!("{group} spielt „{play}“"));
+        let mut e = base(
+            slot,
+            v,
+            "buehne",
+            "theater",
+            format!("Theaterabend: {play}"),
+            format!("{group} spielt „{play}“"),
+        );
         e.short = Some(play.to_string());
         e.organizer = Some(group.clone());
-        e.facts.push(format!("Die {group} bringt die Komödie „{play}“ auf die Bühne."));
+        e.facts.push(format!(
+            "Die {group} bringt die Komödie „{play}“ auf die Bühne."
+        ));
         e.facts.push(format!("Regie führt {}.", person(rng)));
         e.start = time_of(rng, &[(19, 30), (20, 0), (19, 0)]);
         e.doors = plus(e.start, -60);
-        e.price = Some(format!("Karten gibt es für {} Euro an der Abendkasse.", rng.gen_range(8..16)));
+        e.price = Some(format!(
+            "Karten gibt es für {} Euro an der Abendkasse.",
+            rng.gen_range(8..16)
+        ));
         e.tags = vec!["theater", "kultur", "buehne"];
         e
     } else {
         let artist = person(rng);
         let prog = pick(rng, PROGRAMS);
-        let mut e = base(slot, v, "buehne", "kabarett", format!("{artist}: {prog}"), format!("Kabarett mit {artist}"));
+        let mut e = base(
+            slot,
+            v,
+            "buehne",
+            "kabarett",
+            format!("{artist}: {prog}"),
+            format!("Kabarett mit {artist}"),
+        );
         e.short = Some(format!("Kabarett mit {artist}"));
-        e.facts.push(format!("{artist} zeigt das Programm „{prog}“."));
-        e.facts.push("Ein Abend voller Wortwitz und badischer Eigenheiten.".into());
+        e.facts
+            .push(format!("{artist} zeigt das Programm „{prog}“."));
+        e.facts
+            .push("Ein Abend voller Wortwitz und badischer Eigenheiten.".into());
         e.start = time_of(rng, &[(20, 0), (19, 30)]);
         e.doors = plus(e.start, -30);
         e.price = Some(format!("Eintritt {} €.", rng.gen_range(15..28)));
@@ -629,13 +1184,44 @@ fn buehne(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
 }
 
 fn markt(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
-    let what = pick(rng, &["Flohmarkt", "Bauernmarkt", "Ostermarkt", "Kunsthandwerkermarkt", "Bücherflohmarkt", "Primel-Aktion auf dem Wochenmarkt"]);
+    let what = pick(
+        rng,
+        &[
+            "Flohmarkt",
+            "Bauernmarkt",
+            "Ostermarkt",
+            "Kunsthandwerkermarkt",
+            "Bücherflohmarkt",
+            "Primel-Aktion auf dem Wochenmarkt",
+        ],
+    );
     let v = slot.venue_of(rng, &[VenueKind::Platz, VenueKind::Halle]);
-    let mut e = base(slot, v, "markt", "markt", what.to_string(), format!("{what} lockt Besucher nach {}", slot.town().short()));
-    e.facts.push(pick(rng, &["Angeboten wird ein buntes Sortiment.", "Rund 40 Aussteller haben sich angemeldet.", "Der Förderverein verkauft Frühlingsprimeln zugunsten der Kinderkrebshilfe."]).to_string());
+    let mut e = base(
+        slot,
+        v,
+        "markt",
+        "markt",
+        what.to_string(),
+        format!("{what} lockt Besucher nach {}", slot.town().short()),
+    );
+    e.facts.push(
+        pick(
+            rng,
+            &[
+                "Angeboten wird ein buntes Sortiment.",
+                "Rund 40 Aussteller haben sich angemeldet.",
+                "Der Förderverein verkauft Frühlingsprimeln zugunsten der Kinderkrebshilfe.",
+            ],
+        )
+        .to_string(),
+    );
     e.start = time_of(rng, &[(8, 0), (9, 0), (10, 0), (11, 0)]);
     e.end = plus(e.start, 360);
-    e.tags = if rng.gen_bool(0.7) { vec!["markt"] } else { vec!["markt", "shopping"] };
+    e.tags = if rng.gen_bool(0.7) {
+        vec!["markt"]
+    } else {
+        vec!["markt", "shopping"]
+    };
     e.free = Some(true);
     e.family_event = Some(true);
     e.big = rng.gen_bool(0.3);
@@ -646,15 +1232,30 @@ fn fuehrung(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let t = slot.town().short().to_string();
     let saint = slot.town().saint;
     let (title, kinds): (String, &[VenueKind]) = match rng.gen_range(0..4) {
-        0 => (format!("Stadtführung: {t} im Mittelalter"), &[VenueKind::Rathaus, VenueKind::Platz]),
+        0 => (
+            format!("Stadtführung: {t} im Mittelalter"),
+            &[VenueKind::Rathaus, VenueKind::Platz],
+        ),
         1 => ("Museumsführung".into(), &[VenueKind::Kultur]),
         2 => (format!("Kirchenführung St. {saint}"), &[VenueKind::Kirche]),
-        _ => ("Kräuterführung am Waldrand".into(), &[VenueKind::Platz, VenueKind::Rathaus]),
+        _ => (
+            "Kräuterführung am Waldrand".into(),
+            &[VenueKind::Platz, VenueKind::Rathaus],
+        ),
     };
     let v = slot.venue_of(rng, kinds);
-    let mut e = base(slot, v, "fuehrung", "fuehrung", title.clone(), format!("Unterwegs mit {}", person(rng)));
-    e.facts.push(format!("Die Führung übernimmt {}.", person(rng)));
-    e.facts.push("Die Teilnahme kostet 5 Euro, Kinder sind frei.".into());
+    let mut e = base(
+        slot,
+        v,
+        "fuehrung",
+        "fuehrung",
+        title.clone(),
+        format!("Unterwegs mit {}", person(rng)),
+    );
+    e.facts
+        .push(format!("Die Führung übernimmt {}.", person(rng)));
+    e.facts
+        .push("Die Teilnahme kostet 5 Euro, Kinder sind frei.".into());
     e.start = time_of(rng, &[(14, 0), (15, 0), (11, 0), (18, 0)]);
     e.end = plus(e.start, 90);
     e.tags = vec!["fuehrung", "kultur"];
@@ -666,20 +1267,36 @@ pub fn ausstellung(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
     let name = pick(rng, EXHIBITIONS);
     let artist = person(rng);
     let medium = pick(rng, MEDIA);
-    let v = slot.venue_of(rng, &[VenueKind::Kultur, VenueKind::Buecherei, VenueKind::Rathaus]);
+    let v = slot.venue_of(
+        rng,
+        &[VenueKind::Kultur, VenueKind::Buecherei, VenueKind::Rathaus],
+    );
     let vname = slot.town().venues[v].name.clone();
     let headline = match rng.gen_range(0..3) {
         0 => format!("Neue Ausstellung im {vname}"),
         1 => format!("„{name}“ – {medium} von {artist}"),
         _ => format!("{artist}: {name}"),
     };
-    let mut e = base(slot, v, "ausstellung", "ausstellung", format!("Ausstellung: {name}"), headline);
+    let mut e = base(
+        slot,
+        v,
+        "ausstellung",
+        "ausstellung",
+        format!("Ausstellung: {name}"),
+        headline,
+    );
     e.short = Some(name.to_string());
     let end = slot.date + Duration::days(rng.gen_range(14..60));
     e.end_date = Some(end);
-    e.facts.push(format!("Gezeigt werden {medium} von {artist}."));
-    e.facts.push(format!("Die Ausstellung ist bis {}. {} zu sehen.", end.day(), month_name(end.month())));
-    e.facts.push("Geöffnet zu den üblichen Öffnungszeiten.".into());
+    e.facts
+        .push(format!("Gezeigt werden {medium} von {artist}."));
+    e.facts.push(format!(
+        "Die Ausstellung ist bis {}. {} zu sehen.",
+        end.day(),
+        month_name(end.month())
+    ));
+    e.facts
+        .push("Geöffnet zu den üblichen Öffnungszeiten.".into());
     e.tags = vec!["ausstellung", "kunst", "kultur"];
     e.free = Some(true);
     e.big = true;
@@ -706,8 +1323,18 @@ pub fn vernissage(rng: &mut ChaCha8Rng, show: &TrueEvent) -> TrueEvent {
 
 pub fn month_name(m: u32) -> &'static str {
     [
-        "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-        "November", "Dezember",
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
     ][(m.clamp(1, 12) - 1) as usize]
 }
 
@@ -749,65 +1376,186 @@ pub fn fasnacht(rng: &mut ChaCha8Rng, slot: &Slot, kind: Option<&'static str>) -
     let t = town.short().to_string();
     let kinds = fixed_carnival_kind(slot.date);
     let kind = kind.unwrap_or_else(|| kinds.choose(rng).copied().unwrap_or("ball"));
-    let district = if town.districts.is_empty() { None } else { Some(rng.gen_range(0..town.districts.len())) };
-    let dname = district.map(|i| town.districts[i].name.clone()).unwrap_or_else(|| t.clone());
-    let district_hall = || -> Vec<VenueKind> { vec![VenueKind::Halle] };
-    let (title, headline, venue_kinds, times): (String, String, Vec<VenueKind>, &[(u32, u32)]) = match kind {
-        "umzug" => {
-            let c = carnival(slot.date.year());
-            let title = if slot.date == c.rosenmontag { "Rosenmontagsumzug".to_string() } else if rng.gen_bool(0.6) { format!("Großer {s}umzug") } else { format!("{s}umzug in {dname}") };
-            (title, format!("Tausende Narren erwartet: {s}umzug in {t}"), vec![VenueKind::Platz], &[(14, 0), (13, 33), (14, 11), (13, 30)])
-        }
-        "rathaussturm" => ("Rathaussturm".into(), format!("Narren stürmen das Rathaus in {t}"), vec![VenueKind::Rathaus], &[(11, 11), (14, 0), (15, 0)]),
-        "narrenbaum" => ("Narrenbaumstellen".into(), format!("Narrenbaum steht in {t}"), vec![VenueKind::Platz], &[(10, 0), (11, 11), (17, 0)]),
-        "hemdglunker" => {
-            let v = pick(rng, &["Hemdglunker-Umzug", "Hemdglunkerumzug", "Hemdklunkerumzug", "Hemdglunki-Umzug"]);
-            (v.to_string(), format!("Hemdglunker ziehen durch {t}"), vec![VenueKind::Platz], &[(19, 0), (19, 30), (20, 0)])
-        }
-        "verbrennung" => (format!("{s}verbrennung"), format!("Abschied von der {w} in {t}"), vec![VenueKind::Platz], &[(19, 0), (20, 0), (21, 0)]),
-        "kinderball" => {
-            let title = if rng.gen_bool(0.5) { "Kinderball".to_string() } else { format!("Kinder{}", w.to_lowercase()) };
-            (title, format!("Kleine Narren feiern in {dname}"), district_hall(), &[(14, 0), (14, 30), (15, 0)])
-        }
-        "zunftabend" => {
-            let v = pick(rng, &["Zunftabend", "Schnurrabend", "Brauchtumsabend", "Bunter Abend", "Närrischer Abend"]);
-            (v.to_string(), format!("{v}: Narren zeigen ihr Können"), district_hall(), &[(19, 0), (19, 30), (20, 0), (20, 11)])
-        }
-        "narrentreffen" => (format!("Narrentreffen in {dname}"), format!("Narrentreffen: Zünfte aus der Region zu Gast in {dname}"), vec![VenueKind::Platz], &[(13, 0), (14, 0)]),
-        "heringsessen" => ("Heringsessen".into(), format!("Heringsessen zum Ende der {w}"), vec![VenueKind::Gasthaus, VenueKind::Halle], &[(18, 0), (19, 0)]),
-        "funken" => ("Funkenfeuer".into(), format!("Funkenfeuer erhellt {t}"), vec![VenueKind::Platz], &[(18, 30), (19, 0)]),
-        _ => {
-            let v = pick(rng, &["Narrenball", "Lumpenball", "Zunftball", "Preismaskenball", "Hemdglunkerball"]);
-            (v.to_string(), format!("{v} in {dname}: Masken, Musik und Narretei"), district_hall(), &[(19, 30), (20, 0), (20, 11), (19, 0)])
-        }
+    let district = if town.districts.is_empty() {
+        None
+    } else {
+        Some(rng.gen_range(0..town.districts.len()))
     };
+    let dname = district
+        .map(|i| town.districts[i].name.clone())
+        .unwrap_or_else(|| t.clone());
+    let district_hall = || -> Vec<VenueKind> { vec![VenueKind::Halle] };
+    let (title, headline, venue_kinds, times): (String, String, Vec<VenueKind>, &[(u32, u32)]) =
+        match kind {
+            "umzug" => {
+                let c = carnival(slot.date.year());
+                let title = if slot.date == c.rosenmontag {
+                    "Rosenmontagsumzug".to_string()
+                } else if rng.gen_bool(0.6) {
+                    format!("Großer {s}umzug")
+                } else {
+                    format!("{s}umzug in {dname}")
+                };
+                (
+                    title,
+                    format!("Tausende Narren erwartet: {s}umzug in {t}"),
+                    vec![VenueKind::Platz],
+                    &[(14, 0), (13, 33), (14, 11), (13, 30)],
+                )
+            }
+            "rathaussturm" => (
+                "Rathaussturm".into(),
+                format!("Narren stürmen das Rathaus in {t}"),
+                vec![VenueKind::Rathaus],
+                &[(11, 11), (14, 0), (15, 0)],
+            ),
+            "narrenbaum" => (
+                "Narrenbaumstellen".into(),
+                format!("Narrenbaum steht in {t}"),
+                vec![VenueKind::Platz],
+                &[(10, 0), (11, 11), (17, 0)],
+            ),
+            "hemdglunker" => {
+                let v = pick(
+                    rng,
+                    &[
+                        "Hemdglunker-Umzug",
+                        "Hemdglunkerumzug",
+                        "Hemdklunkerumzug",
+                        "Hemdglunki-Umzug",
+                    ],
+                );
+                (
+                    v.to_string(),
+                    format!("Hemdglunker ziehen durch {t}"),
+                    vec![VenueKind::Platz],
+                    &[(19, 0), (19, 30), (20, 0)],
+                )
+            }
+            "verbrennung" => (
+                format!("{s}verbrennung"),
+                format!("Abschied von der {w} in {t}"),
+                vec![VenueKind::Platz],
+                &[(19, 0), (20, 0), (21, 0)],
+            ),
+            "kinderball" => {
+                let title = if rng.gen_bool(0.5) {
+                    "Kinderball".to_string()
+                } else {
+                    format!("Kinder{}", w.to_lowercase())
+                };
+                (
+                    title,
+                    format!("Kleine Narren feiern in {dname}"),
+                    district_hall(),
+                    &[(14, 0), (14, 30), (15, 0)],
+                )
+            }
+            "zunftabend" => {
+                let v = pick(
+                    rng,
+                    &[
+                        "Zunftabend",
+                        "Schnurrabend",
+                        "Brauchtumsabend",
+                        "Bunter Abend",
+                        "Närrischer Abend",
+                    ],
+                );
+                (
+                    v.to_string(),
+                    format!("{v}: Narren zeigen ihr Können"),
+                    district_hall(),
+                    &[(19, 0), (19, 30), (20, 0), (20, 11)],
+                )
+            }
+            "narrentreffen" => (
+                format!("Narrentreffen in {dname}"),
+                format!("Narrentreffen: Zünfte aus der Region zu Gast in {dname}"),
+                vec![VenueKind::Platz],
+                &[(13, 0), (14, 0)],
+            ),
+            "heringsessen" => (
+                "Heringsessen".into(),
+                format!("Heringsessen zum Ende der {w}"),
+                vec![VenueKind::Gasthaus, VenueKind::Halle],
+                &[(18, 0), (19, 0)],
+            ),
+            "funken" => (
+                "Funkenfeuer".into(),
+                format!("Funkenfeuer erhellt {t}"),
+                vec![VenueKind::Platz],
+                &[(18, 30), (19, 0)],
+            ),
+            _ => {
+                let v = pick(
+                    rng,
+                    &[
+                        "Narrenball",
+                        "Lumpenball",
+                        "Zunftball",
+                        "Preismaskenball",
+                        "Hemdglunkerball",
+                    ],
+                );
+                (
+                    v.to_string(),
+                    format!("{v} in {dname}: Masken, Musik und Narretei"),
+                    district_hall(),
+                    &[(19, 30), (20, 0), (20, 11), (19, 0)],
+                )
+            }
+        };
     let mut venue_kinds = venue_kinds;
     if venue_kinds == vec![VenueKind::Halle] {
         let in_district: Vec<usize> = (0..town.venues.len())
-            .filter(|&i| town.venues[i].kind == VenueKind::Halle && town.venues[i].district.is_some() && town.venues[i].district == district)
+            .filter(|&i| {
+                town.venues[i].kind == VenueKind::Halle
+                    && town.venues[i].district.is_some()
+                    && town.venues[i].district == district
+            })
             .collect();
         if slot.venue.is_none() && !in_district.is_empty() && rng.gen_bool(0.7) {
             venue_kinds.clear();
         }
     }
     let v = if venue_kinds.is_empty() {
-        let cands: Vec<usize> = (0..town.venues.len()).filter(|&i| town.venues[i].kind == VenueKind::Halle && town.venues[i].district == district).collect();
-        slot.venue.unwrap_or_else(|| cands.choose(rng).copied().unwrap_or(0))
+        let cands: Vec<usize> = (0..town.venues.len())
+            .filter(|&i| {
+                town.venues[i].kind == VenueKind::Halle && town.venues[i].district == district
+            })
+            .collect();
+        slot.venue
+            .unwrap_or_else(|| cands.choose(rng).copied().unwrap_or(0))
     } else {
         slot.venue_of(rng, &venue_kinds)
     };
     let mut e = base(slot, v, "fasnacht", kind, title, headline);
     let zunft = match t.as_str() {
-        "Waldkirch" => if rng.gen_bool(0.5) { "Narrenzunft Bergteufel".to_string() } else { "Fasnet im Ladhof".to_string() },
+        "Waldkirch" => {
+            if rng.gen_bool(0.5) {
+                "Narrenzunft Bergteufel".to_string()
+            } else {
+                "Fasnet im Ladhof".to_string()
+            }
+        }
         "Kenzingen" => "Nordwiler Narrenfahrplan".to_string(),
         _ => format!("Narrenzunft {dname}"),
     };
     e.organizer = Some(zunft.clone());
     e.facts.push(format!("Veranstalter ist die {zunft}."));
     e.facts.push(match kind {
-        "umzug" => format!("Über {} Zünfte und Musikkapellen ziehen durch die Straßen.", rng.gen_range(20..80)),
-        "hemdglunker" => "Im Nachthemd und mit Zipfelmütze ziehen die Narren mit Laternen durch den Ort.".into(),
-        "rathaussturm" => "Der Bürgermeister wird abgesetzt und die Narren übernehmen den Rathausschlüssel.".into(),
+        "umzug" => format!(
+            "Über {} Zünfte und Musikkapellen ziehen durch die Straßen.",
+            rng.gen_range(20..80)
+        ),
+        "hemdglunker" => {
+            "Im Nachthemd und mit Zipfelmütze ziehen die Narren mit Laternen durch den Ort.".into()
+        }
+        "rathaussturm" => {
+            "Der Bürgermeister wird abgesetzt und die Narren übernehmen den Rathausschlüssel."
+                .into()
+        }
         "ball" | "zunftabend" => "Für Stimmung sorgen Guggenmusiken und Garden.".into(),
         _ => format!("Anschließend {w}streiben im Ort.").replace("Fasentstreiben", "Narrentreiben"),
     });
@@ -815,11 +1563,24 @@ pub fn fasnacht(rng: &mut ChaCha8Rng, slot: &Slot, kind: Option<&'static str>) -
     if matches!(kind, "zunftabend" | "narrentreffen") && rng.gen_bool(0.2) {
         e.dates.push(slot.date + Duration::days(1));
     }
-    e.doors = if matches!(kind, "ball" | "zunftabend") { plus(e.start, -60) } else { None };
-    e.tags = if kind == "kinderball" { vec!["fasnacht", "kinder"] } else if rng.gen_bool(0.2) { vec!["fasnacht", "familie"] } else { vec!["fasnacht"] };
+    e.doors = if matches!(kind, "ball" | "zunftabend") {
+        plus(e.start, -60)
+    } else {
+        None
+    };
+    e.tags = if kind == "kinderball" {
+        vec!["fasnacht", "kinder"]
+    } else if rng.gen_bool(0.2) {
+        vec!["fasnacht", "familie"]
+    } else {
+        vec!["fasnacht"]
+    };
     e.child = kind == "kinderball";
     e.family_event = Some(matches!(kind, "kinderball" | "umzug" | "narrenbaum"));
-    e.free = Some(matches!(kind, "umzug" | "narrenbaum" | "rathaussturm" | "hemdglunker" | "verbrennung" | "funken"));
+    e.free = Some(matches!(
+        kind,
+        "umzug" | "narrenbaum" | "rathaussturm" | "hemdglunker" | "verbrennung" | "funken"
+    ));
     e.big = matches!(kind, "umzug" | "narrentreffen");
     e
 }
@@ -827,7 +1588,12 @@ pub fn fasnacht(rng: &mut ChaCha8Rng, slot: &Slot, kind: Option<&'static str>) -
 /// Weekly series each town runs; index `k` picks one deterministically.
 pub const SERIES: &[(&str, &str, VenueKind, (u32, u32))] = &[
     ("Lauftreff", "sport", VenueKind::Sport, (18, 0)),
-    ("Seniorennachmittag", "freizeit", VenueKind::Pfarrheim, (14, 30)),
+    (
+        "Seniorennachmittag",
+        "freizeit",
+        VenueKind::Pfarrheim,
+        (14, 30),
+    ),
     ("Nachtwächterführung", "fuehrung", VenueKind::Platz, (21, 0)),
     ("Spieleabend", "freizeit", VenueKind::Gasthaus, (19, 30)),
     ("Offener Singkreis", "musik", VenueKind::Pfarrheim, (19, 0)),
@@ -842,8 +1608,10 @@ pub fn weekly(rng: &mut ChaCha8Rng, slot: &Slot, series: usize) -> TrueEvent {
     let cat: &'static str = cat;
     let v = slot.venue_of(rng, &[vk, VenueKind::Pfarrheim]);
     let mut e = base(slot, v, cat, "weekly", title.to_string(), title.to_string());
-    e.facts.push("Regelmäßiges Angebot, alle sind willkommen.".into());
-    e.facts.push("Neue Teilnehmer sind herzlich willkommen.".into());
+    e.facts
+        .push("Regelmäßiges Angebot, alle sind willkommen.".into());
+    e.facts
+        .push("Neue Teilnehmer sind herzlich willkommen.".into());
     e.start = Some(start);
     e.family = "hn:weekly";
     e.tags = vec![cat];
@@ -852,7 +1620,9 @@ pub fn weekly(rng: &mut ChaCha8Rng, slot: &Slot, series: usize) -> TrueEvent {
 }
 
 /// Titles several neighbouring towns use on the same day.
-pub fn same_title_kind(date: NaiveDate) -> Option<(&'static str, &'static str, &'static str, (u32, u32))> {
+pub fn same_title_kind(
+    date: NaiveDate,
+) -> Option<(&'static str, &'static str, &'static str, (u32, u32))> {
     let c = carnival(date.year());
     if date == c.aschermittwoch {
         return Some(("Heringsessen", "fasnacht", "heringsessen", (18, 0)));
@@ -883,7 +1653,11 @@ pub fn same_title_kind(date: NaiveDate) -> Option<(&'static str, &'static str, &
     }
 }
 
-pub fn same_title(rng: &mut ChaCha8Rng, slot: &Slot, spec: (&'static str, &'static str, &'static str, (u32, u32))) -> TrueEvent {
+pub fn same_title(
+    rng: &mut ChaCha8Rng,
+    slot: &Slot,
+    spec: (&'static str, &'static str, &'static str, (u32, u32)),
+) -> TrueEvent {
     let (title, cat, kind, start) = spec;
     let mut e = if cat == "fasnacht" {
         let forced = if kind == "umzug" { "umzug" } else { kind };
@@ -895,7 +1669,14 @@ pub fn same_title(rng: &mut ChaCha8Rng, slot: &Slot, spec: (&'static str, &'stat
             _ => &[VenueKind::Halle, VenueKind::Pfarrheim],
         };
         let v = slot.venue_of(rng, kinds);
-        let mut e = base(slot, v, cat, kind, title.to_string(), format!("{title} in {}", slot.town().short()));
+        let mut e = base(
+            slot,
+            v,
+            cat,
+            kind,
+            title.to_string(),
+            format!("{title} in {}", slot.town().short()),
+        );
         e.facts.push("Alle sind herzlich eingeladen.".into());
         e.tags = vec![cat];
         e.free = Some(true);
@@ -911,7 +1692,14 @@ pub fn same_title(rng: &mut ChaCha8Rng, slot: &Slot, spec: (&'static str, &'stat
 
 pub fn kino(rng: &mut ChaCha8Rng, slot: &Slot, name: String, dates: Vec<NaiveDate>) -> TrueEvent {
     let vname = slot.town().venues[slot.venue.unwrap_or(0)].name.clone();
-    let mut e = base(slot, slot.venue.unwrap_or(0), "kino", "film", name.clone(), format!("Kinotipp: {name}"));
+    let mut e = base(
+        slot,
+        slot.venue.unwrap_or(0),
+        "kino",
+        "film",
+        name.clone(),
+        format!("Kinotipp: {name}"),
+    );
     if vname.starts_with("Kommunales Kino") {
         e.organizer = Some("Kommunales Kino".into());
     }
@@ -919,7 +1707,11 @@ pub fn kino(rng: &mut ChaCha8Rng, slot: &Slot, name: String, dates: Vec<NaiveDat
     e.dates = dates;
     e.start = time_of(rng, &[(17, 30), (20, 0), (20, 15), (18, 0)]);
     e.facts.push(format!("Der Film „{name}“ läuft im {vname}."));
-    e.facts.push(format!("{} Minuten, FSK {}.", rng.gen_range(85..140), pick(rng, &["0", "6", "12", "16"])));
+    e.facts.push(format!(
+        "{} Minuten, FSK {}.",
+        rng.gen_range(85..140),
+        pick(rng, &["0", "6", "12", "16"])
+    ));
     e.tags = vec!["kino", "film"];
     e.family = "hn:kino";
     e

@@ -171,7 +171,11 @@ impl Serialize for TrueEvents<'_> {
                 family: e.family,
                 city: &town.official,
                 venue: &town.venues[e.venue as usize].name,
-                dates: e.dates.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
+                dates: e
+                    .dates
+                    .iter()
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .collect(),
                 end_date: e.end_date.map(|d| d.format("%Y-%m-%d").to_string()),
                 start_time: e.start_time.map(|(h, m)| format!("{h:02}:{m:02}")),
                 n_sources: e.n_sources,

@@ -183,83 +183,512 @@ type RealTown = (
 const REAL_TOWNS: &[RealTown] = {
     use Dialect::*;
     &[
-        ("Offenburg", &["Offenburg"], "77652", 48.4721, 7.9406, &["Zunsweier", "Bohlsbach", "Rammersweier", "Elgersweier", "Windschläg"], Fasent, 3.0),
-        ("Freiburg im Breisgau", &["Freiburg", "Freiburg i. Br."], "79098", 47.9990, 7.8421, &["Waltershofen", "Opfingen", "Tiengen", "Munzingen", "Lehen"], Fasnet, 3.0),
-        ("Lahr/Schwarzwald", &["Lahr", "Lahr/Schw.", "Lahr/Schwarzwald"], "77933", 48.3397, 7.8717, &["Sulz", "Reichenbach", "Hugsweier", "Kuhbach"], Fasent, 2.4),
-        ("Kehl", &["Kehl", "Kehl am Rhein"], "77694", 48.5727, 7.8155, &["Kork", "Auenheim", "Marlen", "Goldscheuer"], Fasent, 2.0),
-        ("Emmendingen", &["Emmendingen"], "79312", 48.1210, 7.8490, &["Mundingen", "Kollmarsreute", "Wasser", "Windenreute", "Maleck"], Fasnet, 1.8),
-        ("Waldkirch", &["Waldkirch"], "79183", 48.0940, 7.9610, &["Kollnau", "Buchholz", "Suggental", "Siensbach"], Fasnet, 1.6),
-        ("Oberkirch", &["Oberkirch"], "77704", 48.5305, 8.0786, &["Zusenhofen", "Nußbach", "Butschbach"], Fasent, 1.4),
-        ("Haslach im Kinzigtal", &["Haslach im Kinzigtal", "Haslach i. K.", "Haslach"], "77716", 48.2780, 8.0870, &["Bollenbach", "Schnellingen"], Fasent, 1.2),
-        ("Kenzingen", &["Kenzingen"], "79341", 48.1920, 7.7680, &["Nordweil", "Hecklingen", "Bombach"], Fasnet, 1.1),
-        ("Neuried", &["Neuried"], "77743", 48.4500, 7.8160, &["Altenheim", "Ichenheim", "Dundenheim", "Müllen"], Fasent, 1.1),
-        ("Denzlingen", &["Denzlingen"], "79211", 48.0680, 7.8810, &[], Fasnet, 1.1),
-        ("Gengenbach", &["Gengenbach"], "77723", 48.4040, 8.0150, &["Bermersbach", "Schwaibach"], Fasent, 1.1),
-        ("Friesenheim", &["Friesenheim"], "77948", 48.3730, 7.8750, &["Oberschopfheim", "Schuttern", "Heiligenzell"], Fasent, 1.0),
-        ("Hohberg", &["Hohberg"], "77749", 48.4190, 7.8960, &["Diersburg", "Hofweier", "Niederschopfheim"], Fasent, 1.0),
-        ("Herbolzheim", &["Herbolzheim"], "79336", 48.2180, 7.7800, &["Broggingen", "Tutschfelden", "Bleichheim"], Fasnet, 1.0),
-        ("Ettenheim", &["Ettenheim"], "77955", 48.2560, 7.8120, &["Altdorf", "Ettenheimweiler", "Münchweier"], Fasent, 1.0),
-        ("Willstätt", &["Willstätt"], "77731", 48.5410, 7.8930, &["Sand", "Eckartsweier", "Legelshurst"], Fasent, 0.9),
-        ("Teningen", &["Teningen"], "79331", 48.1290, 7.8120, &["Nimburg", "Köndringen", "Heimbach"], Fasnet, 0.9),
-        ("Elzach", &["Elzach"], "79215", 48.1740, 8.0690, &["Prechtal", "Yach", "Oberprechtal"], Fasnet, 0.9),
-        ("Steinach", &["Steinach"], "77790", 48.2990, 8.0530, &["Welschensteinach"], Fasent, 0.8),
-        ("Seelbach", &["Seelbach"], "77960", 48.3100, 7.9400, &["Wittelbach", "Schönberg"], Fasent, 0.8),
-        ("Wolfach", &["Wolfach"], "77709", 48.2960, 8.2210, &["Kirnbach", "Kinzigtal"], Fasnet, 0.8),
-        ("Zell am Harmersbach", &["Zell am Harmersbach", "Zell a. H."], "77736", 48.3480, 8.0640, &["Unterentersbach", "Unterharmersbach"], Fasent, 0.8),
-        ("Hausach", &["Hausach"], "77756", 48.2840, 8.1760, &["Einbach"], Fasent, 0.7),
-        ("Schutterwald", &["Schutterwald"], "77746", 48.4580, 7.8800, &["Langhurst", "Höfen"], Fasent, 0.7),
-        ("Appenweier", &["Appenweier"], "77767", 48.5400, 7.9790, &["Urloffen", "Nesselried"], Fasent, 0.7),
-        ("Freiamt", &["Freiamt"], "79348", 48.1700, 7.9030, &["Ottoschwanden", "Mußbach"], Fasnet, 0.6),
-        ("Biberach (Baden)", &["Biberach (Baden)", "Biberach/Baden"], "77781", 48.3390, 8.0300, &["Prinzbach"], Fasent, 0.6),
-        ("Kippenheim", &["Kippenheim"], "77971", 48.2960, 7.8230, &["Schmieheim", "Kippenheimweiler"], Fasent, 0.6),
-        ("Ortenberg", &["Ortenberg"], "77799", 48.4500, 7.9730, &[], Fasent, 0.6),
-        ("Gutach im Breisgau", &["Gutach im Breisgau", "Gutach i. Br.", "Gutach"], "79261", 48.1120, 7.9920, &["Bleibach", "Siegelau"], Fasnet, 0.6),
-        ("Rheinhausen", &["Rheinhausen"], "79365", 48.2470, 7.7080, &["Oberhausen", "Niederhausen"], Fasnet, 0.6),
-        ("Schwanau", &["Schwanau"], "77963", 48.3700, 7.7900, &["Ottenheim", "Nonnenweiler", "Allmannsweier"], Fasent, 0.6),
-        ("Schuttertal", &["Schuttertal"], "77978", 48.2880, 7.9600, &["Dörlinbach", "Schweighausen"], Fasent, 0.5),
-        ("Simonswald", &["Simonswald"], "79263", 48.1000, 8.0600, &["Obersimonswald"], Fasnet, 0.5),
-        ("Mahlberg", &["Mahlberg"], "77972", 48.2870, 7.8130, &["Orschweier"], Fasent, 0.5),
-        ("Oberharmersbach", &["Oberharmersbach"], "77784", 48.3730, 8.1200, &[], Fasent, 0.4),
-        ("Nordrach", &["Nordrach"], "77787", 48.3960, 8.0860, &[], Fasent, 0.4),
-        ("Durbach", &["Durbach"], "77770", 48.4940, 8.0180, &["Ebersweier"], Fasent, 0.4),
-        ("Gutach (Schwarzwaldbahn)", &["Gutach (Schwarzwaldbahn)", "Gutach"], "77793", 48.2470, 8.2090, &[], Fasnet, 0.4),
-        ("Sexau", &["Sexau"], "79350", 48.1000, 7.9050, &[], Fasnet, 0.4),
-        ("Rust", &["Rust"], "77977", 48.2660, 7.7240, &[], Fasent, 0.4),
+        (
+            "Offenburg",
+            &["Offenburg"],
+            "77652",
+            48.4721,
+            7.9406,
+            &[
+                "Zunsweier",
+                "Bohlsbach",
+                "Rammersweier",
+                "Elgersweier",
+                "Windschläg",
+            ],
+            Fasent,
+            3.0,
+        ),
+        (
+            "Freiburg im Breisgau",
+            &["Freiburg", "Freiburg i. Br."],
+            "79098",
+            47.9990,
+            7.8421,
+            &["Waltershofen", "Opfingen", "Tiengen", "Munzingen", "Lehen"],
+            Fasnet,
+            3.0,
+        ),
+        (
+            "Lahr/Schwarzwald",
+            &["Lahr", "Lahr/Schw.", "Lahr/Schwarzwald"],
+            "77933",
+            48.3397,
+            7.8717,
+            &["Sulz", "Reichenbach", "Hugsweier", "Kuhbach"],
+            Fasent,
+            2.4,
+        ),
+        (
+            "Kehl",
+            &["Kehl", "Kehl am Rhein"],
+            "77694",
+            48.5727,
+            7.8155,
+            &["Kork", "Auenheim", "Marlen", "Goldscheuer"],
+            Fasent,
+            2.0,
+        ),
+        (
+            "Emmendingen",
+            &["Emmendingen"],
+            "79312",
+            48.1210,
+            7.8490,
+            &[
+                "Mundingen",
+                "Kollmarsreute",
+                "Wasser",
+                "Windenreute",
+                "Maleck",
+            ],
+            Fasnet,
+            1.8,
+        ),
+        (
+            "Waldkirch",
+            &["Waldkirch"],
+            "79183",
+            48.0940,
+            7.9610,
+            &["Kollnau", "Buchholz", "Suggental", "Siensbach"],
+            Fasnet,
+            1.6,
+        ),
+        (
+            "Oberkirch",
+            &["Oberkirch"],
+            "77704",
+            48.5305,
+            8.0786,
+            &["Zusenhofen", "Nußbach", "Butschbach"],
+            Fasent,
+            1.4,
+        ),
+        (
+            "Haslach im Kinzigtal",
+            &["Haslach im Kinzigtal", "Haslach i. K.", "Haslach"],
+            "77716",
+            48.2780,
+            8.0870,
+            &["Bollenbach", "Schnellingen"],
+            Fasent,
+            1.2,
+        ),
+        (
+            "Kenzingen",
+            &["Kenzingen"],
+            "79341",
+            48.1920,
+            7.7680,
+            &["Nordweil", "Hecklingen", "Bombach"],
+            Fasnet,
+            1.1,
+        ),
+        (
+            "Neuried",
+            &["Neuried"],
+            "77743",
+            48.4500,
+            7.8160,
+            &["Altenheim", "Ichenheim", "Dundenheim", "Müllen"],
+            Fasent,
+            1.1,
+        ),
+        (
+            "Denzlingen",
+            &["Denzlingen"],
+            "79211",
+            48.0680,
+            7.8810,
+            &[],
+            Fasnet,
+            1.1,
+        ),
+        (
+            "Gengenbach",
+            &["Gengenbach"],
+            "77723",
+            48.4040,
+            8.0150,
+            &["Bermersbach", "Schwaibach"],
+            Fasent,
+            1.1,
+        ),
+        (
+            "Friesenheim",
+            &["Friesenheim"],
+            "77948",
+            48.3730,
+            7.8750,
+            &["Oberschopfheim", "Schuttern", "Heiligenzell"],
+            Fasent,
+            1.0,
+        ),
+        (
+            "Hohberg",
+            &["Hohberg"],
+            "77749",
+            48.4190,
+            7.8960,
+            &["Diersburg", "Hofweier", "Niederschopfheim"],
+            Fasent,
+            1.0,
+        ),
+        (
+            "Herbolzheim",
+            &["Herbolzheim"],
+            "79336",
+            48.2180,
+            7.7800,
+            &["Broggingen", "Tutschfelden", "Bleichheim"],
+            Fasnet,
+            1.0,
+        ),
+        (
+            "Ettenheim",
+            &["Ettenheim"],
+            "77955",
+            48.2560,
+            7.8120,
+            &["Altdorf", "Ettenheimweiler", "Münchweier"],
+            Fasent,
+            1.0,
+        ),
+        (
+            "Willstätt",
+            &["Willstätt"],
+            "77731",
+            48.5410,
+            7.8930,
+            &["Sand", "Eckartsweier", "Legelshurst"],
+            Fasent,
+            0.9,
+        ),
+        (
+            "Teningen",
+            &["Teningen"],
+            "79331",
+            48.1290,
+            7.8120,
+            &["Nimburg", "Köndringen", "Heimbach"],
+            Fasnet,
+            0.9,
+        ),
+        (
+            "Elzach",
+            &["Elzach"],
+            "79215",
+            48.1740,
+            8.0690,
+            &["Prechtal", "Yach", "Oberprechtal"],
+            Fasnet,
+            0.9,
+        ),
+        (
+            "Steinach",
+            &["Steinach"],
+            "77790",
+            48.2990,
+            8.0530,
+            &["Welschensteinach"],
+            Fasent,
+            0.8,
+        ),
+        (
+            "Seelbach",
+            &["Seelbach"],
+            "77960",
+            48.3100,
+            7.9400,
+            &["Wittelbach", "Schönberg"],
+            Fasent,
+            0.8,
+        ),
+        (
+            "Wolfach",
+            &["Wolfach"],
+            "77709",
+            48.2960,
+            8.2210,
+            &["Kirnbach", "Kinzigtal"],
+            Fasnet,
+            0.8,
+        ),
+        (
+            "Zell am Harmersbach",
+            &["Zell am Harmersbach", "Zell a. H."],
+            "77736",
+            48.3480,
+            8.0640,
+            &["Unterentersbach", "Unterharmersbach"],
+            Fasent,
+            0.8,
+        ),
+        (
+            "Hausach",
+            &["Hausach"],
+            "77756",
+            48.2840,
+            8.1760,
+            &["Einbach"],
+            Fasent,
+            0.7,
+        ),
+        (
+            "Schutterwald",
+            &["Schutterwald"],
+            "77746",
+            48.4580,
+            7.8800,
+            &["Langhurst", "Höfen"],
+            Fasent,
+            0.7,
+        ),
+        (
+            "Appenweier",
+            &["Appenweier"],
+            "77767",
+            48.5400,
+            7.9790,
+            &["Urloffen", "Nesselried"],
+            Fasent,
+            0.7,
+        ),
+        (
+            "Freiamt",
+            &["Freiamt"],
+            "79348",
+            48.1700,
+            7.9030,
+            &["Ottoschwanden", "Mußbach"],
+            Fasnet,
+            0.6,
+        ),
+        (
+            "Biberach (Baden)",
+            &["Biberach (Baden)", "Biberach/Baden"],
+            "77781",
+            48.3390,
+            8.0300,
+            &["Prinzbach"],
+            Fasent,
+            0.6,
+        ),
+        (
+            "Kippenheim",
+            &["Kippenheim"],
+            "77971",
+            48.2960,
+            7.8230,
+            &["Schmieheim", "Kippenheimweiler"],
+            Fasent,
+            0.6,
+        ),
+        (
+            "Ortenberg",
+            &["Ortenberg"],
+            "77799",
+            48.4500,
+            7.9730,
+            &[],
+            Fasent,
+            0.6,
+        ),
+        (
+            "Gutach im Breisgau",
+            &["Gutach im Breisgau", "Gutach i. Br.", "Gutach"],
+            "79261",
+            48.1120,
+            7.9920,
+            &["Bleibach", "Siegelau"],
+            Fasnet,
+            0.6,
+        ),
+        (
+            "Rheinhausen",
+            &["Rheinhausen"],
+            "79365",
+            48.2470,
+            7.7080,
+            &["Oberhausen", "Niederhausen"],
+            Fasnet,
+            0.6,
+        ),
+        (
+            "Schwanau",
+            &["Schwanau"],
+            "77963",
+            48.3700,
+            7.7900,
+            &["Ottenheim", "Nonnenweiler", "Allmannsweier"],
+            Fasent,
+            0.6,
+        ),
+        (
+            "Schuttertal",
+            &["Schuttertal"],
+            "77978",
+            48.2880,
+            7.9600,
+            &["Dörlinbach", "Schweighausen"],
+            Fasent,
+            0.5,
+        ),
+        (
+            "Simonswald",
+            &["Simonswald"],
+            "79263",
+            48.1000,
+            8.0600,
+            &["Obersimonswald"],
+            Fasnet,
+            0.5,
+        ),
+        (
+            "Mahlberg",
+            &["Mahlberg"],
+            "77972",
+            48.2870,
+            7.8130,
+            &["Orschweier"],
+            Fasent,
+            0.5,
+        ),
+        (
+            "Oberharmersbach",
+            &["Oberharmersbach"],
+            "77784",
+            48.3730,
+            8.1200,
+            &[],
+            Fasent,
+            0.4,
+        ),
+        (
+            "Nordrach",
+            &["Nordrach"],
+            "77787",
+            48.3960,
+            8.0860,
+            &[],
+            Fasent,
+            0.4,
+        ),
+        (
+            "Durbach",
+            &["Durbach"],
+            "77770",
+            48.4940,
+            8.0180,
+            &["Ebersweier"],
+            Fasent,
+            0.4,
+        ),
+        (
+            "Gutach (Schwarzwaldbahn)",
+            &["Gutach (Schwarzwaldbahn)", "Gutach"],
+            "77793",
+            48.2470,
+            8.2090,
+            &[],
+            Fasnet,
+            0.4,
+        ),
+        (
+            "Sexau",
+            &["Sexau"],
+            "79350",
+            48.1000,
+            7.9050,
+            &[],
+            Fasnet,
+            0.4,
+        ),
+        (
+            "Rust",
+            &["Rust"],
+            "77977",
+            48.2660,
+            7.7240,
+            &[],
+            Fasent,
+            0.4,
+        ),
     ]
 };
 
 const SAINTS: &[&str] = &[
-    "Margarethe", "Martin", "Peter und Paul", "Bartholomäus", "Nikolaus", "Laurentius",
-    "Michael", "Gallus", "Mauritius", "Johannes", "Bonifatius", "Ulrich",
+    "Margarethe",
+    "Martin",
+    "Peter und Paul",
+    "Bartholomäus",
+    "Nikolaus",
+    "Laurentius",
+    "Michael",
+    "Gallus",
+    "Mauritius",
+    "Johannes",
+    "Bonifatius",
+    "Ulrich",
 ];
 const STREETS: &[&str] = &[
-    "Hauptstraße", "Kirchstraße", "Schulstraße", "Bahnhofstraße", "Am Sportplatz", "Talstraße",
-    "Weingartenstraße", "Turnhallenstraße", "Lindenstraße", "Friedhofstraße", "Gartenstraße",
-    "Mühlenweg", "Schwarzwaldstraße", "Dorfstraße", "Festhallenstraße", "Goethestraße",
-    "Schillerstraße", "Im Winkel", "Rebstraße", "Kronenstraße",
+    "Hauptstraße",
+    "Kirchstraße",
+    "Schulstraße",
+    "Bahnhofstraße",
+    "Am Sportplatz",
+    "Talstraße",
+    "Weingartenstraße",
+    "Turnhallenstraße",
+    "Lindenstraße",
+    "Friedhofstraße",
+    "Gartenstraße",
+    "Mühlenweg",
+    "Schwarzwaldstraße",
+    "Dorfstraße",
+    "Festhallenstraße",
+    "Goethestraße",
+    "Schillerstraße",
+    "Im Winkel",
+    "Rebstraße",
+    "Kronenstraße",
 ];
 const INNS: &[&str] = &[
     "Adler", "Löwen", "Hirsch", "Krone", "Sonne", "Hecht", "Ochsen", "Rebstock", "Engel", "Linde",
     "Rössle", "Schwanen",
 ];
 const CLUB_KINDS: &[&str] = &[
-    "Musikverein", "Sportverein", "Turnverein", "Narrenzunft", "Gesangverein", "Männergesangverein",
-    "Landfrauen", "Heimatverein", "Obst- und Gartenbauverein", "Schwarzwaldverein",
-    "Förderverein der Grundschule", "Freiwillige Feuerwehr", "Kolpingsfamilie", "Trachtenkapelle",
+    "Musikverein",
+    "Sportverein",
+    "Turnverein",
+    "Narrenzunft",
+    "Gesangverein",
+    "Männergesangverein",
+    "Landfrauen",
+    "Heimatverein",
+    "Obst- und Gartenbauverein",
+    "Schwarzwaldverein",
+    "Förderverein der Grundschule",
+    "Freiwillige Feuerwehr",
+    "Kolpingsfamilie",
+    "Trachtenkapelle",
 ];
 
-const SYN_PREFIX: &[&str] = &["Ober", "Unter", "Nieder", "Alt", "Neu", "Hinter", "Vorder", "Klein"];
+const SYN_PREFIX: &[&str] = &[
+    "Ober", "Unter", "Nieder", "Alt", "Neu", "Hinter", "Vorder", "Klein",
+];
 const SYN_STEM: &[&str] = &[
     "Eichen", "Buch", "Lind", "Birk", "Hasel", "Erl", "Mühl", "Stein", "Kirch", "Sand", "Wies",
-    "Ros", "Fels", "Sonn", "Wolf", "Bär", "Hirsch", "Reb", "Matt", "Holz", "Brunn", "Weid",
-    "Tann", "Fisch", "Hof", "Dorn", "Gold", "Eisen", "Rot", "Schwarz", "Grün", "Alb", "Kapp",
-    "Ett", "Mund", "Wald", "Berg", "Bühl", "Ried", "Hasl", "Lauten", "Schramb", "Orsch",
-    "Kürz", "Dunden", "Ichen", "Alten", "Hugs", "Diers", "Eggen", "Fauten", "Gais", "Hatt",
-    "Ingers", "Jech", "Kappel", "Lenz", "Mietters", "Nuss", "Prinz", "Sasb", "Tutsch",
+    "Ros", "Fels", "Sonn", "Wolf", "Bär", "Hirsch", "Reb", "Matt", "Holz", "Brunn", "Weid", "Tann",
+    "Fisch", "Hof", "Dorn", "Gold", "Eisen", "Rot", "Schwarz", "Grün", "Alb", "Kapp", "Ett",
+    "Mund", "Wald", "Berg", "Bühl", "Ried", "Hasl", "Lauten", "Schramb", "Orsch", "Kürz", "Dunden",
+    "Ichen", "Alten", "Hugs", "Diers", "Eggen", "Fauten", "Gais", "Hatt", "Ingers", "Jech",
+    "Kappel", "Lenz", "Mietters", "Nuss", "Prinz", "Sasb", "Tutsch",
 ];
 const SYN_SUFFIX: &[&str] = &[
-    "bach", "weiler", "ingen", "heim", "hausen", "hofen", "au", "feld", "dorf", "stetten",
-    "weier", "tal", "berg", "wald", "reute", "schwand", "bronn", "zell", "kirch", "matt",
+    "bach", "weiler", "ingen", "heim", "hausen", "hofen", "au", "feld", "dorf", "stetten", "weier",
+    "tal", "berg", "wald", "reute", "schwand", "bronn", "zell", "kirch", "matt",
 ];
 
 /// Events per town per day the dev set has (≈ 800 listings / 40 towns / 42 days).
@@ -303,7 +732,9 @@ fn nearest(towns: &[Town], lat: f64, lon: f64, k: usize, skip: Option<usize>) ->
     if k == 0 {
         return Vec::new();
     }
-    idx.select_nth_unstable_by(k - 1, |a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    idx.select_nth_unstable_by(k - 1, |a, b| {
+        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+    });
     idx.truncate(k);
     idx.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     idx.into_iter().map(|(_, i)| i).collect()
@@ -467,7 +898,12 @@ fn build_clubs(rng: &mut ChaCha8Rng, town: &Town) -> Vec<String> {
     kinds
         .iter()
         .take(6)
-        .map(|k| format!("{k} {}", places.choose(rng).copied().unwrap_or(town.short())))
+        .map(|k| {
+            format!(
+                "{k} {}",
+                places.choose(rng).copied().unwrap_or(town.short())
+            )
+        })
         .collect()
 }
 
@@ -483,24 +919,74 @@ fn build_venues(rng: &mut ChaCha8Rng, town: &Town) -> Vec<Venue> {
     let t = town.short().to_string();
     let big = town.weight >= 1.0;
     let mut specs = vec![
-        spec("Rathaus", &[&format!("Rathaus {t}")], VenueKind::Rathaus, None, "Rathausplatz"),
-        spec("Marktplatz", &[&format!("Marktplatz {t}")], VenueKind::Platz, None, "Marktplatz"),
-        spec("Innenstadt", &["Altstadt", &format!("Innenstadt {t}")], VenueKind::Platz, None, "Hauptstraße"),
+        spec(
+            "Rathaus",
+            &[&format!("Rathaus {t}")],
+            VenueKind::Rathaus,
+            None,
+            "Rathausplatz",
+        ),
+        spec(
+            "Marktplatz",
+            &[&format!("Marktplatz {t}")],
+            VenueKind::Platz,
+            None,
+            "Marktplatz",
+        ),
+        spec(
+            "Innenstadt",
+            &["Altstadt", &format!("Innenstadt {t}")],
+            VenueKind::Platz,
+            None,
+            "Hauptstraße",
+        ),
     ];
     let hall = if big { "Stadthalle" } else { "Festhalle" };
-    specs.push(spec(&format!("{hall} {t}"), &[hall, &format!("{t}er {hall}")], VenueKind::Halle, None, "Festhallenstraße"));
+    specs.push(spec(
+        &format!("{hall} {t}"),
+        &[hall, &format!("{t}er {hall}")],
+        VenueKind::Halle,
+        None,
+        "Festhallenstraße",
+    ));
     let saint = town.saint;
     specs.push(spec(
         &format!("Kath. Kirche St. {saint}"),
-        &[&format!("Katholische Kirche St. {saint}"), &format!("Pfarrkirche St. {saint}"), &format!("St. {saint}")],
+        &[
+            &format!("Katholische Kirche St. {saint}"),
+            &format!("Pfarrkirche St. {saint}"),
+            &format!("St. {saint}"),
+        ],
         VenueKind::Kirche,
         None,
         "Kirchstraße",
     ));
-    specs.push(spec("Evangelische Kirche", &["Ev. Kirche", &format!("Evangelische Kirche {t}")], VenueKind::Kirche, None, "Kirchstraße"));
-    specs.push(spec("Pfarrheim", &["Kath. Pfarrheim", &format!("Pfarrheim St. {saint}")], VenueKind::Pfarrheim, None, "Kirchstraße"));
-    let lib = if big { "Stadtbibliothek" } else { "Gemeindebücherei" };
-    specs.push(spec(lib, &[&format!("{lib} {t}"), &format!("{lib}{t}"), "Bücherei"], VenueKind::Buecherei, None, "Schulstraße"));
+    specs.push(spec(
+        "Evangelische Kirche",
+        &["Ev. Kirche", &format!("Evangelische Kirche {t}")],
+        VenueKind::Kirche,
+        None,
+        "Kirchstraße",
+    ));
+    specs.push(spec(
+        "Pfarrheim",
+        &["Kath. Pfarrheim", &format!("Pfarrheim St. {saint}")],
+        VenueKind::Pfarrheim,
+        None,
+        "Kirchstraße",
+    ));
+    let lib = if big {
+        "Stadtbibliothek"
+    } else {
+        "Gemeindebücherei"
+    };
+    specs.push(spec(
+        lib,
+        &[&format!("{lib} {t}"), &format!("{lib}{t}"), "Bücherei"],
+        VenueKind::Buecherei,
+        None,
+        "Schulstraße",
+    ));
     let mut inns = INNS.to_vec();
     inns.shuffle(rng);
     for inn in inns.iter().take(2) {
@@ -512,27 +998,65 @@ fn build_venues(rng: &mut ChaCha8Rng, town: &Town) -> Vec<Venue> {
             STREETS.choose(rng).copied().unwrap_or("Hauptstraße"),
         ));
     }
-    specs.push(spec("Kulturhaus", &[&format!("Kulturhaus {t}"), &format!("{t}er Kulturhaus")], VenueKind::Kultur, None, "Schillerstraße"));
+    specs.push(spec(
+        "Kulturhaus",
+        &[&format!("Kulturhaus {t}"), &format!("{t}er Kulturhaus")],
+        VenueKind::Kultur,
+        None,
+        "Schillerstraße",
+    ));
     if big || rng.gen_bool(0.3) {
-        specs.push(spec(&format!("Museum {t}"), &["Museum", "Heimatmuseum"], VenueKind::Kultur, None, "Am Schlossberg"));
+        specs.push(spec(
+            &format!("Museum {t}"),
+            &["Museum", "Heimatmuseum"],
+            VenueKind::Kultur,
+            None,
+            "Am Schlossberg",
+        ));
     }
     if big || rng.gen_bool(0.15) {
-        let kino = ["Forum Cinema", "Kinopalast", "Kommunales Kino", "Central-Kino"]
-            .choose(rng)
-            .copied()
-            .unwrap_or("Kinopalast");
-        specs.push(spec(&format!("{kino} {t}"), &[kino, &format!("{kino} ({t})")], VenueKind::Kino, None, "Bahnhofstraße"));
+        let kino = [
+            "Forum Cinema",
+            "Kinopalast",
+            "Kommunales Kino",
+            "Central-Kino",
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or("Kinopalast");
+        specs.push(spec(
+            &format!("{kino} {t}"),
+            &[kino, &format!("{kino} ({t})")],
+            VenueKind::Kino,
+            None,
+            "Bahnhofstraße",
+        ));
     }
-    specs.push(spec("Sporthalle", &[&format!("Sporthalle {t}"), "Turnhalle"], VenueKind::Sport, None, "Am Sportplatz"));
+    specs.push(spec(
+        "Sporthalle",
+        &[&format!("Sporthalle {t}"), "Turnhalle"],
+        VenueKind::Sport,
+        None,
+        "Am Sportplatz",
+    ));
     for (di, d) in town.districts.iter().enumerate() {
         let n = &d.name;
-        let kind = ["Gemeindehalle", "Festhalle", "Mehrzweckhalle", "Dorfgemeinschaftshaus"]
-            .choose(rng)
-            .copied()
-            .unwrap_or("Festhalle");
+        let kind = [
+            "Gemeindehalle",
+            "Festhalle",
+            "Mehrzweckhalle",
+            "Dorfgemeinschaftshaus",
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap_or("Festhalle");
         specs.push(spec(
             &format!("{kind} {n}"),
-            &[&format!("Halle {n}"), &format!("{kind} {t}-{n}"), &format!("{kind} {n}")],
+            &[
+                &format!("Halle {n}"),
+                &format!("{kind} {t}-{n}"),
+                &format!("{kind} {n}"),
+            ],
             VenueKind::Halle,
             Some(di),
             "Turnhallenstraße",
@@ -554,7 +1078,13 @@ fn build_venues(rng: &mut ChaCha8Rng, town: &Town) -> Vec<Venue> {
         .collect()
 }
 
-fn spec(name: &str, variants: &[&str], kind: VenueKind, district: Option<usize>, street: &str) -> VenueSpec {
+fn spec(
+    name: &str,
+    variants: &[&str],
+    kind: VenueKind,
+    district: Option<usize>,
+    street: &str,
+) -> VenueSpec {
     VenueSpec {
         name: name.to_string(),
         variants: variants.iter().map(|v| v.to_string()).collect(),
@@ -572,7 +1102,11 @@ fn place_venue(rng: &mut ChaCha8Rng, town: &Town, s: VenueSpec) -> Venue {
     let street_no = if s.street.starts_with("Rathausplatz") {
         "1".to_string()
     } else if rng.gen_bool(0.1) {
-        format!("{}{}", rng.gen_range(1..60), ["a", "b"][rng.gen_range(0..2)])
+        format!(
+            "{}{}",
+            rng.gen_range(1..60),
+            ["a", "b"][rng.gen_range(0..2)]
+        )
     } else {
         rng.gen_range(1..70).to_string()
     };
@@ -600,15 +1134,78 @@ struct SourceSeed {
 
 /// The nine hand-made sources of the base region (centres are town indices).
 const BASE_SOURCES: &[SourceSeed] = &[
-    SourceSeed { code: "otb", name: "Offenburger Tageblatt", archetype: Archetype::Paper, centre: 0, cover: 20, style: (0.66, 7, true) },
-    SourceSeed { code: "kzt", name: "Kehler Zeitung", archetype: Archetype::Paper, centre: 3, cover: 14, style: (0.56, 7, true) },
-    SourceSeed { code: "lzr", name: "Lahrer Zeitung", archetype: Archetype::Paper, centre: 2, cover: 14, style: (0.72, 7, false) },
-    SourceSeed { code: "swk", name: "Schwarzwälder Bote Kinzigtal", archetype: Archetype::Weekly, centre: 7, cover: 16, style: (0.59, 7, false) },
-    SourceSeed { code: "bwb", name: "Badisches Wochenblatt", archetype: Archetype::Weekly, centre: 8, cover: 18, style: (0.34, 7, true) },
-    SourceSeed { code: "ekz", name: "Elztal-Kurier", archetype: Archetype::Weekly, centre: 5, cover: 11, style: (0.21, 14, true) },
-    SourceSeed { code: "kuk", name: "Kultur-Kalender Ortenau", archetype: Archetype::Culture, centre: 0, cover: 24, style: (0.2, 14, true) },
-    SourceSeed { code: "okl", name: "Ortenau-Kalender", archetype: Archetype::Calendar, centre: 12, cover: 30, style: (0.07, 14, false) },
-    SourceSeed { code: "nfp", name: "Narrenfahrplan Ortenau-Breisgau", archetype: Archetype::Carnival, centre: 12, cover: 42, style: (0.0, 14, false) },
+    SourceSeed {
+        code: "otb",
+        name: "Offenburger Tageblatt",
+        archetype: Archetype::Paper,
+        centre: 0,
+        cover: 20,
+        style: (0.66, 7, true),
+    },
+    SourceSeed {
+        code: "kzt",
+        name: "Kehler Zeitung",
+        archetype: Archetype::Paper,
+        centre: 3,
+        cover: 14,
+        style: (0.56, 7, true),
+    },
+    SourceSeed {
+        code: "lzr",
+        name: "Lahrer Zeitung",
+        archetype: Archetype::Paper,
+        centre: 2,
+        cover: 14,
+        style: (0.72, 7, false),
+    },
+    SourceSeed {
+        code: "swk",
+        name: "Schwarzwälder Bote Kinzigtal",
+        archetype: Archetype::Weekly,
+        centre: 7,
+        cover: 16,
+        style: (0.59, 7, false),
+    },
+    SourceSeed {
+        code: "bwb",
+        name: "Badisches Wochenblatt",
+        archetype: Archetype::Weekly,
+        centre: 8,
+        cover: 18,
+        style: (0.34, 7, true),
+    },
+    SourceSeed {
+        code: "ekz",
+        name: "Elztal-Kurier",
+        archetype: Archetype::Weekly,
+        centre: 5,
+        cover: 11,
+        style: (0.21, 14, true),
+    },
+    SourceSeed {
+        code: "kuk",
+        name: "Kultur-Kalender Ortenau",
+        archetype: Archetype::Culture,
+        centre: 0,
+        cover: 24,
+        style: (0.2, 14, true),
+    },
+    SourceSeed {
+        code: "okl",
+        name: "Ortenau-Kalender",
+        archetype: Archetype::Calendar,
+        centre: 12,
+        cover: 30,
+        style: (0.07, 14, false),
+    },
+    SourceSeed {
+        code: "nfp",
+        name: "Narrenfahrplan Ortenau-Breisgau",
+        archetype: Archetype::Carnival,
+        centre: 12,
+        cover: 42,
+        style: (0.0, 14, false),
+    },
 ];
 
 const PAPER_WORDS: &[(&str, Archetype)] = &[
@@ -632,7 +1229,13 @@ fn build_sources(rng: &mut ChaCha8Rng, towns: &[Town], n: usize) -> Vec<Source> 
         let cover = ((s.cover as f64 * scale).ceil() as usize).clamp(1, towns.len());
         let list = nearest(towns, towns[centre].lat, towns[centre].lon, cover, None);
         codes.insert(s.code.to_string());
-        let mut src = habits(rng, s.code.to_string(), s.name.to_string(), s.archetype, list);
+        let mut src = habits(
+            rng,
+            s.code.to_string(),
+            s.name.to_string(),
+            s.archetype,
+            list,
+        );
         (src.artikel_share, src.period, src.time_seconds) = s.style;
         out.push(src);
     }
@@ -640,7 +1243,10 @@ fn build_sources(rng: &mut ChaCha8Rng, towns: &[Town], n: usize) -> Vec<Source> 
     let mut centres: Vec<usize> = (BASE_TOWNS.min(towns.len())..towns.len()).collect();
     centres.shuffle(rng);
     for k in 0..extra {
-        let centre = centres.get(k).copied().unwrap_or_else(|| rng.gen_range(0..towns.len()));
+        let centre = centres
+            .get(k)
+            .copied()
+            .unwrap_or_else(|| rng.gen_range(0..towns.len()));
         let (word, archetype) = PAPER_WORDS[k % PAPER_WORDS.len()];
         let cover = match archetype {
             Archetype::Calendar | Archetype::Culture => rng.gen_range(20..32),
@@ -657,7 +1263,12 @@ fn build_sources(rng: &mut ChaCha8Rng, towns: &[Town], n: usize) -> Vec<Source> 
     out
 }
 
-fn unique_code(rng: &mut ChaCha8Rng, base: &str, word: &str, used: &mut BTreeSet<String>) -> String {
+fn unique_code(
+    rng: &mut ChaCha8Rng,
+    base: &str,
+    word: &str,
+    used: &mut BTreeSet<String>,
+) -> String {
     let letters: Vec<char> = base
         .chars()
         .filter(|c| c.is_ascii_alphabetic())
@@ -681,10 +1292,20 @@ fn unique_code(rng: &mut ChaCha8Rng, base: &str, word: &str, used: &mut BTreeSet
 }
 
 /// Draws the editorial habits of one source from its archetype.
-fn habits(rng: &mut ChaCha8Rng, code: String, name: String, archetype: Archetype, towns: Vec<usize>) -> Source {
+fn habits(
+    rng: &mut ChaCha8Rng,
+    code: String,
+    name: String,
+    archetype: Archetype,
+    towns: Vec<usize>,
+) -> Source {
     let (artikel, period, reach) = match archetype {
         Archetype::Paper => (rng.gen_range(0.55..0.75), 7, 1.0),
-        Archetype::Weekly => (rng.gen_range(0.2..0.6), if rng.gen_bool(0.7) { 7 } else { 14 }, 0.8),
+        Archetype::Weekly => (
+            rng.gen_range(0.2..0.6),
+            if rng.gen_bool(0.7) { 7 } else { 14 },
+            0.8,
+        ),
         Archetype::Calendar => (rng.gen_range(0.03..0.1), 14, 1.1),
         Archetype::Culture => (rng.gen_range(0.1..0.25), 14, 0.9),
         Archetype::Carnival => (0.0, 14, 1.2),
@@ -698,10 +1319,22 @@ fn habits(rng: &mut ChaCha8Rng, code: String, name: String, archetype: Archetype
         lead: rng.gen_range(1..=2),
         artikel_share: artikel,
         time_seconds: rng.gen_bool(0.55),
-        upper: if calendar_like { rng.gen_range(0.0..0.2) } else { 0.01 },
-        translit: if rng.gen_bool(0.3) { rng.gen_range(0.05..0.3) } else { 0.01 },
+        upper: if calendar_like {
+            rng.gen_range(0.0..0.2)
+        } else {
+            0.01
+        },
+        translit: if rng.gen_bool(0.3) {
+            rng.gen_range(0.05..0.3)
+        } else {
+            0.01
+        },
         town_prefix: rng.gen_range(0.05..0.35),
-        cat_prefix: if matches!(archetype, Archetype::Culture | Archetype::Calendar) { rng.gen_range(0.2..0.5) } else { 0.05 },
+        cat_prefix: if matches!(archetype, Archetype::Culture | Archetype::Calendar) {
+            rng.gen_range(0.2..0.5)
+        } else {
+            0.05
+        },
         typo: rng.gen_range(0.01..0.05),
         sanitizer: rng.gen_range(0.7..0.95),
         street: rng.gen_range(0.6..0.95),
@@ -721,7 +1354,10 @@ fn habits(rng: &mut ChaCha8Rng, code: String, name: String, archetype: Archetype
 fn ensure_coverage(sources: &mut [Source], towns: &[Town]) {
     let mut covered = vec![false; towns.len()];
     for s in sources.iter() {
-        if matches!(s.archetype, Archetype::Paper | Archetype::Weekly | Archetype::Calendar) {
+        if matches!(
+            s.archetype,
+            Archetype::Paper | Archetype::Weekly | Archetype::Calendar
+        ) {
             for &t in &s.towns {
                 covered[t] = true;
             }
@@ -734,8 +1370,18 @@ fn ensure_coverage(sources: &mut [Source], towns: &[Town]) {
         let best = sources
             .iter()
             .enumerate()
-            .filter(|(_, s)| matches!(s.archetype, Archetype::Paper | Archetype::Weekly | Archetype::Calendar))
-            .map(|(i, s)| (dist2(towns[s.towns[0]].lat, towns[s.towns[0]].lon, &towns[t]), i))
+            .filter(|(_, s)| {
+                matches!(
+                    s.archetype,
+                    Archetype::Paper | Archetype::Weekly | Archetype::Calendar
+                )
+            })
+            .map(|(i, s)| {
+                (
+                    dist2(towns[s.towns[0]].lat, towns[s.towns[0]].lon, &towns[t]),
+                    i,
+                )
+            })
             .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         if let Some((_, i)) = best {
             sources[i].towns.push(t);

@@ -78,7 +78,12 @@ fn permute(x: u32, key: u32) -> u32 {
     v ^ (v >> 16)
 }
 
-pub fn write_chunk(ctx: &WriteCtx, chunk: usize, start: NaiveDate, plan: &ChunkPlan) -> anyhow::Result<ChunkFiles> {
+pub fn write_chunk(
+    ctx: &WriteCtx,
+    chunk: usize,
+    start: NaiveDate,
+    plan: &ChunkPlan,
+) -> anyhow::Result<ChunkFiles> {
     let mut issues: BTreeMap<Copy, Vec<usize>> = BTreeMap::new();
     for (ev, copies) in plan.copies.iter().enumerate() {
         for c in copies {
@@ -111,7 +116,10 @@ fn write_issue(
     let issue_date = window_start - Duration::days(source.lead);
     let processed = processed_at(&mut rng, issue_date);
     let mut order: Vec<usize> = evs.to_vec();
-    if matches!(source.archetype, Archetype::Calendar | Archetype::Carnival | Archetype::Culture) {
+    if matches!(
+        source.archetype,
+        Archetype::Calendar | Archetype::Carnival | Archetype::Culture
+    ) {
         order.sort_by_key(|&e| (plan.events[e].dates[0], e));
     } else {
         use rand::seq::SliceRandom;
@@ -190,9 +198,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T, pretty: bool) -> anyhow:
             .serialize(&mut ser)
             .with_context(|| format!("writing {}", path.display()))?;
     } else {
-        serde_json::to_writer(&mut w, value).with_context(|| format!("writing {}", path.display()))?;
+        serde_json::to_writer(&mut w, value)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
-    w.flush().with_context(|| format!("writing {}", path.display()))?;
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
