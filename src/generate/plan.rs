@@ -58,7 +58,6 @@ impl<'a> Planner<'a> {
             },
             listings: 0,
             seen: BTreeSet::new(),
-            series: BTreeSet::new(),
         };
         let mut guard = 0usize;
         while st.listings < target && guard < target * 20 + 100 {
@@ -201,15 +200,17 @@ impl<'a> Planner<'a> {
     }
 
     fn same_title_towns(&self, rng: &mut ChaCha8Rng, start: NaiveDate) -> Vec<TrueEvent> {
-        let mut date = start;
-        let mut spec = None;
-        for _ in 0..6 {
-            date = start + Duration::days(rng.gen_range(0..CHUNK_DAYS));
-            spec = tpl::same_title_kind(date);
-            if spec.is_some() {
-                break;
+        let special: Vec<(NaiveDate, tpl::SameTitle)> = (0..CHUNK_DAYS)
+            .map(|i| start + Duration::days(i))
+            .filter_map(|d| tpl::special_same_title(d).map(|s| (d, s)))
+            .collect();
+        let (date, spec) = match special.choose(rng) {
+            Some(&(d, s)) if rng.gen_bool(0.7) => (d, Some(s)),
+            _ => {
+                let d = start + Duration::days(rng.gen_range(0..CHUNK_DAYS));
+                (d, tpl::generic_same_title(rng, d))
             }
-        }
+        };
         let Some(spec) = spec else { return Vec::new() };
         let town = self.pick_town(rng);
         let mut towns = vec![town];
@@ -329,21 +330,22 @@ impl<'a> Planner<'a> {
         vec![show, opening]
     }
 
-    /// Adds an event with its copies unless it clashes or nobody prints it.
+    /// Adds an event with its copies unless it would be indistinguishable from
+    /// one already planned (same town, first date and title; district twins are
+    /// told apart by venue) or nobody prints it.
     fn admit(&self, rng: &mut ChaCha8Rng, st: &mut State, start: NaiveDate, ev: TrueEvent) {
-        let key = (ev.town, ev.dates[0], ev.title.clone());
-        if ev.family == "single" && st.seen.contains(&key) {
-            return;
-        }
-        if ev.family == "hn:weekly" && st.series.contains(&key) {
+        let title = if ev.family == "hn:district_twins" {
+            format!("{}@{}", ev.title, ev.venue)
+        } else {
+            ev.title.clone()
+        };
+        let key = (ev.town, ev.dates[0], title);
+        if st.seen.contains(&key) {
             return;
         }
         let copies = self.copies(rng, start, &ev);
         if copies.is_empty() {
             return;
-        }
-        if ev.family == "hn:weekly" {
-            st.series.insert(key.clone());
         }
         st.seen.insert(key);
         st.listings += copies.len();
@@ -397,5 +399,4 @@ struct State {
     plan: ChunkPlan,
     listings: usize,
     seen: BTreeSet<(usize, NaiveDate, String)>,
-    series: BTreeSet<(usize, NaiveDate, String)>,
 }

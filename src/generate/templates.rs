@@ -1619,10 +1619,11 @@ pub fn weekly(rng: &mut ChaCha8Rng, slot: &Slot, series: usize) -> TrueEvent {
     e
 }
 
-/// Titles several neighbouring towns use on the same day.
-pub fn same_title_kind(
-    date: NaiveDate,
-) -> Option<(&'static str, &'static str, &'static str, (u32, u32))> {
+/// (title, category, kind, start) of a title several towns share on one day.
+pub type SameTitle = (&'static str, &'static str, &'static str, (u32, u32));
+
+/// Calendar-fixed titles (carnival, church year, customs) for a day.
+pub fn special_same_title(date: NaiveDate) -> Option<SameTitle> {
     let c = carnival(date.year());
     if date == c.aschermittwoch {
         return Some(("Heringsessen", "fasnacht", "heringsessen", (18, 0)));
@@ -1645,19 +1646,32 @@ pub fn same_title_kind(
     if date.month() == 11 && date.day() == 11 {
         return Some(("Martinsumzug", "kinder", "umzug", (17, 30)));
     }
-    match date.weekday() {
-        Weekday::Sat => Some(("Repair-Café", "freizeit", "freizeit", (10, 0))),
-        Weekday::Mon | Weekday::Tue => Some(("Blutspendetermin", "freizeit", "freizeit", (14, 30))),
-        Weekday::Fri => Some(("Kinderkleiderbörse", "kinder", "kinderflohmarkt", (9, 0))),
-        _ => None,
-    }
+    None
 }
 
-pub fn same_title(
-    rng: &mut ChaCha8Rng,
-    slot: &Slot,
-    spec: (&'static str, &'static str, &'static str, (u32, u32)),
-) -> TrueEvent {
+/// Everyday titles neighbouring towns happen to share on the same weekday.
+pub fn generic_same_title(rng: &mut ChaCha8Rng, date: NaiveDate) -> Option<SameTitle> {
+    let options: &[SameTitle] = match date.weekday() {
+        Weekday::Sat => &[
+            ("Repair-Café", "freizeit", "freizeit", (10, 0)),
+            ("Altpapiersammlung", "freizeit", "freizeit", (9, 0)),
+            ("Dorfputzete", "freizeit", "freizeit", (9, 0)),
+        ],
+        Weekday::Mon | Weekday::Tue => &[
+            ("Blutspendetermin", "freizeit", "freizeit", (14, 30)),
+            ("Seniorentreff", "freizeit", "freizeit", (14, 30)),
+        ],
+        Weekday::Fri => &[
+            ("Kinderkleiderbörse", "kinder", "kinderflohmarkt", (9, 0)),
+            ("Weinprobe", "fest", "fest", (19, 0)),
+        ],
+        Weekday::Sun => &[("Frühschoppen", "fest", "fest", (10, 30))],
+        _ => &[("Lesecafé", "freizeit", "freizeit", (15, 0))],
+    };
+    options.choose(rng).copied()
+}
+
+pub fn same_title(rng: &mut ChaCha8Rng, slot: &Slot, spec: SameTitle) -> TrueEvent {
     let (title, cat, kind, start) = spec;
     let mut e = if cat == "fasnacht" {
         let forced = if kind == "umzug" { "umzug" } else { kind };
