@@ -295,6 +295,7 @@ fn timing_run() {
     let _ = std::fs::remove_dir_all(dir);
     let o = GenerateOptions {
         pretty: events <= 100_000,
+        hard: std::env::var("GEN_HARD").is_ok(),
         ..opts(events, 1)
     };
     let t = std::time::Instant::now();

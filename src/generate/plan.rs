@@ -285,7 +285,12 @@ impl<'a> Planner<'a> {
                     e.kind = kind;
                     e
                 };
+                let place = t.venues[v]
+                    .district
+                    .map(|d| t.districts[d].name.as_str())
+                    .unwrap_or(t.short());
                 e.title = title.to_string();
+                e.headline = format!("{title} in {place}");
                 e.short = None;
                 e.dates = vec![date];
                 e.family = "hn:district_twins";

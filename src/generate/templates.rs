@@ -1376,8 +1376,9 @@ pub fn fasnacht(rng: &mut ChaCha8Rng, slot: &Slot, kind: Option<&'static str>) -
     let t = town.short().to_string();
     let kinds = fixed_carnival_kind(slot.date);
     let kind = kind.unwrap_or_else(|| kinds.choose(rng).copied().unwrap_or("ball"));
-    let district = if town.districts.is_empty() {
-        None
+    let forced_district = slot.venue.and_then(|v| town.venues[v].district);
+    let district = if forced_district.is_some() || town.districts.is_empty() {
+        forced_district
     } else {
         Some(rng.gen_range(0..town.districts.len()))
     };
@@ -1606,7 +1607,8 @@ pub const SERIES: &[(&str, &str, VenueKind, (u32, u32))] = &[
 pub fn weekly(rng: &mut ChaCha8Rng, slot: &Slot, series: usize) -> TrueEvent {
     let (title, cat, vk, start) = SERIES[series % SERIES.len()];
     let cat: &'static str = cat;
-    let v = slot.venue_of(rng, &[vk, VenueKind::Pfarrheim]);
+    let has_kind = slot.town().venues.iter().any(|v| v.kind == vk);
+    let v = slot.venue_of(rng, &[if has_kind { vk } else { VenueKind::Pfarrheim }]);
     let mut e = base(slot, v, cat, "weekly", title.to_string(), title.to_string());
     e.facts
         .push("Regelmäßiges Angebot, alle sind willkommen.".into());
