@@ -302,3 +302,22 @@ fn timing_run() {
     let s = generate(&o, dir).expect("generate");
     println!("{s:?} in {:.2?}", t.elapsed());
 }
+
+#[test]
+fn tiny_empty_and_odd_options_work() {
+    let (dir, s) = run(&opts(0, 1));
+    assert_eq!(s.source_events, 0);
+    assert_eq!(truth(dir.path())["stats"]["source_events"], 0);
+    let (_d, s) = run(&opts(40, 1));
+    assert!(s.source_events >= 40 && s.files > 0);
+    let (_d, s) = run(&GenerateOptions {
+        density: f64::NAN,
+        ..opts(300, 1)
+    });
+    assert!(s.source_events >= 300);
+    let (_d, s) = run(&GenerateOptions {
+        density: 0.2,
+        ..opts(300, 1)
+    });
+    assert!(s.towns >= 8);
+}

@@ -497,7 +497,12 @@ const REAL_TOWNS: &[RealTown] = {
         ),
         (
             "Gutach im Breisgau",
-            &["Gutach im Breisgau", "Gutach i. Br.", "Gutach"],
+            &[
+                "Gutach im Breisgau",
+                "Gutach i. Br.",
+                "Gutach (Breisgau)",
+                "Gutach",
+            ],
             "79261",
             48.1120,
             7.9920,
