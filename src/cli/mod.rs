@@ -1,9 +1,11 @@
 //! Command-line surfaces. `main.rs` only parses arguments and calls [`run`]; every
 //! command lives in its own module so it can be called from tests.
 
+pub mod bench;
 pub mod config_args;
 pub mod dedup;
 pub mod evaluate;
+pub mod generate;
 pub mod input;
 
 use std::path::PathBuf;
@@ -33,6 +35,13 @@ pub enum Command {
     Dedup(dedup::DedupArgs),
     /// Run the pipeline on labelled data and report precision, recall and F1.
     Evaluate(evaluate::EvaluateArgs),
+    /// Write realistic synthetic event files plus ground truth.
+    Generate(generate::GenerateArgs),
+    /// Time the pipeline stage by stage on generated data of growing size.
+    Bench(bench::BenchArgs),
+    /// One benchmark measurement in its own process (used by `bench`).
+    #[command(hide = true)]
+    BenchRun(bench::BenchRunArgs),
 }
 
 /// Matching config and word-list options shared by the offline commands.
@@ -62,6 +71,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Dedup(args) => dedup::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchRun(args) => bench::run_child(&args),
     };
     match result {
         Ok(code) => code,

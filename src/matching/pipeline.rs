@@ -177,8 +177,7 @@ pub fn run(
     let started = Instant::now();
     let mut timings = StageTimings::default();
 
-    events.sort_by(|a, b| a.id.cmp(&b.id));
-    events.dedup_by(|later, first| later.id == first.id);
+    events = sorted_unique_by_id(events);
     let prepared: Vec<PreparedEvent> = events
         .par_iter()
         .map(|e| PreparedEvent::new(e, lists, config))
@@ -249,6 +248,15 @@ pub fn run(
         stats,
         weight_sets,
     }
+}
+
+/// Sorts by id (first occurrence of an id wins). Sorts indices, then moves each event
+/// once: events are large structs and a direct sort would move them O(n log n) times.
+fn sorted_unique_by_id(mut events: Vec<SourceEvent>) -> Vec<SourceEvent> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| events[a].id.cmp(&events[b].id).then(a.cmp(&b)));
+    order.dedup_by(|later, first| events[*later].id == events[*first].id);
+    order.into_iter().map(|i| std::mem::take(&mut events[i])).collect()
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -476,6 +484,10 @@ fn synthesize_all(
             (canonical, members)
         })
         .collect();
-    let (valid, flagged): (Vec<_>, Vec<_>) = built.into_iter().partition(|(c, _)| !c.needs_review);
-    valid.into_iter().chain(flagged).unzip()
+    // Valid clusters first, then flagged, each in cluster order. A stable sort of the
+    // nearly sorted vector moves the (large) canonical events once, where partition
+    // plus chain would copy them through growing vectors.
+    let mut built = built;
+    built.sort_by_key(|(c, _)| c.needs_review);
+    built.into_iter().unzip()
 }

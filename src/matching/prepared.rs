@@ -10,7 +10,7 @@ use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareO
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{listed_days, typed_blocking_keys, BlockingKey};
-use crate::preprocess::{derive, normalize, town_stem_of, Derived, WordLists};
+use crate::preprocess::{derive_text, normalize, town_stem_of, Derived, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
 pub const RANGE_EXPANSION_CAP_DAYS: u32 = 14;
@@ -36,6 +36,8 @@ pub struct PreparedEvent {
     pub days: Vec<DayTimes>,
     /// Distinct categories, sorted.
     pub categories: Vec<String>,
+    /// The keys this run blocks on (ranges expanded and town stems used when
+    /// configured); [`PreparedEvent::stored_blocking_keys`] renders them.
     pub blocking_keys: Vec<BlockingKey>,
     /// Whether the source type takes part in cross-source title blending.
     pub source_kind: SourceKind,
@@ -60,7 +62,7 @@ impl SourceKind {
 
 impl PreparedEvent {
     pub fn new(event: &SourceEvent, lists: &WordLists, config: &MatchingConfig) -> Self {
-        let derived = derive(event, lists);
+        let derived = derive_text(event, lists);
         let expand = if config.date.expand_ranges {
             RANGE_EXPANSION_CAP_DAYS
         } else {
@@ -76,7 +78,11 @@ impl PreparedEvent {
         };
         let description = description_text(event)
             .map(|text| match config.description.compare_on {
-                DescriptionCompareOn::Normalized => normalize(text, Some(&lists.synonyms)),
+                DescriptionCompareOn::Normalized => match &derived.short_description_normalized {
+                    // The short description was normalized already (same recipe).
+                    Some(done) if event.short_description.as_deref() == Some(text) => done.clone(),
+                    _ => normalize(text, Some(&lists.synonyms)),
+                },
                 DescriptionCompareOn::Raw => text.trim().to_string(),
             })
             .map(|t| {
@@ -109,6 +115,13 @@ impl PreparedEvent {
             source_kind: SourceKind::of(&event.source_type),
             derived,
         }
+    }
+}
+
+impl PreparedEvent {
+    /// The blocking keys in their stored string form.
+    pub fn stored_blocking_keys(&self) -> Vec<String> {
+        self.blocking_keys.iter().map(ToString::to_string).collect()
     }
 }
 

@@ -38,6 +38,14 @@ pub struct Derived {
 /// Blocking keys use first days only (the spec's stored form); the matching pipeline
 /// may expand date ranges itself when `date.expand_ranges` is on.
 pub fn derive(event: &SourceEvent, lists: &WordLists) -> Derived {
+    let mut derived = derive_text(event, lists);
+    derived.blocking_keys = blocking_keys(event, derived.location_city_normalized.as_deref(), 0);
+    derived
+}
+
+/// The normalized fields without blocking keys (the pipeline builds typed keys itself
+/// and only storage needs the string form).
+pub fn derive_text(event: &SourceEvent, lists: &WordLists) -> Derived {
     let title_normalized = normalize(lists.prefixes.strip(&event.title), Some(&lists.synonyms));
     let short_description_normalized =
         non_empty(event.short_description.as_deref()).map(|s| normalize(s, Some(&lists.synonyms)));

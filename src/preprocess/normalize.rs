@@ -3,7 +3,7 @@
 //! The step order is part of the contract: stored keys of events ingested earlier were
 //! built with it, so changing it requires re-normalizing every stored event.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::synonyms::SynonymMap;
 
@@ -26,14 +26,18 @@ pub fn normalize(text: &str, synonyms: Option<&SynonymMap>) -> String {
     }
     let lowered = text.to_lowercase();
     let mut translit = String::with_capacity(lowered.len() + 8);
-    for c in lowered.nfc() {
-        match c {
-            'ä' | 'Ä' => translit.push_str("ae"),
-            'ö' | 'Ö' => translit.push_str("oe"),
-            'ü' | 'Ü' => translit.push_str("ue"),
-            'ß' => translit.push_str("ss"),
-            other => translit.push(other),
-        }
+    let mut push = |c: char| match c {
+        'ä' | 'Ä' => translit.push_str("ae"),
+        'ö' | 'Ö' => translit.push_str("oe"),
+        'ü' | 'Ü' => translit.push_str("ue"),
+        'ß' => translit.push_str("ss"),
+        other => translit.push(other),
+    };
+    // Nearly all input is already NFC; composing it again is the costliest step.
+    if is_nfc_quick(lowered.chars()) == IsNormalized::Yes {
+        lowered.chars().for_each(&mut push);
+    } else {
+        lowered.nfc().for_each(&mut push);
     }
     let mut collapsed = collapse_whitespace(&translit);
     if let Some(map) = synonyms {

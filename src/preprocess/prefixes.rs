@@ -27,8 +27,9 @@ impl PrefixLists {
         ];
         for (prefixes, separators) in lists {
             for prefix in prefixes {
+                let Some(after_prefix) = strip_ci(title, prefix) else { continue };
                 for sep in separators {
-                    if let Some(rest) = strip_ci(title, prefix, sep) {
+                    if let Some(rest) = strip_ci(after_prefix, sep) {
                         return rest.trim_matches(super::normalize::is_space);
                     }
                 }
@@ -49,11 +50,11 @@ pub fn town_stem_of(normalized_town: &str) -> &str {
         .unwrap_or("")
 }
 
-/// Returns the remainder of `title` after `prefix + sep` when it starts with them,
-/// comparing character by character case-insensitively.
-fn strip_ci<'a>(title: &'a str, prefix: &str, sep: &str) -> Option<&'a str> {
+/// Returns the remainder of `title` after `prefix` when it starts with it, comparing
+/// character by character case-insensitively.
+fn strip_ci<'a>(title: &'a str, prefix: &str) -> Option<&'a str> {
     let mut rest = title.char_indices();
-    for want in prefix.chars().chain(sep.chars()) {
+    for want in prefix.chars() {
         let (_, got) = rest.next()?;
         if !same_ignoring_case(got, want) {
             return None;

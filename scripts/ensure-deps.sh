@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system packages the service and its tests need, when missing:
+# PostgreSQL server binaries (the service's embedded default and the tests' throwaway
+# clusters start them as the `postgres` user). Safe to run repeatedly.
+set -euo pipefail
+
+have_pg_server() {
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: $*; install them with: sudo apt-get install -y $*" >&2
+    exit 1
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! have_pg_server; then
+  echo "== installing PostgreSQL server binaries"
+  apt_install postgresql postgresql-contrib
+fi
