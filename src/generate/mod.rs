@@ -26,6 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::path::Path;
 
+#[derive(Clone, Debug)]
 pub struct GenerateOptions {
     /// Target number of source listings (the files' events sum to about this).
     pub events: usize,
@@ -37,7 +38,8 @@ pub struct GenerateOptions {
     /// `hn:district_twins` and `hn:vernissage`.
     pub hard: bool,
     pub start: NaiveDate,
-    /// Pretty-print like the dev set; compact output is ~3× smaller.
+    /// Pretty-print like the dev set (one-space indent); compact output is
+    /// smaller and faster for huge sets.
     pub pretty: bool,
 }
 

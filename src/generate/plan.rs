@@ -23,14 +23,14 @@ const GROUP_SIZES: [f64; 6] = [0.6, 0.25, 0.1, 0.035, 0.01, 0.005];
 
 /// One printed copy: which source and which of its issues in the chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Copy {
+pub struct Placement {
     pub source: usize,
     pub slot: u8,
 }
 
 pub struct ChunkPlan {
     pub events: Vec<TrueEvent>,
-    pub copies: Vec<Vec<Copy>>,
+    pub copies: Vec<Vec<Placement>>,
 }
 
 pub struct Planner<'a> {
@@ -358,7 +358,7 @@ impl<'a> Planner<'a> {
         st.plan.copies.push(copies);
     }
 
-    fn copies(&self, rng: &mut ChaCha8Rng, start: NaiveDate, ev: &TrueEvent) -> Vec<Copy> {
+    fn copies(&self, rng: &mut ChaCha8Rng, start: NaiveDate, ev: &TrueEvent) -> Vec<Placement> {
         let sources = &self.world.sources;
         let mut cands: Vec<usize> = self.world.town_sources[ev.town]
             .iter()
@@ -382,7 +382,7 @@ impl<'a> Planner<'a> {
             } else {
                 0
             };
-            out.push(Copy { source: s, slot });
+            out.push(Placement { source: s, slot });
         }
         if out.len() < k && ev.big {
             let repeat = out
@@ -390,7 +390,7 @@ impl<'a> Planner<'a> {
                 .find(|c| sources[c.source].period == 7 && c.slot == 1)
                 .copied();
             if let Some(c) = repeat {
-                out.push(Copy {
+                out.push(Placement {
                     source: c.source,
                     slot: 0,
                 });

@@ -297,7 +297,6 @@ pub fn abbreviate(t: &str) -> String {
         ("Turnverein", "TV"),
         ("Freiwillige Feuerwehr", "FFW"),
         ("Obst- und Gartenbauverein", "OGV"),
-        ("Gemeindehalle", "Gemeindehalle"),
     ] {
         s = s.replace(long, short);
     }

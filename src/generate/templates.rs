@@ -626,25 +626,62 @@ fn versammlung(rng: &mut ChaCha8Rng, slot: &Slot) -> TrueEvent {
             vec!["politik", "versammlung"],
         ),
     };
+    let variant = if title.contains(&club) {
+        0
+    } else if title.starts_with("SPD") {
+        2
+    } else if title.starts_with("Wahlkampfstand") {
+        3
+    } else {
+        1
+    };
+    let v = if variant == 3 {
+        slot.venue_of(rng, &[VenueKind::Platz])
+    } else {
+        v
+    };
     let mut e = base(slot, v, "versammlung", "versammlung", title, headline);
     e.short = short;
     e.tags = tags;
-    if e.title.contains(&club) {
-        e.organizer = Some(club.clone());
-        e.facts
-            .push("Auf der Tagesordnung stehen Berichte, Ehrungen und Wahlen.".into());
-        e.facts
-            .push("Alle Mitglieder sind herzlich eingeladen.".into());
-    } else {
-        e.facts.push(
-            "Die Sitzung ist öffentlich, Fragen aus der Bürgerschaft sind willkommen.".into(),
-        );
-        e.facts.push(format!(
-            "Bürgermeister {} stellt die aktuellen Projekte vor.",
-            person(rng)
-        ));
+    match variant {
+        0 => {
+            e.organizer = Some(club.clone());
+            e.facts
+                .push("Auf der Tagesordnung stehen Berichte, Ehrungen und Wahlen.".into());
+            e.facts
+                .push("Alle Mitglieder sind herzlich eingeladen.".into());
+        }
+        1 => {
+            e.facts.push(
+                "Die Sitzung ist öffentlich, Fragen aus der Bürgerschaft sind willkommen.".into(),
+            );
+            e.facts.push(format!(
+                "Bürgermeister {} stellt die aktuellen Projekte vor.",
+                person(rng)
+            ));
+        }
+        2 => {
+            e.facts.push(format!(
+                "Die Landtagskandidatin {} stellt sich den Fragen der Bürgerinnen und Bürger.",
+                person(rng)
+            ));
+            e.facts
+                .push("Im Mittelpunkt steht die Neugestaltung der Ortsmitte.".into());
+        }
+        _ => {
+            e.facts
+                .push("Am Infostand gibt es Informationen zum Wahlprogramm.".into());
+            e.facts.push(format!(
+                "Vor Ort ist unter anderem Stadträtin {}.",
+                person(rng)
+            ));
+        }
     }
-    e.start = time_of(rng, &[(19, 0), (19, 30), (20, 0), (18, 30)]);
+    e.start = if variant == 3 {
+        time_of(rng, &[(9, 0), (10, 0)])
+    } else {
+        time_of(rng, &[(19, 0), (19, 30), (20, 0), (18, 30)])
+    };
     e.free = Some(true);
     e
 }

@@ -6,7 +6,7 @@
 //! event ids is a bijection of the global issue number, hence ids are unique
 //! across the whole set; files are written one at a time (bounded memory).
 
-use super::plan::{ChunkPlan, Copy, CHUNK_DAYS};
+use super::plan::{ChunkPlan, Placement, CHUNK_DAYS};
 use super::render::{self, CopyCtx, Listing};
 use super::world::{Archetype, World};
 use anyhow::Context;
@@ -84,7 +84,7 @@ pub fn write_chunk(
     start: NaiveDate,
     plan: &ChunkPlan,
 ) -> anyhow::Result<ChunkFiles> {
-    let mut issues: BTreeMap<Copy, Vec<usize>> = BTreeMap::new();
+    let mut issues: BTreeMap<Placement, Vec<usize>> = BTreeMap::new();
     for (ev, copies) in plan.copies.iter().enumerate() {
         for c in copies {
             issues.entry(*c).or_default().push(ev);
@@ -104,7 +104,7 @@ fn write_issue(
     ctx: &WriteCtx,
     chunk: usize,
     start: NaiveDate,
-    copy: Copy,
+    copy: Placement,
     evs: &[usize],
     plan: &ChunkPlan,
     out: &mut ChunkFiles,
