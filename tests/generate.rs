@@ -281,28 +281,6 @@ fn hard_families_present_when_hard() {
     }
 }
 
-/// Manual timing run: `GEN_EVENTS=1000000 GEN_OUT=/tmp/gen cargo test --release
-/// --test generate timing_run -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn timing_run() {
-    let events = std::env::var("GEN_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(800);
-    let out = std::env::var("GEN_OUT").unwrap_or_else(|_| "/tmp/gen-inspect".into());
-    let dir = Path::new(&out);
-    let _ = std::fs::remove_dir_all(dir);
-    let o = GenerateOptions {
-        pretty: events <= 100_000,
-        hard: std::env::var("GEN_HARD").is_ok(),
-        ..opts(events, 1)
-    };
-    let t = std::time::Instant::now();
-    let s = generate(&o, dir).expect("generate");
-    println!("{s:?} in {:.2?}", t.elapsed());
-}
-
 #[test]
 fn tiny_empty_and_odd_options_work() {
     let (dir, s) = run(&opts(0, 1));

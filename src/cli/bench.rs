@@ -21,7 +21,11 @@ use crate::preprocess::WordLists;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Event counts to measure.
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,10000,100000,1000000"
+    )]
     pub sizes: Vec<usize>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -80,17 +84,27 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         if args.evaluate {
             cmd.arg("--evaluate");
         }
-        let out = cmd.output().with_context(|| format!("cannot run bench child for {n} events"))?;
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run bench child for {n} events"))?;
         if !out.status.success() {
-            bail!("bench child for {n} events failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "bench child for {n} events failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        let row: BenchRow = serde_json::from_slice(&out.stdout).context("bench child printed no report")?;
-        eprintln!("{n:>9} events: pipeline {:.0} ms, peak {:.0} MiB", row.pipeline_ms, row.peak_rss_mib);
+        let row: BenchRow =
+            serde_json::from_slice(&out.stdout).context("bench child printed no report")?;
+        eprintln!(
+            "{n:>9} events: pipeline {:.0} ms, peak {:.0} MiB",
+            row.pipeline_ms, row.peak_rss_mib
+        );
         rows.push(row);
     }
     println!("{}", render(&rows));
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)?).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&rows)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -101,9 +115,18 @@ fn ensure_data(root: &Path, n: usize, seed: u64, density: f64) -> anyhow::Result
         return Ok(dir);
     }
     let started = Instant::now();
-    let opts = GenerateOptions { events: n, seed, density, pretty: n < 100_000, ..GenerateOptions::default() };
+    let opts = GenerateOptions {
+        events: n,
+        seed,
+        density,
+        pretty: n < 100_000,
+        ..GenerateOptions::default()
+    };
     generate(&opts, &dir)?;
-    eprintln!("generated {n} events in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {n} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(dir)
 }
 
@@ -115,7 +138,12 @@ pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
     let loaded = input::load(&[args.dir.join("events")])?;
     let parse_ms = started.elapsed().as_secs_f64() * 1000.0;
     let files = loaded.files_used;
-    let result = matching::run(loaded.events, &config, &lists, &ReviewConstraints::default());
+    let result = matching::run(
+        loaded.events,
+        &config,
+        &lists,
+        &ReviewConstraints::default(),
+    );
     let f1 = if args.evaluate {
         let truth = crate::evaluation::GroundTruth::load(&args.dir.join("truth.json"))?;
         Some(crate::evaluation::evaluate(&result, &truth, 0).clusters.f1)
@@ -163,7 +191,13 @@ fn render(rows: &[BenchRow]) -> String {
         "| events | parse ms | preprocess | blocking | scoring | clustering | synthesis | pipeline ms | events/s (pipeline) | events/s (parse+pipeline) | pairs/event | largest block | blocks split | peak MiB | F1 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
-        let eps = |ms: f64| if ms > 0.0 { r.events as f64 / (ms / 1000.0) } else { 0.0 };
+        let eps = |ms: f64| {
+            if ms > 0.0 {
+                r.events as f64 / (ms / 1000.0)
+            } else {
+                0.0
+            }
+        };
         out.push_str(&format!(
             "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {} | {:.0} | {} |\n",
             r.events,

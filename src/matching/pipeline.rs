@@ -256,7 +256,10 @@ fn sorted_unique_by_id(mut events: Vec<SourceEvent>) -> Vec<SourceEvent> {
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by(|&a, &b| events[a].id.cmp(&events[b].id).then(a.cmp(&b)));
     order.dedup_by(|later, first| events[*later].id == events[*first].id);
-    order.into_iter().map(|i| std::mem::take(&mut events[i])).collect()
+    order
+        .into_iter()
+        .map(|i| std::mem::take(&mut events[i]))
+        .collect()
 }
 
 fn ms_since(t: Instant) -> f64 {

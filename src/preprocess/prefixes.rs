@@ -27,7 +27,9 @@ impl PrefixLists {
         ];
         for (prefixes, separators) in lists {
             for prefix in prefixes {
-                let Some(after_prefix) = strip_ci(title, prefix) else { continue };
+                let Some(after_prefix) = strip_ci(title, prefix) else {
+                    continue;
+                };
                 for sep in separators {
                     if let Some(rest) = strip_ci(after_prefix, sep) {
                         return rest.trim_matches(super::normalize::is_space);
