@@ -101,7 +101,7 @@ fn review_constraints_override_scores() {
             .source_event_ids
             .clone()
     };
-    assert_eq!(members(&pair.0), [pair.0.clone()], "split holds");
+    assert_eq!(members(&pair.0), vec![pair.0.clone()], "split holds");
     let d = r
         .pair(r.index_of(&pair.0).unwrap(), r.index_of(&pair.1).unwrap())
         .unwrap();
