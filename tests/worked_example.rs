@@ -220,12 +220,12 @@ fn normalized_mode_clusters_and_canonical_fields() {
 
 #[test]
 fn stored_keys_match_the_preprocessing_worked_example() {
-    let result = run(load_events(&fixture("worked_example")), &spec_config());
+    let config = spec_config();
+    let lists = event_dedup::preprocess::WordLists::bundled();
+    let result = run(load_events(&fixture("worked_example")), &config);
+    let event = |id: &str| &result.events[result.index_of(id).unwrap() as usize];
     let keys = |id: &str| {
-        result.prepared[result.index_of(id).unwrap() as usize]
-            .derived
-            .blocking_keys
-            .clone()
+        event_dedup::matching::prepared::stored_blocking_keys(event(id), &lists, &config)
     };
     assert_eq!(
         keys("pdf-3fa91c02-1-0"),
@@ -243,7 +243,8 @@ fn stored_keys_match_the_preprocessing_worked_example() {
         keys("pdf-3fa91c02-3-0"),
         ["dc|2026-02-28|kenzingen", "dg|2026-02-28|48.15|7.80"]
     );
-    let derived = &result.prepared[result.index_of("pdf-3fa91c02-1-1").unwrap() as usize].derived;
+    let derived = event_dedup::preprocess::derive(event("pdf-3fa91c02-1-1"), &lists);
+    assert_eq!(derived.blocking_keys, keys("pdf-3fa91c02-1-1"));
     assert_eq!(derived.short_description_normalized.as_deref(), Some("der obst- und gartenbauverein laedt zum bildervortrag ueber heimische streuobstwiesen ein"));
     assert_eq!(
         derived.location_name_normalized.as_deref(),

@@ -11,9 +11,14 @@
 //! reported in the stats.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::prepared::PreparedEvent;
-use crate::preprocess::blocking::BlockingKey;
+use rayon::prelude::*;
+
+use super::config::MatchingConfig;
+use super::prepared::{run_blocking_keys, PreparedEvent};
+use crate::model::SourceEvent;
+use crate::preprocess::WordLists;
 
 /// Tokens shorter than this are not distinctive enough to form a sub-block.
 const MIN_SUBKEY_TOKEN_CHARS: usize = 4;
@@ -28,39 +33,53 @@ pub struct BlockingStats {
 }
 
 /// Sorted, deduplicated candidate pairs and blocking statistics.
+///
+/// Keys are streamed as `(hash, event index)` and grouped by sorting, which needs a
+/// fraction of the memory of a map from owned keys (a million events have millions of
+/// keys). Distinct keys with equal 64-bit hashes would only add candidates, never lose
+/// one. `DefaultHasher::new()` is fixed-keyed, so runs are deterministic.
 pub fn candidate_pairs(
-    events: &[PreparedEvent],
-    max_block_size: usize,
+    events: &[SourceEvent],
+    prepared: &[PreparedEvent],
+    lists: &WordLists,
+    config: &MatchingConfig,
 ) -> (Vec<(u32, u32)>, BlockingStats) {
-    let mut blocks: HashMap<&BlockingKey, Vec<u32>> = HashMap::new();
-    for (idx, e) in events.iter().enumerate() {
-        for key in &e.blocking_keys {
-            let members = blocks.entry(key).or_default();
-            // An event lists each key once, but guard against repeats anyway.
-            if members.last() != Some(&(idx as u32)) {
-                members.push(idx as u32);
-            }
-        }
-    }
-    let mut stats = BlockingStats {
-        keys: blocks.len(),
-        ..Default::default()
-    };
+    let mut keyed: Vec<(u64, u32)> = events
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(idx, e)| {
+            run_blocking_keys(e, lists, config)
+                .into_iter()
+                .map(move |k| {
+                    let mut h = DefaultHasher::new();
+                    k.hash(&mut h);
+                    (h.finish(), idx as u32)
+                })
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.dedup();
+    let max_block_size = config.blocking.max_block_size;
+    let mut stats = BlockingStats::default();
     let mut pairs = Vec::new();
-    for members in blocks.values() {
+    let mut members: Vec<u32> = Vec::new();
+    for block in keyed.chunk_by(|x, y| x.0 == y.0) {
+        members.clear();
+        members.extend(block.iter().map(|&(_, idx)| idx));
+        stats.keys += 1;
         stats.largest_block = stats.largest_block.max(members.len());
         if max_block_size > 0 && members.len() > max_block_size {
             let before = pairs.len();
-            split_block(members, events, max_block_size, &mut pairs);
+            split_block(&members, prepared, max_block_size, &mut pairs);
             let n = members.len() as u64;
             stats.blocks_split += 1;
             stats.pairs_avoided_by_guard +=
                 (n * (n - 1) / 2).saturating_sub((pairs.len() - before) as u64);
         } else {
-            all_pairs(members, &mut pairs);
+            all_pairs(&members, &mut pairs);
         }
     }
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     pairs.dedup();
     (pairs, stats)
 }

@@ -83,8 +83,6 @@ pub struct PipelineStats {
 pub struct PipelineResult {
     /// Input events sorted by id (duplicates removed, first kept).
     pub events: Vec<SourceEvent>,
-    /// Per event: derived normalized fields and blocking keys, same order.
-    pub prepared: Vec<PreparedEvent>,
     /// Every candidate pair with its decision, sorted by `(a, b)`.
     pub pairs: Vec<ScoredPair>,
     /// Canonical events: valid clusters first, then flagged; each group by smallest id.
@@ -185,7 +183,7 @@ pub fn run(
     timings.preprocess_ms = ms_since(started);
 
     let t = Instant::now();
-    let (candidates, blocking) = candidate_pairs(&prepared, config.blocking.max_block_size);
+    let (candidates, blocking) = candidate_pairs(&events, &prepared, lists, config);
     timings.blocking_ms = ms_since(t);
 
     let t = Instant::now();
@@ -195,6 +193,8 @@ pub fn run(
         .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config))
         .collect();
     timings.scoring_ms = ms_since(t);
+    // Scoring is done: free the per-event text before synthesis allocates canonicals.
+    drop(prepared);
 
     let t = Instant::now();
     let constraint_overrides = apply_pair_constraints(&mut pairs, &events, constraints);
@@ -241,7 +241,6 @@ pub fn run(
     };
     PipelineResult {
         events,
-        prepared,
         pairs,
         canonical_events,
         clusters,

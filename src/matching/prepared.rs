@@ -10,7 +10,7 @@ use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareO
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{listed_days, typed_blocking_keys, BlockingKey};
-use crate::preprocess::{derive_text, normalize, town_stem_of, Derived, WordLists};
+use crate::preprocess::{normalize, town_stem_of, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
 pub const RANGE_EXPANSION_CAP_DAYS: u32 = 14;
@@ -23,9 +23,9 @@ pub struct DayTimes {
     pub starts: Vec<Option<NaiveTime>>,
 }
 
+/// Only what scoring needs: a run holds one per event.
 #[derive(Debug, Clone)]
 pub struct PreparedEvent {
-    pub derived: Derived,
     /// Title in the configured comparison form, tokenized.
     pub title: TokenizedText,
     /// Description text in the configured form; `None` when blank.
@@ -36,9 +36,6 @@ pub struct PreparedEvent {
     pub days: Vec<DayTimes>,
     /// Distinct categories, sorted.
     pub categories: Vec<String>,
-    /// The keys this run blocks on (ranges expanded and town stems used when
-    /// configured); [`PreparedEvent::stored_blocking_keys`] renders them.
-    pub blocking_keys: Vec<BlockingKey>,
     /// Whether the source type takes part in cross-source title blending.
     pub source_kind: SourceKind,
 }
@@ -62,36 +59,19 @@ impl SourceKind {
 
 impl PreparedEvent {
     pub fn new(event: &SourceEvent, lists: &WordLists, config: &MatchingConfig) -> Self {
-        let derived = derive_text(event, lists);
-        let expand = if config.date.expand_ranges {
-            RANGE_EXPANSION_CAP_DAYS
-        } else {
-            0
-        };
-        let town_stem = derived
-            .location_city_normalized
-            .as_deref()
-            .map(town_stem_of);
+        let expand = expand_days(config);
         let title_text = match config.title.compare_on {
-            TitleCompareOn::Normalized => derived.title_normalized.clone(),
+            TitleCompareOn::Normalized => {
+                normalize(lists.prefixes.strip(&event.title), Some(&lists.synonyms))
+            }
             TitleCompareOn::RawCasefold => caseless::default_case_fold_str(event.title.trim()),
         };
         let description = description_text(event)
             .map(|text| match config.description.compare_on {
-                DescriptionCompareOn::Normalized => match &derived.short_description_normalized {
-                    // The short description was normalized already (same recipe).
-                    Some(done) if event.short_description.as_deref() == Some(text) => done.clone(),
-                    _ => normalize(text, Some(&lists.synonyms)),
-                },
+                DescriptionCompareOn::Normalized => normalize(text, Some(&lists.synonyms)),
                 DescriptionCompareOn::Raw => text.trim().to_string(),
             })
-            .map(|t| {
-                if config.description.blend.is_some() {
-                    TokenizedText::new(&t)
-                } else {
-                    TokenizedText::sorted_only(&t)
-                }
-            });
+            .map(|t| TokenizedText::new(&t));
         let venue = event
             .location_name
             .as_deref()
@@ -100,29 +80,52 @@ impl PreparedEvent {
         let mut categories = event.categories.clone().unwrap_or_default();
         categories.sort();
         categories.dedup();
-        let city_key = match config.blocking.city_key {
-            CityKey::Normalized => derived.location_city_normalized.as_deref(),
-            CityKey::Stem => town_stem,
-        };
-        let blocking_keys = typed_blocking_keys(event, city_key, expand);
         PreparedEvent {
             title: TokenizedText::new(&title_text),
             description,
             venue,
             days: day_times(event, expand),
             categories,
-            blocking_keys,
             source_kind: SourceKind::of(&event.source_type),
-            derived,
         }
     }
 }
 
-impl PreparedEvent {
-    /// The blocking keys in their stored string form.
-    pub fn stored_blocking_keys(&self) -> Vec<String> {
-        self.blocking_keys.iter().map(ToString::to_string).collect()
+fn expand_days(config: &MatchingConfig) -> u32 {
+    if config.date.expand_ranges {
+        RANGE_EXPANSION_CAP_DAYS
+    } else {
+        0
     }
+}
+
+/// The keys a run blocks on for `event` (ranges expanded and town stems used when
+/// configured). Computed on demand: the pipeline streams them and storage renders them.
+pub fn run_blocking_keys(
+    event: &SourceEvent,
+    lists: &WordLists,
+    config: &MatchingConfig,
+) -> Vec<BlockingKey> {
+    let city = lists
+        .city_aliases
+        .normalize_city(event.location_city.as_deref());
+    let key_city = match config.blocking.city_key {
+        CityKey::Normalized => city.as_deref(),
+        CityKey::Stem => city.as_deref().map(town_stem_of),
+    };
+    typed_blocking_keys(event, key_city, expand_days(config))
+}
+
+/// [`run_blocking_keys`] in their stored string form.
+pub fn stored_blocking_keys(
+    event: &SourceEvent,
+    lists: &WordLists,
+    config: &MatchingConfig,
+) -> Vec<String> {
+    run_blocking_keys(event, lists, config)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// First non-blank of `description`, `short_description`.

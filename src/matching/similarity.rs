@@ -41,57 +41,30 @@ fn ratio_with_lengths(a: &str, la: usize, b: &str, lb: usize) -> f64 {
 
 /// A text split into whitespace tokens, prepared once per event.
 ///
-/// Compact on purpose (one string plus byte ranges): a run holds one per event for
-/// titles and descriptions, up to a million events.
+/// Compact on purpose (one string): a run holds one per event for titles and
+/// descriptions, up to a million events. The token set is read back from the sorted
+/// form, where repeated tokens are adjacent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TokenizedText {
     /// Tokens sorted ascending and joined by single spaces (token_sort form).
     sorted_joined: Box<str>,
     /// Code points of `sorted_joined`.
     sorted_len: u32,
-    /// Byte ranges of the distinct tokens in `sorted_joined`, ascending (token_set
-    /// form); empty when built with [`TokenizedText::sorted_only`].
-    distinct: Box<[(u32, u32)]>,
-    /// Whether the text has at least one token.
-    has_tokens: bool,
 }
 
 impl TokenizedText {
     pub fn new(text: &str) -> Self {
-        Self::build(text, true)
-    }
-
-    /// Only the token_sort form (descriptions never need token_set).
-    pub fn sorted_only(text: &str) -> Self {
-        Self::build(text, false)
-    }
-
-    fn build(text: &str, with_set: bool) -> Self {
         let mut tokens: Vec<&str> = text.split(is_space).filter(|t| !t.is_empty()).collect();
         tokens.sort_unstable();
         let sorted_joined = tokens.join(" ");
-        let mut distinct = Vec::new();
-        if with_set {
-            let mut offset = 0u32;
-            let mut previous: Option<&str> = None;
-            for t in &tokens {
-                if previous != Some(*t) {
-                    distinct.push((offset, offset + t.len() as u32));
-                }
-                previous = Some(t);
-                offset += t.len() as u32 + 1;
-            }
-        }
         TokenizedText {
             sorted_len: sorted_joined.chars().count() as u32,
             sorted_joined: sorted_joined.into_boxed_str(),
-            distinct: distinct.into_boxed_slice(),
-            has_tokens: !tokens.is_empty(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.has_tokens
+        self.sorted_joined.is_empty()
     }
 
     pub fn sorted_joined(&self) -> &str {
@@ -100,9 +73,15 @@ impl TokenizedText {
 
     /// Distinct tokens in ascending order.
     pub fn token_set(&self) -> impl Iterator<Item = &str> + '_ {
-        self.distinct
-            .iter()
-            .map(|&(s, e)| &self.sorted_joined[s as usize..e as usize])
+        let mut previous: Option<&str> = None;
+        self.sorted_joined
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .filter(move |t| {
+                let new = previous != Some(*t);
+                previous = Some(t);
+                new
+            })
     }
 }
 
