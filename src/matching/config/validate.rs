@@ -58,6 +58,16 @@ impl Checker {
         }
     }
 
+    /// `low_key` must not exceed `high_key`.
+    fn not_above(&mut self, low_key: &str, low: f64, high_key: &str, high: f64) {
+        if low > high {
+            self.error(
+                low_key,
+                format!("must not exceed {high_key} ({low} > {high})"),
+            );
+        }
+    }
+
     fn weights(&mut self, prefix: &str, w: &Weights) {
         for (name, v) in [
             ("date", w.date),
@@ -83,15 +93,12 @@ impl Checker {
         self.unit(&format!("{prefix}.secondary_weight"), b.secondary_weight);
         self.unit(&format!("{prefix}.blend_lower"), b.blend_lower);
         self.unit(&format!("{prefix}.blend_upper"), b.blend_upper);
-        if b.blend_lower > b.blend_upper {
-            self.error(
-                format!("{prefix}.blend_lower"),
-                format!(
-                    "must not exceed {prefix}.blend_upper ({} > {})",
-                    b.blend_lower, b.blend_upper
-                ),
-            );
-        }
+        self.not_above(
+            &format!("{prefix}.blend_lower"),
+            b.blend_lower,
+            &format!("{prefix}.blend_upper"),
+            b.blend_upper,
+        );
     }
 }
 
@@ -137,25 +144,18 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
     k.unit("date.far_factor", d.far_factor);
     k.unit("date.time_gap_penalty_factor", d.time_gap_penalty_factor);
     k.positive("date.time_gap_penalty_hours", d.time_gap_penalty_hours);
-    if d.time_tolerance_minutes > d.time_close_minutes {
-        k.error(
-            "date.time_tolerance_minutes",
-            format!(
-                "must not exceed date.time_close_minutes ({} > {})",
-                d.time_tolerance_minutes, d.time_close_minutes
-            ),
-        );
-    }
-    if f64::from(d.time_close_minutes) > d.time_gap_penalty_hours * 60.0 {
-        k.error(
-            "date.time_close_minutes",
-            format!(
-                "must not exceed date.time_gap_penalty_hours × 60 ({} > {})",
-                d.time_close_minutes,
-                d.time_gap_penalty_hours * 60.0
-            ),
-        );
-    }
+    k.not_above(
+        "date.time_tolerance_minutes",
+        f64::from(d.time_tolerance_minutes),
+        "date.time_close_minutes",
+        f64::from(d.time_close_minutes),
+    );
+    k.not_above(
+        "date.time_close_minutes",
+        f64::from(d.time_close_minutes),
+        "date.time_gap_penalty_hours × 60",
+        d.time_gap_penalty_hours * 60.0,
+    );
 
     k.blend("title", &c.title.main_block());
     if let Some(cross) = &c.title.cross_source_type {
@@ -180,15 +180,12 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
     k.unit("ai.confidence_threshold", a.confidence_threshold);
     k.unit("ai.min_combined_score", a.min_combined_score);
     k.unit("ai.max_combined_score", a.max_combined_score);
-    if a.min_combined_score > a.max_combined_score {
-        k.error(
-            "ai.min_combined_score",
-            format!(
-                "must not exceed ai.max_combined_score ({} > {})",
-                a.min_combined_score, a.max_combined_score
-            ),
-        );
-    }
+    k.not_above(
+        "ai.min_combined_score",
+        a.min_combined_score,
+        "ai.max_combined_score",
+        a.max_combined_score,
+    );
     if a.max_concurrent_requests < 1 {
         k.error("ai.max_concurrent_requests", "must be at least 1");
     }
