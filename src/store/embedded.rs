@@ -98,12 +98,11 @@ impl EmbeddedPostgres {
             None
         };
         prepare_data_dir(&options.data_dir, run_as)?;
-        let data_dir = std::fs::canonicalize(&options.data_dir).map_err(|source| {
-            EmbeddedError::Io {
+        let data_dir =
+            std::fs::canonicalize(&options.data_dir).map_err(|source| EmbeddedError::Io {
                 path: options.data_dir.clone(),
                 source,
-            }
-        })?;
+            })?;
         let mut pg = EmbeddedPostgres {
             bin_dir,
             data_dir,

@@ -19,7 +19,10 @@ pub enum StoreError {
     #[error("schema migration failed")]
     Migration(#[from] refinery::Error),
     #[error("file {file_name} (sha256 {file_hash}) was already ingested")]
-    AlreadyIngested { file_hash: String, file_name: String },
+    AlreadyIngested {
+        file_hash: String,
+        file_name: String,
+    },
     /// A stored value does not fit the domain type (e.g. malformed JSON column).
     #[error("stored data could not be decoded: {0}")]
     Decode(String),
@@ -101,7 +104,10 @@ fn db_error_is_transient(e: &tokio_postgres::Error) -> bool {
 pub fn is_transient_sql_state(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
-        || matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "55P03")
+        || matches!(
+            code,
+            "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "55P03"
+        )
 }
 
 #[cfg(test)]

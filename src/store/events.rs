@@ -449,9 +449,9 @@ pub async fn load_all_events(client: &impl GenericClient) -> Result<Vec<SourceEv
         .await?;
     for row in &dates {
         let event_id: &str = get(row, "event_id")?;
-        let i = *index.get(event_id).ok_or_else(|| {
-            StoreError::Decode(format!("date row for unknown event {event_id}"))
-        })?;
+        let i = *index
+            .get(event_id)
+            .ok_or_else(|| StoreError::Decode(format!("date row for unknown event {event_id}")))?;
         events[i].dates.push(EventDate {
             date: get::<NaiveDate>(row, "date")?,
             start_time: get::<Option<NaiveTime>>(row, "start_time")?,

@@ -233,7 +233,9 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
         .query("SELECT id, content_hash FROM canonical_events", &[])
         .await?
     {
-        stored.hash.insert(get(&row, "id")?, get(&row, "content_hash")?);
+        stored
+            .hash
+            .insert(get(&row, "id")?, get(&row, "content_hash")?);
     }
     for row in tx
         .query(
@@ -252,7 +254,11 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
 
 /// Matches new clusters to stored canonicals; returns one plan per cluster and the
 /// stored ids left without a cluster (sorted).
-fn plan(canonicals: &[CanonicalEvent], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
+fn plan(
+    canonicals: &[CanonicalEvent],
+    hashes: &[String],
+    stored: &Stored,
+) -> (Vec<Plan>, Vec<i32>) {
     // (overlap, stored id, cluster index) for every pair sharing a member.
     let mut candidates: Vec<(usize, i32, usize)> = Vec::new();
     for (ci, c) in canonicals.iter().enumerate() {
@@ -317,7 +323,8 @@ async fn allocate_ids(tx: &Transaction<'_>, n: usize) -> Result<Vec<i32>, StoreE
             let id: i64 = r
                 .try_get(0)
                 .map_err(|e| StoreError::Decode(e.to_string()))?;
-            i32::try_from(id).map_err(|_| StoreError::Decode(format!("canonical id {id} overflows")))
+            i32::try_from(id)
+                .map_err(|_| StoreError::Decode(format!("canonical id {id} overflows")))
         })
         .collect()
 }
@@ -389,7 +396,10 @@ async fn stage_canonicals(
     ))
     .await?;
     let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
-    let mut types: Vec<Type> = CANONICAL_COLUMNS.iter().map(|(_, t, _)| t.clone()).collect();
+    let mut types: Vec<Type> = CANONICAL_COLUMNS
+        .iter()
+        .map(|(_, t, _)| t.clone())
+        .collect();
     types.push(Type::BOOL);
     let sink = tx
         .copy_in(&format!(
