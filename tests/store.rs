@@ -645,3 +645,65 @@ async fn bulk_insert_of_ten_thousand_events() {
         "bulk: insert 10k events {insert_ms} ms, load {load_ms} ms, update 10k {update_ms} ms"
     );
 }
+
+#[tokio::test]
+async fn failed_persist_rolls_back_and_can_be_recorded() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let stored = load(&pool).await;
+    let first = persist(
+        &pool,
+        &pipeline(stored.clone(), &ReviewConstraints::default()),
+    )
+    .await;
+
+    // An event that was never stored: its membership row breaks the foreign key.
+    let mut ghost = stored[0].clone();
+    ghost.id = "zz-never-stored".into();
+    ghost.title = "Etwas ganz anderes".into();
+    let mut events = stored;
+    events.push(ghost);
+    let result = pipeline(events, &ReviewConstraints::default());
+    let run = RunInfo::new("test", 1);
+    let mut client = pool.get().await.expect("connection");
+    let err = store::persist_run(&mut client, &result, &run)
+        .await
+        .expect_err("foreign key violation");
+    assert!(err.is_constraint_violation(), "{err:?}");
+    assert!(!err.is_transient());
+    store::record_failed_run(&**client, &run, &err.to_string())
+        .await
+        .expect("failure recorded");
+    drop(client);
+
+    // Nothing of the failed run is visible.
+    let ids: Vec<i32> = {
+        let client = pool.get().await.expect("connection");
+        client
+            .query("SELECT id FROM canonical_events ORDER BY id", &[])
+            .await
+            .expect("rows")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let mut expected = first.canonical_ids.clone();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            "SELECT count(*) FROM processing_runs WHERE status = 'failed'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            "SELECT count(*) FROM processing_runs WHERE status = 'completed'"
+        )
+        .await,
+        1
+    );
+}

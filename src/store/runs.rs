@@ -18,7 +18,7 @@
 //!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
 //!   action never interleave.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::pin_mut;
@@ -32,7 +32,7 @@ use uuid::Uuid;
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::{CanonicalEvent, Decision, Tier};
+use crate::model::{CanonicalEvent, Tier};
 
 /// Advisory lock key serializing run persistence and review writes
 /// (ASCII "evdedup").
@@ -272,11 +272,11 @@ fn plan(
     }
     candidates.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let mut assigned: Vec<Option<i32>> = vec![None; canonicals.len()];
-    let mut used: HashMap<i32, ()> = HashMap::new();
+    let mut used: HashSet<i32> = HashSet::new();
     for (_, sid, ci) in candidates {
-        if assigned[ci].is_none() && !used.contains_key(&sid) {
+        if assigned[ci].is_none() && !used.contains(&sid) {
             assigned[ci] = Some(sid);
-            used.insert(sid, ());
+            used.insert(sid);
         }
     }
     let plans = assigned
@@ -291,7 +291,7 @@ fn plan(
     let mut removed: Vec<i32> = stored
         .hash
         .keys()
-        .filter(|id| !used.contains_key(id))
+        .filter(|id| !used.contains(id))
         .copied()
         .collect();
     removed.sort_unstable();
@@ -520,7 +520,7 @@ async fn copy_decisions(
                 &d.scores.geo,
                 &d.scores.title,
                 &d.scores.description,
-                &decision_str(d.decision),
+                &d.decision.as_str(),
                 &tier_str(d.tier),
                 &weights,
                 &d.weight_source,
@@ -530,10 +530,6 @@ async fn copy_decisions(
             .await?;
     }
     Ok(writer.finish().await?)
-}
-
-fn decision_str(d: Decision) -> &'static str {
-    d.as_str()
 }
 
 /// Column value of a tier (the `tier` CHECK constraint lists the same names).
