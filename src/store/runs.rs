@@ -82,6 +82,7 @@ pub async fn lock_canonical_state(tx: &Transaction<'_>) -> Result<(), StoreError
 }
 
 /// How one new cluster relates to the stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
     Unchanged(i32),
     Changed(i32),
@@ -103,7 +104,12 @@ pub async fn persist_run(
         .iter()
         .map(canonical_hash)
         .collect::<Result<Vec<_>, _>>()?;
-    let (plans, removed) = plan(&result.canonical_events, &hashes, &stored);
+    let members: Vec<&[String]> = result
+        .canonical_events
+        .iter()
+        .map(|c| c.source_event_ids.as_slice())
+        .collect();
+    let (plans, removed) = plan(&members, &hashes, &stored);
 
     let new_count = plans.iter().filter(|p| matches!(p, Plan::New)).count();
     let mut fresh_ids = allocate_ids(&tx, new_count).await?.into_iter();
@@ -254,16 +260,12 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
 
 /// Matches new clusters to stored canonicals; returns one plan per cluster and the
 /// stored ids left without a cluster (sorted).
-fn plan(
-    canonicals: &[CanonicalEvent],
-    hashes: &[String],
-    stored: &Stored,
-) -> (Vec<Plan>, Vec<i32>) {
+fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
     // (overlap, stored id, cluster index) for every pair sharing a member.
     let mut candidates: Vec<(usize, i32, usize)> = Vec::new();
-    for (ci, c) in canonicals.iter().enumerate() {
+    for (ci, ids) in members.iter().enumerate() {
         let mut overlap: HashMap<i32, usize> = HashMap::new();
-        for id in &c.source_event_ids {
+        for id in ids.iter() {
             if let Some(&sid) = stored.owner.get(id) {
                 *overlap.entry(sid).or_default() += 1;
             }
@@ -271,7 +273,7 @@ fn plan(
         candidates.extend(overlap.into_iter().map(|(sid, n)| (n, sid, ci)));
     }
     candidates.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let mut assigned: Vec<Option<i32>> = vec![None; canonicals.len()];
+    let mut assigned: Vec<Option<i32>> = vec![None; members.len()];
     let mut used: HashSet<i32> = HashSet::new();
     for (_, sid, ci) in candidates {
         if assigned[ci].is_none() && !used.contains(&sid) {
@@ -598,4 +600,63 @@ async fn finish_run_row(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(groups: &[(i32, &[&str])]) -> Stored {
+        let mut s = Stored {
+            hash: HashMap::new(),
+            owner: HashMap::new(),
+        };
+        for (id, members) in groups {
+            s.hash.insert(*id, format!("h{id}"));
+            for m in *members {
+                s.owner.insert(m.to_string(), *id);
+            }
+        }
+        s
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn greatest_overlap_wins_and_the_loser_is_removed() {
+        let s = stored(&[(1, &["a"]), (2, &["b", "c"])]);
+        let cluster = ids(&["a", "b", "c"]);
+        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        assert_eq!(plans, vec![Plan::Changed(2)]);
+        assert_eq!(removed, vec![1]);
+    }
+
+    #[test]
+    fn ties_go_to_the_smallest_id() {
+        let s = stored(&[(7, &["b"]), (3, &["a"])]);
+        let cluster = ids(&["a", "b"]);
+        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        assert_eq!(plans, vec![Plan::Changed(3)]);
+        assert_eq!(removed, vec![7]);
+    }
+
+    #[test]
+    fn each_stored_canonical_is_used_once() {
+        let s = stored(&[(1, &["a", "b"])]);
+        let (x, y) = (ids(&["a"]), ids(&["b"]));
+        let (plans, removed) = plan(&[&x, &y], &["h1".into(), "h9".into()], &s);
+        // Equal overlap: the earlier cluster keeps the id; its hash matches.
+        assert_eq!(plans, vec![Plan::Unchanged(1), Plan::New]);
+        assert!(removed.is_empty());
+    }
+
+    #[test]
+    fn unchanged_needs_an_equal_hash() {
+        let s = stored(&[(4, &["a"])]);
+        let a = ids(&["a"]);
+        assert_eq!(plan(&[&a], &["h4".into()], &s).0, vec![Plan::Unchanged(4)]);
+        assert_eq!(plan(&[&a], &["other".into()], &s).0, vec![Plan::Changed(4)]);
+    }
 }
