@@ -707,3 +707,23 @@ async fn failed_persist_rolls_back_and_can_be_recorded() {
         1
     );
 }
+
+#[tokio::test]
+async fn concurrent_migrations_serialize() {
+    let (pool, url) = fresh_database().await.expect("test database");
+    // A fresh schema-less database migrated by three pools at once.
+    let client = pool.get().await.expect("connection");
+    client
+        .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        .await
+        .expect("schema reset");
+    drop(client);
+    let pools: Vec<Pool> = (0..3)
+        .map(|_| store::build_pool(&url, 1).expect("pool"))
+        .collect();
+    let results = futures_util::future::join_all(pools.iter().map(store::migrate)).await;
+    for r in results {
+        r.expect("every migrate succeeds");
+    }
+    ingest(&pool, &fixture()).await;
+}

@@ -50,14 +50,26 @@ pub fn build_pool(url: &str, max_size: usize) -> Result<Pool, StoreError> {
         .map_err(|e| StoreError::PoolConfig(e.to_string()))
 }
 
-/// Applies every pending migration. Safe to run concurrently from several
-/// processes only when they target different databases; the service runs it once
-/// at start.
+/// Session advisory lock held while migrating, so the API and the worker starting
+/// at the same time against one database do not both try to apply a migration.
+pub const MIGRATION_LOCK_KEY: i64 = 0x0065_7664_6d69_6772;
+
+/// Applies every pending migration, serialized across processes by
+/// [`MIGRATION_LOCK_KEY`].
 pub async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
-    let report = embedded_migrations::migrations::runner()
-        .run_async(&mut **client)
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
+    let outcome = embedded_migrations::migrations::runner()
+        .run_async(&mut **client)
+        .await;
+    // Unlock even when migrating failed; a broken connection releases it anyway.
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await;
+    let report = outcome?;
+    unlocked?;
     for m in report.applied_migrations() {
         tracing::info!(migration = %m, "applied schema migration");
     }

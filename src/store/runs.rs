@@ -14,6 +14,9 @@
 //!   member that stays keeps its row (and `added_at`).
 //! * `match_decisions` always equals the last run's candidate pairs (deleted and
 //!   bulk-copied: nothing references them).
+//! * Anything else that edits a canonical or its membership (review actions) must
+//!   reset `content_hash` to `''` so the next run rewrites the row; membership is
+//!   also compared directly, as a guard.
 //! * The transaction first takes `pg_advisory_xact_lock(CANONICAL_LOCK_KEY)`; review
 //!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
 //!   action never interleave.
@@ -224,16 +227,20 @@ pub async fn record_failed_run(
     Ok(())
 }
 
-/// Stored canonicals: content hash per id and the owning canonical per source id.
+/// Stored canonicals: content hash and member ids per id, and the owning canonical
+/// per source id.
 struct Stored {
     hash: HashMap<i32, String>,
     owner: HashMap<String, i32>,
+    /// Sorted member ids per canonical (loaded in id order).
+    members: HashMap<i32, Vec<String>>,
 }
 
 async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
     let mut stored = Stored {
         hash: HashMap::new(),
         owner: HashMap::new(),
+        members: HashMap::new(),
     };
     for row in tx
         .query("SELECT id, content_hash FROM canonical_events", &[])
@@ -245,15 +252,20 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
     }
     for row in tx
         .query(
-            "SELECT canonical_event_id, source_event_id FROM canonical_event_sources",
+            "SELECT canonical_event_id, source_event_id FROM canonical_event_sources
+             ORDER BY source_event_id",
             &[],
         )
         .await?
     {
-        stored.owner.insert(
-            get(&row, "source_event_id")?,
-            get(&row, "canonical_event_id")?,
-        );
+        let source: String = get(&row, "source_event_id")?;
+        let canonical: i32 = get(&row, "canonical_event_id")?;
+        stored
+            .members
+            .entry(canonical)
+            .or_default()
+            .push(source.clone());
+        stored.owner.insert(source, canonical);
     }
     Ok(stored)
 }
@@ -281,11 +293,19 @@ fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>
             used.insert(sid);
         }
     }
+    // Unchanged needs both: the hash covers the synthesized content, the member
+    // comparison guards against membership edited without resetting the hash.
     let plans = assigned
         .iter()
         .zip(hashes)
-        .map(|(a, h)| match a {
-            Some(id) if stored.hash.get(id) == Some(h) => Plan::Unchanged(*id),
+        .zip(members)
+        .map(|((a, h), ids)| match a {
+            Some(id)
+                if stored.hash.get(id) == Some(h)
+                    && stored.members.get(id).map(Vec::as_slice) == Some(*ids) =>
+            {
+                Plan::Unchanged(*id)
+            }
             Some(id) => Plan::Changed(*id),
             None => Plan::New,
         })
@@ -610,9 +630,11 @@ mod tests {
         let mut s = Stored {
             hash: HashMap::new(),
             owner: HashMap::new(),
+            members: HashMap::new(),
         };
         for (id, members) in groups {
             s.hash.insert(*id, format!("h{id}"));
+            s.members.insert(*id, ids(members));
             for m in *members {
                 s.owner.insert(m.to_string(), *id);
             }
@@ -647,8 +669,9 @@ mod tests {
         let s = stored(&[(1, &["a", "b"])]);
         let (x, y) = (ids(&["a"]), ids(&["b"]));
         let (plans, removed) = plan(&[&x, &y], &["h1".into(), "h9".into()], &s);
-        // Equal overlap: the earlier cluster keeps the id; its hash matches.
-        assert_eq!(plans, vec![Plan::Unchanged(1), Plan::New]);
+        // Equal overlap: the earlier cluster keeps the id; it lost a member, so it
+        // is rewritten even though its hash happens to match.
+        assert_eq!(plans, vec![Plan::Changed(1), Plan::New]);
         assert!(removed.is_empty());
     }
 
@@ -658,5 +681,12 @@ mod tests {
         let a = ids(&["a"]);
         assert_eq!(plan(&[&a], &["h4".into()], &s).0, vec![Plan::Unchanged(4)]);
         assert_eq!(plan(&[&a], &["other".into()], &s).0, vec![Plan::Changed(4)]);
+        // Same hash but stored membership differs (edited behind the run's back).
+        let mut edited = stored(&[(4, &["a"])]);
+        edited.members.insert(4, ids(&["a", "x"]));
+        assert_eq!(
+            plan(&[&a], &["h4".into()], &edited).0,
+            vec![Plan::Changed(4)]
+        );
     }
 }
