@@ -727,3 +727,31 @@ async fn concurrent_migrations_serialize() {
     }
     ingest(&pool, &fixture()).await;
 }
+
+#[tokio::test]
+async fn config_row_round_trips() {
+    let pool = db().await;
+    let client = pool.get().await.expect("connection");
+    assert!(store::load_stored_config(&**client)
+        .await
+        .expect("query")
+        .is_none());
+    let config = serde_json::json!({"thresholds": {"high": 0.8}});
+    store::save_stored_config(&**client, &config, Some("plain:k"), "api")
+        .await
+        .expect("saved");
+    store::save_stored_config(&**client, &config, None, "api")
+        .await
+        .expect("replaced");
+    let stored = store::load_stored_config(&**client)
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(stored.config_json, config);
+    assert_eq!(stored.encrypted_api_key, None);
+    assert_eq!(stored.updated_by, "api");
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM config_settings").await,
+        1
+    );
+}

@@ -7,12 +7,14 @@
 //! * [`events`] - one transaction per file: file row, events, dates (bulk COPY).
 //! * [`runs`] - persist a matching run by diff, keeping canonical ids stable.
 //! * [`constraints`] - review constraints for the next run.
+//! * [`config`] - the stored matching-configuration row (`config_settings`).
 //! * [`error`] - [`StoreError`], which knows transient from permanent failures.
 //! * [`test_support`] - one throwaway cluster per test process, one database per test.
 //!
 //! Invariant: every write that spans several rows is one transaction and one bulk
 //! statement (COPY or `unnest`), never one round trip per row.
 
+pub mod config;
 pub mod constraints;
 pub mod embedded;
 pub mod error;
@@ -21,6 +23,7 @@ pub mod pool;
 pub mod runs;
 pub mod test_support;
 
+pub use config::{load_stored_config, save_stored_config, StoredConfig};
 pub use constraints::{add_pair_constraint, add_reviewed_set, load_constraints, PairConstraint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
