@@ -25,6 +25,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+/// Default data directory of the service's embedded cluster, relative to the working
+/// directory (git-ignored). As root, its ancestors get `o+x` if they lack it (see the
+/// module header); a deployment that must not touch permissions sets a database URL
+/// or a data directory under `/tmp` instead.
+pub const DEFAULT_DATA_DIR: &str = ".event-dedup/pgdata";
+
 /// The system user that runs the server when we are root.
 const SERVER_USER: &str = "postgres";
 /// How long `pg_ctl start -w` may wait for the server to accept connections.
