@@ -11,6 +11,8 @@
 //! * [`evaluation`] - precision / recall / F1 against labelled ground truth.
 //! * [`generate`] - realistic synthetic event files with ground truth, for demos and
 //!   benchmarks.
+//! * [`store`] - PostgreSQL schema, pool and repositories; an embedded cluster for
+//!   demos and tests.
 //! * [`cli`] - the command-line surfaces (`dedup`, `evaluate`, `generate`, `bench`).
 
 pub mod cli;
@@ -20,4 +22,5 @@ pub mod ingest;
 pub mod matching;
 pub mod model;
 pub mod preprocess;
+pub mod store;
 pub mod telemetry;

@@ -1,0 +1,38 @@
+//! PostgreSQL storage: schema migrations, connection pool, repositories for files,
+//! source events, runs (canonical events, membership, decisions) and review
+//! constraints, plus a private embedded cluster for demos and tests.
+//!
+//! * [`embedded`] - start/stop a private PostgreSQL cluster (also as root).
+//! * [`pool`] - `deadpool-postgres` pool from a URL; refinery migrations.
+//! * [`events`] - one transaction per file: file row, events, dates (bulk COPY).
+//! * [`runs`] - persist a matching run by diff, keeping canonical ids stable.
+//! * [`constraints`] - review constraints for the next run.
+//! * [`config`] - the stored matching-configuration row (`config_settings`).
+//! * [`error`] - [`StoreError`], which knows transient from permanent failures.
+//! * [`test_support`] - one throwaway cluster per test process, one database per test.
+//!
+//! Invariant: every write that spans several rows is one transaction and one bulk
+//! statement (COPY or `unnest`), never one round trip per row.
+
+pub mod config;
+pub mod constraints;
+pub mod embedded;
+pub mod error;
+pub mod events;
+pub mod pool;
+pub mod runs;
+pub mod test_support;
+
+pub use config::{load_stored_config, save_stored_config, StoredConfig};
+pub use constraints::{add_pair_constraint, add_reviewed_set, load_constraints, PairConstraint};
+pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
+pub use error::StoreError;
+pub use events::{
+    ingest_file, insert_file, is_completed, load_all_events, record_failed_file, record_rejection,
+    FileOutcome, UpdatedEvent,
+};
+pub use pool::{build_pool, migrate};
+pub use runs::{
+    lock_canonical_state, persist_run, record_failed_run, PersistSummary, RunInfo,
+    CANONICAL_LOCK_KEY,
+};

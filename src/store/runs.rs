@@ -1,0 +1,692 @@
+//! Persisting a matching run: canonical events by diff, membership, pair decisions
+//! and the run's history row, all in one transaction.
+//!
+//! Invariants:
+//! * Canonical ids are stable. Each new cluster is matched to the stored canonical
+//!   with the greatest member overlap (greedy over all (cluster, canonical) pairs by
+//!   overlap, ties to the smallest stored id, then the earliest cluster; each stored
+//!   canonical used at most once). A matched cluster keeps that id.
+//! * A matched cluster whose content hash (synthesized fields and member ids) equals
+//!   the stored one is not touched at all; a changed one is updated in place
+//!   (`version + 1`, `updated_at = now()`, `created_at` kept); unmatched clusters are
+//!   inserted; unmatched stored canonicals are deleted (their links cascade).
+//! * Membership rows are rewritten only for changed clusters, and even there a
+//!   member that stays keeps its row (and `added_at`).
+//! * `match_decisions` always equals the last run's candidate pairs (deleted and
+//!   bulk-copied: nothing references them).
+//! * Anything else that edits a canonical or its membership (review actions) must
+//!   reset `content_hash` to `''` so the next run rewrites the row; membership is
+//!   also compared directly, as a guard.
+//! * The transaction first takes `pg_advisory_xact_lock(CANONICAL_LOCK_KEY)`; review
+//!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
+//!   action never interleave.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use futures_util::pin_mut;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{Json, ToSql, Type};
+use tokio_postgres::{Client, GenericClient, Transaction};
+use uuid::Uuid;
+
+use super::error::StoreError;
+use super::events::get;
+use crate::matching::pipeline::PipelineResult;
+use crate::model::{CanonicalEvent, Tier};
+
+/// Advisory lock key serializing run persistence and review writes
+/// (ASCII "evdedup").
+pub const CANONICAL_LOCK_KEY: i64 = 0x0065_7664_6564_7570;
+
+/// Facts about a run that the pipeline result does not carry.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub run_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    /// What started the run (`startup_scan`, `file`, `batch`, `config_change`, …).
+    pub trigger: String,
+    /// Completed files the run covers (for the dashboard).
+    pub files_covered: i32,
+}
+
+impl RunInfo {
+    pub fn new(trigger: impl Into<String>, files_covered: i32) -> Self {
+        RunInfo {
+            run_id: Uuid::new_v4(),
+            started_at: Utc::now(),
+            trigger: trigger.into(),
+            files_covered,
+        }
+    }
+}
+
+/// What persisting a run changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersistSummary {
+    pub processing_run_id: i64,
+    /// Canonical id of each cluster, in `result.canonical_events` order.
+    pub canonical_ids: Vec<i32>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub decisions_written: u64,
+}
+
+/// Takes the transaction-level lock that serializes review writes and run
+/// persistence; released at commit or rollback.
+pub async fn lock_canonical_state(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CANONICAL_LOCK_KEY])
+        .await?;
+    Ok(())
+}
+
+/// How one new cluster relates to the stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Unchanged(i32),
+    Changed(i32),
+    New,
+}
+
+/// Persists `result` in one transaction (see the module invariants).
+pub async fn persist_run(
+    client: &mut Client,
+    result: &PipelineResult,
+    run: &RunInfo,
+) -> Result<PersistSummary, StoreError> {
+    let tx = client.transaction().await?;
+    lock_canonical_state(&tx).await?;
+
+    let stored = load_stored(&tx).await?;
+    let hashes = result
+        .canonical_events
+        .iter()
+        .map(canonical_hash)
+        .collect::<Result<Vec<_>, _>>()?;
+    let members: Vec<&[String]> = result
+        .canonical_events
+        .iter()
+        .map(|c| c.source_event_ids.as_slice())
+        .collect();
+    let (plans, removed) = plan(&members, &hashes, &stored);
+
+    let new_count = plans.iter().filter(|p| matches!(p, Plan::New)).count();
+    let mut fresh_ids = allocate_ids(&tx, new_count).await?.into_iter();
+    let mut canonical_ids = Vec::with_capacity(plans.len());
+    let (mut changed, mut created, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
+    for (i, p) in plans.iter().enumerate() {
+        let id = match p {
+            Plan::Unchanged(id) => {
+                unchanged += 1;
+                *id
+            }
+            Plan::Changed(id) => {
+                changed.push(i);
+                *id
+            }
+            Plan::New => {
+                created.push(i);
+                fresh_ids
+                    .next()
+                    .ok_or_else(|| StoreError::Decode("sequence returned too few ids".into()))?
+            }
+        };
+        canonical_ids.push(id);
+    }
+
+    let run_row_id = insert_run_row(&tx, result, run).await?;
+
+    if !removed.is_empty() {
+        tx.execute(
+            "DELETE FROM canonical_events WHERE id = ANY($1)",
+            &[&removed],
+        )
+        .await?;
+    }
+    let rewritten: Vec<usize> = changed.iter().chain(&created).copied().collect();
+    let (member_cids, member_sids) = membership(result, &canonical_ids, &rewritten);
+    if !changed.is_empty() {
+        let changed_ids: Vec<i32> = changed.iter().map(|&i| canonical_ids[i]).collect();
+        tx.execute(
+            "DELETE FROM canonical_event_sources c
+             WHERE c.canonical_event_id = ANY($1)
+               AND NOT EXISTS (
+                   SELECT 1 FROM unnest($2::int4[], $3::text[]) AS n(cid, sid)
+                   WHERE n.cid = c.canonical_event_id
+                     AND n.sid COLLATE \"C\" = c.source_event_id)",
+            &[&changed_ids, &member_cids, &member_sids],
+        )
+        .await?;
+    }
+    if !rewritten.is_empty() {
+        let staged: Vec<(usize, bool)> = changed
+            .iter()
+            .map(|&i| (i, false))
+            .chain(created.iter().map(|&i| (i, true)))
+            .collect();
+        stage_canonicals(&tx, result, &canonical_ids, &hashes, &staged).await?;
+        tx.execute(&update_canonicals_sql(), &[]).await?;
+        tx.execute(&insert_canonicals_sql(), &[]).await?;
+        tx.execute(
+            "INSERT INTO canonical_event_sources (canonical_event_id, source_event_id)
+             SELECT cid, sid FROM unnest($1::int4[], $2::text[]) AS n(cid, sid)
+             ON CONFLICT (canonical_event_id, source_event_id) DO NOTHING",
+            &[&member_cids, &member_sids],
+        )
+        .await?;
+        tx.batch_execute("DROP TABLE incoming_canonicals").await?;
+    }
+
+    tx.execute("DELETE FROM match_decisions", &[]).await?;
+    let decisions_written = copy_decisions(&tx, result, run_row_id).await?;
+
+    let summary = PersistSummary {
+        processing_run_id: run_row_id,
+        canonical_ids,
+        created: created.len(),
+        updated: changed.len(),
+        unchanged,
+        removed: removed.len(),
+        decisions_written,
+    };
+    finish_run_row(&tx, &summary, run).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// Records a run whose pipeline or persistence failed (own statement, outside the
+/// rolled-back transaction), so the dashboard shows the failure.
+pub async fn record_failed_run(
+    client: &impl GenericClient,
+    run: &RunInfo,
+    error: &str,
+) -> Result<(), StoreError> {
+    let duration_ms = (Utc::now() - run.started_at).num_milliseconds();
+    client
+        .execute(
+            "INSERT INTO processing_runs
+                 (run_id, started_at, finished_at, status, trigger, files_covered,
+                  duration_ms, error)
+             VALUES ($1, $2, now(), 'failed', $3, $4, $5, $6)
+             ON CONFLICT (run_id) DO UPDATE SET status = 'failed', error = EXCLUDED.error,
+                 finished_at = now(), duration_ms = EXCLUDED.duration_ms",
+            &[
+                &run.run_id,
+                &run.started_at,
+                &run.trigger,
+                &run.files_covered,
+                &duration_ms,
+                &error,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Stored canonicals: content hash and member ids per id, and the owning canonical
+/// per source id.
+struct Stored {
+    hash: HashMap<i32, String>,
+    owner: HashMap<String, i32>,
+    /// Sorted member ids per canonical (loaded in id order).
+    members: HashMap<i32, Vec<String>>,
+}
+
+async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
+    let mut stored = Stored {
+        hash: HashMap::new(),
+        owner: HashMap::new(),
+        members: HashMap::new(),
+    };
+    for row in tx
+        .query("SELECT id, content_hash FROM canonical_events", &[])
+        .await?
+    {
+        stored
+            .hash
+            .insert(get(&row, "id")?, get(&row, "content_hash")?);
+    }
+    for row in tx
+        .query(
+            "SELECT canonical_event_id, source_event_id FROM canonical_event_sources
+             ORDER BY source_event_id",
+            &[],
+        )
+        .await?
+    {
+        let source: String = get(&row, "source_event_id")?;
+        let canonical: i32 = get(&row, "canonical_event_id")?;
+        stored
+            .members
+            .entry(canonical)
+            .or_default()
+            .push(source.clone());
+        stored.owner.insert(source, canonical);
+    }
+    Ok(stored)
+}
+
+/// Matches new clusters to stored canonicals; returns one plan per cluster and the
+/// stored ids left without a cluster (sorted).
+fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
+    // (overlap, stored id, cluster index) for every pair sharing a member.
+    let mut candidates: Vec<(usize, i32, usize)> = Vec::new();
+    for (ci, ids) in members.iter().enumerate() {
+        let mut overlap: HashMap<i32, usize> = HashMap::new();
+        for id in ids.iter() {
+            if let Some(&sid) = stored.owner.get(id) {
+                *overlap.entry(sid).or_default() += 1;
+            }
+        }
+        candidates.extend(overlap.into_iter().map(|(sid, n)| (n, sid, ci)));
+    }
+    candidates.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let mut assigned: Vec<Option<i32>> = vec![None; members.len()];
+    let mut used: HashSet<i32> = HashSet::new();
+    for (_, sid, ci) in candidates {
+        if assigned[ci].is_none() && !used.contains(&sid) {
+            assigned[ci] = Some(sid);
+            used.insert(sid);
+        }
+    }
+    // Unchanged needs both: the hash covers the synthesized content, the member
+    // comparison guards against membership edited without resetting the hash.
+    let plans = assigned
+        .iter()
+        .zip(hashes)
+        .zip(members)
+        .map(|((a, h), ids)| match a {
+            Some(id)
+                if stored.hash.get(id) == Some(h)
+                    && stored.members.get(id).map(Vec::as_slice) == Some(*ids) =>
+            {
+                Plan::Unchanged(*id)
+            }
+            Some(id) => Plan::Changed(*id),
+            None => Plan::New,
+        })
+        .collect();
+    let mut removed: Vec<i32> = stored
+        .hash
+        .keys()
+        .filter(|id| !used.contains(id))
+        .copied()
+        .collect();
+    removed.sort_unstable();
+    (plans, removed)
+}
+
+/// SHA-256 (hex) of the canonical's JSON form, members included.
+fn canonical_hash(c: &CanonicalEvent) -> Result<String, StoreError> {
+    let bytes = serde_json::to_vec(c).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Draws `n` ids from the canonical id sequence up front, so new rows can be bulk
+/// inserted with known ids (no reliance on `RETURNING` order).
+async fn allocate_ids(tx: &Transaction<'_>, n: usize) -> Result<Vec<i32>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let n = i32::try_from(n).map_err(|_| StoreError::Invalid("too many clusters".into()))?;
+    let rows = tx
+        .query(
+            "SELECT nextval(pg_get_serial_sequence('canonical_events', 'id'))
+             FROM generate_series(1, $1::int4)",
+            &[&n],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r
+                .try_get(0)
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            i32::try_from(id)
+                .map_err(|_| StoreError::Decode(format!("canonical id {id} overflows")))
+        })
+        .collect()
+}
+
+/// (canonical id, source id) of every member of the given clusters.
+fn membership(
+    result: &PipelineResult,
+    canonical_ids: &[i32],
+    clusters: &[usize],
+) -> (Vec<i32>, Vec<String>) {
+    let mut cids = Vec::new();
+    let mut sids = Vec::new();
+    for &i in clusters {
+        for id in &result.canonical_events[i].source_event_ids {
+            cids.push(canonical_ids[i]);
+            sids.push(id.clone());
+        }
+    }
+    (cids, sids)
+}
+
+const CANONICAL_COLUMNS: &[(&str, Type, &str)] = &[
+    ("id", Type::INT4, "integer"),
+    ("title", Type::TEXT, "text"),
+    ("short_description", Type::TEXT, "text"),
+    ("description", Type::TEXT, "text"),
+    ("highlights", Type::JSONB, "jsonb"),
+    ("location_name", Type::TEXT, "text"),
+    ("location_city", Type::TEXT, "text"),
+    ("location_district", Type::TEXT, "text"),
+    ("location_street", Type::TEXT, "text"),
+    ("location_zipcode", Type::TEXT, "text"),
+    ("geo_latitude", Type::FLOAT8, "double precision"),
+    ("geo_longitude", Type::FLOAT8, "double precision"),
+    ("geo_confidence", Type::FLOAT8, "double precision"),
+    ("dates", Type::JSONB, "jsonb"),
+    ("first_date", Type::DATE, "date"),
+    ("last_date", Type::DATE, "date"),
+    ("categories", Type::JSONB, "jsonb"),
+    ("is_family_event", Type::BOOL, "boolean"),
+    ("is_child_focused", Type::BOOL, "boolean"),
+    ("admission_free", Type::BOOL, "boolean"),
+    ("field_provenance", Type::JSONB, "jsonb"),
+    ("source_count", Type::INT4, "integer"),
+    ("match_confidence", Type::FLOAT8, "double precision"),
+    ("needs_review", Type::BOOL, "boolean"),
+    ("review_reason", Type::TEXT, "text"),
+    ("ai_assisted", Type::BOOL, "boolean"),
+    ("content_hash", Type::TEXT, "text"),
+];
+
+/// Copies the changed and new canonicals into a temp table; `clusters` holds
+/// `(cluster index, is_new)`.
+async fn stage_canonicals(
+    tx: &Transaction<'_>,
+    result: &PipelineResult,
+    ids: &[i32],
+    hashes: &[String],
+    clusters: &[(usize, bool)],
+) -> Result<(), StoreError> {
+    let defs: Vec<String> = CANONICAL_COLUMNS
+        .iter()
+        .map(|(n, _, t)| format!("{n} {t}"))
+        .collect();
+    tx.batch_execute(&format!(
+        "DROP TABLE IF EXISTS incoming_canonicals;
+         CREATE TEMP TABLE incoming_canonicals ({}, is_new boolean) ON COMMIT DROP",
+        defs.join(", ")
+    ))
+    .await?;
+    let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
+    let mut types: Vec<Type> = CANONICAL_COLUMNS
+        .iter()
+        .map(|(_, t, _)| t.clone())
+        .collect();
+    types.push(Type::BOOL);
+    let sink = tx
+        .copy_in(&format!(
+            "COPY incoming_canonicals ({}, is_new) FROM STDIN BINARY",
+            names.join(", ")
+        ))
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(writer);
+    for &(i, is_new) in clusters {
+        let c = &result.canonical_events[i];
+        let source_count = i32::try_from(c.source_count)
+            .map_err(|_| StoreError::Invalid("source_count overflows".into()))?;
+        let highlights = Json(&c.highlights);
+        let dates = Json(&c.dates);
+        let categories = Json(&c.categories);
+        let provenance = Json(&c.field_provenance);
+        let row: [&(dyn ToSql + Sync); 28] = [
+            &ids[i],
+            &c.title,
+            &c.short_description,
+            &c.description,
+            &highlights,
+            &c.location_name,
+            &c.location_city,
+            &c.location_district,
+            &c.location_street,
+            &c.location_zipcode,
+            &c.geo_latitude,
+            &c.geo_longitude,
+            &c.geo_confidence,
+            &dates,
+            &c.first_date,
+            &c.last_date,
+            &categories,
+            &c.is_family_event,
+            &c.is_child_focused,
+            &c.admission_free,
+            &provenance,
+            &source_count,
+            &c.match_confidence,
+            &c.needs_review,
+            &c.review_reason,
+            &c.ai_assisted,
+            &hashes[i],
+            &is_new,
+        ];
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+fn update_canonicals_sql() -> String {
+    let sets: Vec<String> = CANONICAL_COLUMNS
+        .iter()
+        .filter(|(n, _, _)| *n != "id")
+        .map(|(n, _, _)| format!("{n} = i.{n}"))
+        .collect();
+    format!(
+        "UPDATE canonical_events c SET {}, version = c.version + 1, updated_at = now()
+         FROM incoming_canonicals i WHERE c.id = i.id AND NOT i.is_new",
+        sets.join(", ")
+    )
+}
+
+fn insert_canonicals_sql() -> String {
+    let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
+    format!(
+        "INSERT INTO canonical_events ({cols}) SELECT {cols} FROM incoming_canonicals
+         WHERE is_new ORDER BY id",
+        cols = names.join(", ")
+    )
+}
+
+const DECISION_TYPES: &[Type] = &[
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+];
+
+/// Bulk-copies every candidate pair of the run with its explanation.
+async fn copy_decisions(
+    tx: &Transaction<'_>,
+    result: &PipelineResult,
+    run_row_id: i64,
+) -> Result<u64, StoreError> {
+    let sink = tx
+        .copy_in(
+            "COPY match_decisions (source_event_id_a, source_event_id_b, combined_score,
+                 date_score, geo_score, title_score, description_score, decision, tier,
+                 weights, weight_source, rule, processing_run_id)
+             FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, DECISION_TYPES);
+    pin_mut!(writer);
+    for p in &result.pairs {
+        let d = result.explain(p);
+        let weights = Json(&d.weights);
+        writer
+            .as_mut()
+            .write(&[
+                &d.id_a,
+                &d.id_b,
+                &d.combined,
+                &d.scores.date,
+                &d.scores.geo,
+                &d.scores.title,
+                &d.scores.description,
+                &d.decision.as_str(),
+                &tier_str(d.tier),
+                &weights,
+                &d.weight_source,
+                &d.rule.as_str(),
+                &run_row_id,
+            ])
+            .await?;
+    }
+    Ok(writer.finish().await?)
+}
+
+/// Column value of a tier (the `tier` CHECK constraint lists the same names).
+pub fn tier_str(t: Tier) -> &'static str {
+    match t {
+        Tier::Deterministic => "deterministic",
+        Tier::Ai => "ai",
+        Tier::AiLowConfidence => "ai_low_confidence",
+        Tier::AiUnexpected => "ai_unexpected",
+    }
+}
+
+async fn insert_run_row(
+    tx: &Transaction<'_>,
+    result: &PipelineResult,
+    run: &RunInfo,
+) -> Result<i64, StoreError> {
+    let s = &result.stats;
+    let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    let stats = serde_json::to_value(s).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let row = tx
+        .query_one(
+            "INSERT INTO processing_runs
+                 (run_id, started_at, status, trigger, files_covered, total_events,
+                  candidate_pairs, matches, ambiguous, flagged, stats)
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10)
+             RETURNING id",
+            &[
+                &run.run_id,
+                &run.started_at,
+                &run.trigger,
+                &run.files_covered,
+                &as_i32(s.events),
+                &as_i64(s.candidate_pairs),
+                &as_i64(s.matches),
+                &as_i64(s.ambiguous),
+                &as_i32(s.flagged),
+                &stats,
+            ],
+        )
+        .await?;
+    get(&row, "id")
+}
+
+async fn finish_run_row(
+    tx: &Transaction<'_>,
+    summary: &PersistSummary,
+    run: &RunInfo,
+) -> Result<(), StoreError> {
+    let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    let duration_ms = (Utc::now() - run.started_at).num_milliseconds();
+    tx.execute(
+        "UPDATE processing_runs SET status = 'completed', finished_at = now(),
+             canonicals_created = $2, canonicals_updated = $3, canonicals_unchanged = $4,
+             canonicals_removed = $5, duration_ms = $6
+         WHERE id = $1",
+        &[
+            &summary.processing_run_id,
+            &as_i32(summary.created),
+            &as_i32(summary.updated),
+            &as_i32(summary.unchanged),
+            &as_i32(summary.removed),
+            &duration_ms,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(groups: &[(i32, &[&str])]) -> Stored {
+        let mut s = Stored {
+            hash: HashMap::new(),
+            owner: HashMap::new(),
+            members: HashMap::new(),
+        };
+        for (id, members) in groups {
+            s.hash.insert(*id, format!("h{id}"));
+            s.members.insert(*id, ids(members));
+            for m in *members {
+                s.owner.insert(m.to_string(), *id);
+            }
+        }
+        s
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn greatest_overlap_wins_and_the_loser_is_removed() {
+        let s = stored(&[(1, &["a"]), (2, &["b", "c"])]);
+        let cluster = ids(&["a", "b", "c"]);
+        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        assert_eq!(plans, vec![Plan::Changed(2)]);
+        assert_eq!(removed, vec![1]);
+    }
+
+    #[test]
+    fn ties_go_to_the_smallest_id() {
+        let s = stored(&[(7, &["b"]), (3, &["a"])]);
+        let cluster = ids(&["a", "b"]);
+        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        assert_eq!(plans, vec![Plan::Changed(3)]);
+        assert_eq!(removed, vec![7]);
+    }
+
+    #[test]
+    fn each_stored_canonical_is_used_once() {
+        let s = stored(&[(1, &["a", "b"])]);
+        let (x, y) = (ids(&["a"]), ids(&["b"]));
+        let (plans, removed) = plan(&[&x, &y], &["h1".into(), "h9".into()], &s);
+        // Equal overlap: the earlier cluster keeps the id; it lost a member, so it
+        // is rewritten even though its hash happens to match.
+        assert_eq!(plans, vec![Plan::Changed(1), Plan::New]);
+        assert!(removed.is_empty());
+    }
+
+    #[test]
+    fn unchanged_needs_an_equal_hash() {
+        let s = stored(&[(4, &["a"])]);
+        let a = ids(&["a"]);
+        assert_eq!(plan(&[&a], &["h4".into()], &s).0, vec![Plan::Unchanged(4)]);
+        assert_eq!(plan(&[&a], &["other".into()], &s).0, vec![Plan::Changed(4)]);
+        // Same hash but stored membership differs (edited behind the run's back).
+        let mut edited = stored(&[(4, &["a"])]);
+        edited.members.insert(4, ids(&["a", "x"]));
+        assert_eq!(
+            plan(&[&a], &["h4".into()], &edited).0,
+            vec![Plan::Changed(4)]
+        );
+    }
+}

@@ -1,0 +1,757 @@
+//! Integration tests of the PostgreSQL layer against a real server.
+//!
+//! Each test gets its own freshly migrated database from
+//! `event_dedup::store::test_support` (one throwaway cluster per test process), so
+//! the tests run in parallel and never see each other's rows.
+
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use event_dedup::ingest::{parse_event_file, ParsedFile};
+use event_dedup::matching::{run, MatchingConfig, PipelineResult, ReviewConstraints};
+use event_dedup::model::SourceEvent;
+use event_dedup::preprocess::{derive, Derived, WordLists};
+use event_dedup::store::test_support::fresh_database;
+use event_dedup::store::{self, PairConstraint, RunInfo, StoreError};
+use serde_json::Value;
+
+const FIXTURE_NAME: &str = "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
+const FIXTURE: &str = include_str!("fixtures/ingest/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
+/// First event of the fixture: the carnival parade.
+const PARADE: &str = "pdf-3fa91c02-1-0";
+
+fn lists() -> &'static WordLists {
+    static LISTS: std::sync::OnceLock<WordLists> = std::sync::OnceLock::new();
+    LISTS.get_or_init(WordLists::bundled)
+}
+
+fn fixture() -> ParsedFile {
+    parse_event_file(FIXTURE_NAME, FIXTURE.as_bytes()).expect("fixture parses")
+}
+
+/// A file built from the fixture: `edit` may change the event list.
+fn variant(file_name: &str, edit: impl FnOnce(&mut Vec<Value>)) -> ParsedFile {
+    let mut doc: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
+    let events = doc["events"].as_array_mut().expect("events array");
+    edit(events);
+    let bytes = serde_json::to_vec(&doc).expect("serializes");
+    parse_event_file(file_name, &bytes).expect("variant parses")
+}
+
+fn derived(file: &ParsedFile) -> Vec<Derived> {
+    file.events.iter().map(|e| derive(e, lists())).collect()
+}
+
+async fn db() -> Pool {
+    fresh_database().await.expect("test database").0
+}
+
+async fn ingest(pool: &Pool, file: &ParsedFile) -> store::FileOutcome {
+    store::ingest_file(pool, file, &derived(file))
+        .await
+        .expect("file stored")
+}
+
+async fn load(pool: &Pool) -> Vec<SourceEvent> {
+    let client = pool.get().await.expect("connection");
+    store::load_all_events(&**client)
+        .await
+        .expect("events load")
+}
+
+fn pipeline(events: Vec<SourceEvent>, constraints: &ReviewConstraints) -> PipelineResult {
+    run(events, &MatchingConfig::default(), lists(), constraints)
+}
+
+async fn persist(pool: &Pool, result: &PipelineResult) -> store::PersistSummary {
+    let mut client = pool.get().await.expect("connection");
+    store::persist_run(&mut client, result, &RunInfo::new("test", 1))
+        .await
+        .expect("run persisted")
+}
+
+async fn scalar_i64(pool: &Pool, sql: &str) -> i64 {
+    let client = pool.get().await.expect("connection");
+    client.query_one(sql, &[]).await.expect("query").get(0)
+}
+
+/// The fixture's parade, re-listed by another paper under a new id.
+fn parade_copy(id: &str) -> ParsedFile {
+    variant(&format!("bz_{id}.json"), |events| {
+        events.retain(|e| e["id"] == PARADE);
+        events[0]["id"] = Value::from(id);
+    })
+}
+
+#[tokio::test]
+async fn migrations_apply_and_are_idempotent() {
+    let (pool, url) = fresh_database().await.expect("test database");
+    assert!(url.contains("/test_"));
+    store::migrate(&pool)
+        .await
+        .expect("second migrate is a no-op");
+    let tables = scalar_i64(
+        &pool,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'
+           AND table_name IN ('file_ingestions', 'source_events', 'event_dates',
+             'canonical_events', 'canonical_event_sources', 'match_decisions', 'audit_log',
+             'config_settings', 'ai_match_cache', 'ai_usage_log', 'ground_truth_pairs',
+             'review_constraints', 'processing_runs')",
+    )
+    .await;
+    assert_eq!(tables, 13);
+    let trgm = scalar_i64(
+        &pool,
+        "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'",
+    )
+    .await;
+    assert_eq!(trgm, 1);
+}
+
+#[tokio::test]
+async fn parallel_tests_get_separate_databases() {
+    let ((a, url_a), (b, url_b)) =
+        tokio::join!(async { fresh_database().await.expect("db a") }, async {
+            fresh_database().await.expect("db b")
+        });
+    assert_ne!(url_a, url_b);
+    ingest(&a, &fixture()).await;
+    assert_eq!(load(&a).await.len(), 5);
+    assert!(load(&b).await.is_empty());
+}
+
+#[tokio::test]
+async fn stored_file_reloads_equal() {
+    let pool = db().await;
+    let file = fixture();
+    let outcome = ingest(&pool, &file).await;
+    assert_eq!(outcome.inserted, 5);
+    assert!(outcome.updated.is_empty());
+
+    let mut expected = file.events.clone();
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(load(&pool).await, expected);
+
+    let client = pool.get().await.expect("connection");
+    let done = store::is_completed(&**client, &file.file_hash)
+        .await
+        .expect("query");
+    assert_eq!(done.as_deref(), Some(FIXTURE_NAME));
+    let row = client
+        .query_one(
+            "SELECT title_normalized, blocking_keys, content_hash FROM source_events WHERE id = $1",
+            &[&PARADE],
+        )
+        .await
+        .expect("row");
+    let d = derive(&file.events[0], lists());
+    assert_eq!(row.get::<_, String>(0), d.title_normalized);
+    assert_eq!(row.get::<_, Value>(1), serde_json::json!(d.blocking_keys));
+    assert_eq!(row.get::<_, String>(2).len(), 64);
+    drop(client);
+
+    // The same bytes again: refused, nothing changes.
+    let again = store::ingest_file(&pool, &file, &derived(&file)).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyIngested { ref file_name, .. }) if file_name == FIXTURE_NAME),
+        "{again:?}"
+    );
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM file_ingestions").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn redelivered_event_id_is_an_update() {
+    let pool = db().await;
+    let first = ingest(&pool, &fixture()).await;
+    let later = variant("wzo_15.02.2026.json", |events| {
+        events.truncate(2);
+        events[0]["title"] = Value::from("Großer Fasnetsumzug (verlegt)");
+        events[0]["event_dates"] = serde_json::json!([
+            { "date": "2026-02-16", "start_time": "13:00" },
+            { "date": "2026-02-17" }
+        ]);
+        events[1]["id"] = Value::from("pdf-new-1");
+    });
+    let outcome = ingest(&pool, &later).await;
+    assert_eq!(outcome.inserted, 1);
+    assert_eq!(outcome.updated.len(), 1);
+    assert_eq!(outcome.updated[0].id, PARADE);
+    assert_eq!(outcome.updated[0].previous_file, FIXTURE_NAME);
+    assert!(outcome.updated[0].content_changed);
+    assert_ne!(outcome.file_ingestion_id, first.file_ingestion_id);
+
+    let events = load(&pool).await;
+    assert_eq!(events.len(), 6);
+    let parade = events.iter().find(|e| e.id == PARADE).expect("parade");
+    assert_eq!(parade, &later.events[0]);
+    assert_eq!(parade.dates.len(), 2);
+    let client = pool.get().await.expect("connection");
+    let file_id: i32 = client
+        .query_one(
+            "SELECT file_ingestion_id FROM source_events WHERE id = $1",
+            &[&PARADE],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    assert_eq!(file_id, outcome.file_ingestion_id);
+    let dates: i64 = client
+        .query_one(
+            "SELECT count(*) FROM event_dates WHERE event_id = $1",
+            &[&PARADE],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    assert_eq!(dates, 2);
+
+    // Re-delivered unchanged: still an update, but not a content change.
+    let third = variant("wzo_16.02.2026.json", |events| events.truncate(1));
+    let third_events = third.events.clone();
+    let mut edited = third.clone();
+    edited.events = vec![later.events[0].clone()];
+    edited.events[0].source_code = third_events[0].source_code.clone();
+    let outcome = ingest(&pool, &edited).await;
+    assert_eq!(outcome.updated.len(), 1);
+    assert_eq!(outcome.updated[0].previous_file, "wzo_15.02.2026.json");
+    assert!(!outcome.updated[0].content_changed);
+}
+
+#[tokio::test]
+async fn failed_attempt_does_not_block_a_later_completed_one() {
+    let pool = db().await;
+    let file = fixture();
+    let client = pool.get().await.expect("connection");
+    let failed_id =
+        store::record_failed_file(&**client, FIXTURE_NAME, &file.file_hash, "wzo", "not ready")
+            .await
+            .expect("recorded")
+            .expect("row id");
+    // Recording the failure twice keeps one row.
+    store::record_failed_file(
+        &**client,
+        FIXTURE_NAME,
+        &file.file_hash,
+        "wzo",
+        "still not ready",
+    )
+    .await
+    .expect("recorded");
+    assert!(store::is_completed(&**client, &file.file_hash)
+        .await
+        .expect("query")
+        .is_none());
+    drop(client);
+
+    let outcome = ingest(&pool, &file).await;
+    assert_eq!(outcome.file_ingestion_id, failed_id);
+    assert_eq!(outcome.inserted, 5);
+
+    let client = pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT status, error_message, event_count FROM file_ingestions",
+            &[],
+        )
+        .await
+        .expect("one row");
+    assert_eq!(row.get::<_, String>(0), "completed");
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(row.get::<_, i32>(2), 5);
+    // A failure reported after completion does not downgrade the row.
+    let none = store::record_failed_file(&**client, FIXTURE_NAME, &file.file_hash, "wzo", "late")
+        .await
+        .expect("query");
+    assert!(none.is_none());
+    assert!(store::is_completed(&**client, &file.file_hash)
+        .await
+        .expect("query")
+        .is_some());
+}
+
+#[tokio::test]
+async fn persisting_the_same_result_twice_changes_nothing() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let result = pipeline(load(&pool).await, &ReviewConstraints::default());
+    let first = persist(&pool, &result).await;
+    assert_eq!(first.created, result.canonical_events.len());
+    assert_eq!((first.updated, first.unchanged, first.removed), (0, 0, 0));
+
+    let again = pipeline(load(&pool).await, &ReviewConstraints::default());
+    let second = persist(&pool, &again).await;
+    assert_eq!(second.canonical_ids, first.canonical_ids);
+    assert_eq!(second.unchanged, result.canonical_events.len());
+    assert_eq!((second.created, second.updated, second.removed), (0, 0, 0));
+    assert_eq!(
+        scalar_i64(&pool, "SELECT max(version)::int8 FROM canonical_events").await,
+        1
+    );
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            "SELECT count(*) FROM processing_runs WHERE status = 'completed'"
+        )
+        .await,
+        2
+    );
+    let members = scalar_i64(&pool, "SELECT count(*) FROM canonical_event_sources").await;
+    assert_eq!(members, 6);
+}
+
+#[tokio::test]
+async fn joining_event_keeps_the_canonical_id_and_bumps_its_version() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let before = pipeline(load(&pool).await, &ReviewConstraints::default());
+    assert_eq!(
+        before.canonical_events.len(),
+        5,
+        "fixture events are distinct"
+    );
+    let first = persist(&pool, &before).await;
+    let parade_idx = before
+        .canonical_events
+        .iter()
+        .position(|c| c.source_event_ids == [PARADE])
+        .expect("parade cluster");
+    let parade_id = first.canonical_ids[parade_idx];
+
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let after = pipeline(load(&pool).await, &ReviewConstraints::default());
+    assert_eq!(after.canonical_events.len(), 5);
+    let joined = after
+        .canonical_events
+        .iter()
+        .position(|c| c.source_event_ids.len() == 2)
+        .expect("the copy joined the parade");
+    let second = persist(&pool, &after).await;
+    assert_eq!(second.canonical_ids[joined], parade_id);
+    assert_eq!(
+        (
+            second.created,
+            second.updated,
+            second.unchanged,
+            second.removed
+        ),
+        (0, 1, 4, 0)
+    );
+
+    let client = pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT version, source_count, created_at < updated_at FROM canonical_events WHERE id = $1",
+            &[&parade_id],
+        )
+        .await
+        .expect("row");
+    assert_eq!(row.get::<_, i32>(0), 2);
+    assert_eq!(row.get::<_, i32>(1), 2);
+    assert!(row.get::<_, bool>(2));
+    let members: Vec<String> = client
+        .query(
+            "SELECT source_event_id FROM canonical_event_sources WHERE canonical_event_id = $1
+             ORDER BY source_event_id",
+            &[&parade_id],
+        )
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(members, ["bz-parade", PARADE]);
+}
+
+#[tokio::test]
+async fn merged_clusters_keep_the_smallest_id_and_delete_the_other() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let before = pipeline(load(&pool).await, &ReviewConstraints::default());
+    let first = persist(&pool, &before).await;
+
+    let (x, y) = ("pdf-3fa91c02-1-1", "pdf-3fa91c02-2-1");
+    {
+        let client = pool.get().await.expect("connection");
+        store::add_pair_constraint(&**client, PairConstraint::MustLink, y, x, "tester")
+            .await
+            .expect("constraint stored");
+    }
+    let constraints = {
+        let client = pool.get().await.expect("connection");
+        store::load_constraints(&**client)
+            .await
+            .expect("constraints")
+    };
+    assert_eq!(constraints.must_link, vec![(x.to_string(), y.to_string())]);
+
+    let after = pipeline(load(&pool).await, &constraints);
+    assert_eq!(after.canonical_events.len(), 4);
+    let second = persist(&pool, &after).await;
+    assert_eq!(
+        (
+            second.created,
+            second.updated,
+            second.unchanged,
+            second.removed
+        ),
+        (0, 1, 3, 1)
+    );
+
+    let id_of = |r: &PipelineResult, ids: &[i32], member: &str| {
+        let i = r
+            .canonical_events
+            .iter()
+            .position(|c| c.source_event_ids.iter().any(|s| s == member))
+            .expect("member placed");
+        ids[i]
+    };
+    let (old_x, old_y) = (
+        id_of(&before, &first.canonical_ids, x),
+        id_of(&before, &first.canonical_ids, y),
+    );
+    let merged = id_of(&after, &second.canonical_ids, x);
+    assert_eq!(merged, old_x.min(old_y));
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            &format!(
+                "SELECT count(*) FROM canonical_events WHERE id = {}",
+                old_x.max(old_y)
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM canonical_event_sources").await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn decisions_are_stored_with_rule_and_weights() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let result = pipeline(load(&pool).await, &ReviewConstraints::default());
+    assert!(!result.pairs.is_empty());
+    let summary = persist(&pool, &result).await;
+    assert_eq!(summary.decisions_written, result.pairs.len() as u64);
+
+    let p = result
+        .pairs
+        .iter()
+        .find(|p| {
+            result.events[p.a as usize].id == "bz-parade"
+                || result.events[p.b as usize].id == "bz-parade"
+        })
+        .expect("the copy is a candidate");
+    let expected = result.explain(p);
+    let client = pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT decision, rule, tier, weights, weight_source, combined_score, title_score,
+                    processing_run_id
+             FROM match_decisions WHERE source_event_id_a = $1 AND source_event_id_b = $2",
+            &[&expected.id_a, &expected.id_b],
+        )
+        .await
+        .expect("decision row");
+    assert_eq!(row.get::<_, String>(0), expected.decision.as_str());
+    assert_eq!(row.get::<_, String>(1), expected.rule.as_str());
+    assert_eq!(row.get::<_, String>(2), "deterministic");
+    assert_eq!(
+        row.get::<_, Value>(3),
+        serde_json::to_value(expected.weights).expect("json")
+    );
+    assert_eq!(row.get::<_, Option<String>>(4), expected.weight_source);
+    assert_eq!(row.get::<_, f64>(5), expected.combined);
+    assert_eq!(row.get::<_, f64>(6), expected.scores.title);
+    assert_eq!(
+        row.get::<_, Option<i64>>(7),
+        Some(summary.processing_run_id)
+    );
+    drop(client);
+
+    // The next run replaces, not appends.
+    persist(&pool, &result).await;
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM match_decisions").await,
+        result.pairs.len() as i64
+    );
+}
+
+#[tokio::test]
+async fn advisory_lock_serializes_review_writes_and_runs() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let result = std::sync::Arc::new(pipeline(load(&pool).await, &ReviewConstraints::default()));
+
+    // A review action holds the lock...
+    let mut reviewer = pool.get().await.expect("connection");
+    let tx = reviewer.transaction().await.expect("tx");
+    store::lock_canonical_state(&tx).await.expect("lock");
+
+    // ...so a run waits for it,
+    let run = {
+        let (pool, result) = (pool.clone(), result.clone());
+        tokio::spawn(async move { persist(&pool, &result).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!run.is_finished(), "the run must wait for the review lock");
+    tx.commit().await.expect("commit");
+    let summary = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("run finishes once the lock is free")
+        .expect("task");
+    assert_eq!(summary.created, 5);
+
+    // ...and concurrent runs serialize without deadlock.
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let (pool, result) = (pool.clone(), result.clone());
+            tokio::spawn(async move { persist(&pool, &result).await })
+        })
+        .collect();
+    for r in runs {
+        let s = tokio::time::timeout(Duration::from_secs(10), r)
+            .await
+            .expect("no deadlock")
+            .expect("task");
+        assert_eq!(s.canonical_ids, summary.canonical_ids);
+    }
+}
+
+#[tokio::test]
+async fn constraints_round_trip() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let client = pool.get().await.expect("connection");
+    store::add_pair_constraint(
+        &**client,
+        PairConstraint::CannotLink,
+        "pdf-3fa91c02-2-0",
+        "pdf-3fa91c02-1-0",
+        "t",
+    )
+    .await
+    .expect("stored");
+    store::add_pair_constraint(
+        &**client,
+        PairConstraint::CannotLink,
+        "pdf-3fa91c02-1-0",
+        "pdf-3fa91c02-2-0",
+        "t",
+    )
+    .await
+    .expect("duplicate ignored");
+    store::add_reviewed_set(
+        &**client,
+        &[
+            "pdf-3fa91c02-3-0".to_string(),
+            "pdf-3fa91c02-1-1".to_string(),
+        ],
+        "t",
+    )
+    .await
+    .expect("stored");
+    let c = store::load_constraints(&**client).await.expect("loaded");
+    assert_eq!(
+        c.cannot_link,
+        vec![(
+            "pdf-3fa91c02-1-0".to_string(),
+            "pdf-3fa91c02-2-0".to_string()
+        )]
+    );
+    assert!(c.must_link.is_empty());
+    assert_eq!(
+        c.reviewed,
+        vec![vec![
+            "pdf-3fa91c02-1-1".to_string(),
+            "pdf-3fa91c02-3-0".to_string()
+        ]]
+    );
+    let same = store::add_pair_constraint(&**client, PairConstraint::MustLink, "x", "x", "t").await;
+    assert!(matches!(same, Err(StoreError::Invalid(_))));
+    // A check violation is a permanent data error.
+    let err = client
+        .execute(
+            "INSERT INTO review_constraints (kind, event_id_a, event_id_b) VALUES ('must_link', $1, $2)",
+            &[&"pdf-3fa91c02-2-0", &"pdf-3fa91c02-1-0"],
+        )
+        .await
+        .map_err(StoreError::from)
+        .expect_err("order check");
+    assert!(err.is_constraint_violation());
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_transient_error() {
+    // Nothing listens on port 1.
+    let pool = store::build_pool("postgres://postgres@127.0.0.1:1/postgres", 1).expect("pool");
+    let err = pool
+        .get()
+        .await
+        .map(|_| ())
+        .map_err(StoreError::from)
+        .expect_err("no server");
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[tokio::test]
+async fn bulk_insert_of_ten_thousand_events() {
+    let pool = db().await;
+    let template = fixture();
+    let mut big = template.clone();
+    big.file_name = "bulk_01.01.2026.json".into();
+    big.file_hash = "b".repeat(64);
+    big.events = (0..10_000)
+        .map(|i| {
+            let mut e = template.events[i % template.events.len()].clone();
+            e.id = format!("bulk-{i:05}");
+            e.title = format!("{} {i}", e.title);
+            e
+        })
+        .collect();
+    let derived = derived(&big);
+    let started = Instant::now();
+    let outcome = store::ingest_file(&pool, &big, &derived)
+        .await
+        .expect("stored");
+    let insert_ms = started.elapsed().as_millis();
+    assert_eq!(outcome.inserted, 10_000);
+
+    let started = Instant::now();
+    let loaded = load(&pool).await;
+    let load_ms = started.elapsed().as_millis();
+    assert_eq!(loaded.len(), 10_000);
+    assert_eq!(loaded[1234], big.events[1234]);
+
+    // Re-delivering all 10k (new file, same ids) is 10k updates.
+    big.file_hash = "c".repeat(64);
+    big.file_name = "bulk_02.01.2026.json".into();
+    let started = Instant::now();
+    let outcome = store::ingest_file(&pool, &big, &derived)
+        .await
+        .expect("stored");
+    let update_ms = started.elapsed().as_millis();
+    assert_eq!(outcome.updated.len(), 10_000);
+    eprintln!(
+        "bulk: insert 10k events {insert_ms} ms, load {load_ms} ms, update 10k {update_ms} ms"
+    );
+}
+
+#[tokio::test]
+async fn failed_persist_rolls_back_and_can_be_recorded() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let stored = load(&pool).await;
+    let first = persist(
+        &pool,
+        &pipeline(stored.clone(), &ReviewConstraints::default()),
+    )
+    .await;
+
+    // An event that was never stored: its membership row breaks the foreign key.
+    let mut ghost = stored[0].clone();
+    ghost.id = "zz-never-stored".into();
+    ghost.title = "Etwas ganz anderes".into();
+    let mut events = stored;
+    events.push(ghost);
+    let result = pipeline(events, &ReviewConstraints::default());
+    let run = RunInfo::new("test", 1);
+    let mut client = pool.get().await.expect("connection");
+    let err = store::persist_run(&mut client, &result, &run)
+        .await
+        .expect_err("foreign key violation");
+    assert!(err.is_constraint_violation(), "{err:?}");
+    assert!(!err.is_transient());
+    store::record_failed_run(&**client, &run, &err.to_string())
+        .await
+        .expect("failure recorded");
+    drop(client);
+
+    // Nothing of the failed run is visible.
+    let ids: Vec<i32> = {
+        let client = pool.get().await.expect("connection");
+        client
+            .query("SELECT id FROM canonical_events ORDER BY id", &[])
+            .await
+            .expect("rows")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let mut expected = first.canonical_ids.clone();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            "SELECT count(*) FROM processing_runs WHERE status = 'failed'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar_i64(
+            &pool,
+            "SELECT count(*) FROM processing_runs WHERE status = 'completed'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_migrations_serialize() {
+    let (pool, url) = fresh_database().await.expect("test database");
+    // A fresh schema-less database migrated by three pools at once.
+    let client = pool.get().await.expect("connection");
+    client
+        .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        .await
+        .expect("schema reset");
+    drop(client);
+    let pools: Vec<Pool> = (0..3)
+        .map(|_| store::build_pool(&url, 1).expect("pool"))
+        .collect();
+    let results = futures_util::future::join_all(pools.iter().map(store::migrate)).await;
+    for r in results {
+        r.expect("every migrate succeeds");
+    }
+    ingest(&pool, &fixture()).await;
+}
+
+#[tokio::test]
+async fn config_row_round_trips() {
+    let pool = db().await;
+    let client = pool.get().await.expect("connection");
+    assert!(store::load_stored_config(&**client)
+        .await
+        .expect("query")
+        .is_none());
+    let config = serde_json::json!({"thresholds": {"high": 0.8}});
+    store::save_stored_config(&**client, &config, Some("plain:k"), "api")
+        .await
+        .expect("saved");
+    store::save_stored_config(&**client, &config, None, "api")
+        .await
+        .expect("replaced");
+    let stored = store::load_stored_config(&**client)
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(stored.config_json, config);
+    assert_eq!(stored.encrypted_api_key, None);
+    assert_eq!(stored.updated_by, "api");
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM config_settings").await,
+        1
+    );
+}
