@@ -168,7 +168,7 @@ fn normalized_mode_clusters_and_canonical_fields() {
     assert_eq!(c.title, "Vortrag: Streuobstwiesen im Elztal");
     assert_eq!(c.short_description.as_deref(), Some("Der Obst- und Gartenbauverein lädt zum Bildervortrag über heimische Streuobstwiesen ein."));
     assert_eq!(c.description, None);
-    assert_eq!(c.field_provenance.description, "pdf-3fa91c02-1-1");
+    assert_eq!(&*c.field_provenance.description, "pdf-3fa91c02-1-1");
     assert!(c.highlights.is_empty());
     assert_eq!(
         c.location_name.as_deref(),
@@ -182,7 +182,7 @@ fn normalized_mode_clusters_and_canonical_fields() {
         (c.geo_latitude, c.geo_longitude, c.geo_confidence),
         (Some(48.1139), Some(8.0168), Some(0.91))
     );
-    assert_eq!(c.field_provenance.geo, "pdf-3fa91c02-1-1");
+    assert_eq!(&*c.field_provenance.geo, "pdf-3fa91c02-1-1");
     let dates = serde_json::to_value(&c.dates).unwrap();
     assert_eq!(
         dates,
@@ -198,7 +198,7 @@ fn normalized_mode_clusters_and_canonical_fields() {
         (c.is_family_event, c.is_child_focused, c.admission_free),
         (false, false, true)
     );
-    assert_eq!(c.field_provenance.admission_free, "pdf-3fa91c02-1-1");
+    assert_eq!(&*c.field_provenance.admission_free, "pdf-3fa91c02-1-1");
     assert!(!c.needs_review && !c.ai_assisted);
 
     let single = result

@@ -68,6 +68,8 @@ pub struct BenchRow {
     pub largest_block: usize,
     pub canonical_events: usize,
     pub peak_rss_mib: f64,
+    /// Peak after loading the files, before the pipeline ran.
+    pub load_peak_rss_mib: f64,
     pub f1: Option<f64>,
 }
 
@@ -137,6 +139,7 @@ pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let loaded = input::load(&[args.dir.join("events")])?;
     let parse_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let load_peak_rss_mib = peak_rss_mib();
     let files = loaded.files_used;
     let result = matching::run(
         loaded.events,
@@ -167,6 +170,7 @@ pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
         largest_block: result.stats.blocking.largest_block,
         canonical_events: result.stats.canonical_events,
         peak_rss_mib: peak_rss_mib(),
+        load_peak_rss_mib,
         f1,
     };
     println!("{}", serde_json::to_string(&row)?);
@@ -188,7 +192,7 @@ fn peak_rss_mib() -> f64 {
 
 fn render(rows: &[BenchRow]) -> String {
     let mut out = String::from(
-        "| events | parse ms | preprocess | blocking | scoring | clustering | synthesis | pipeline ms | events/s (pipeline) | events/s (parse+pipeline) | pairs/event | largest block | blocks split | peak MiB | F1 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| events | parse ms | preprocess | blocking | scoring | clustering | synthesis | pipeline ms | events/s (pipeline) | events/s (parse+pipeline) | pairs/event | largest block | blocks split | peak MiB (after load) | F1 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let eps = |ms: f64| {
@@ -199,7 +203,7 @@ fn render(rows: &[BenchRow]) -> String {
             }
         };
         out.push_str(&format!(
-            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {} | {:.0} | {} |\n",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {} | {:.0} ({:.0}) | {} |\n",
             r.events,
             r.parse_ms,
             r.preprocess_ms,
@@ -214,6 +218,7 @@ fn render(rows: &[BenchRow]) -> String {
             r.largest_block,
             r.blocks_split,
             r.peak_rss_mib,
+            r.load_peak_rss_mib,
             r.f1.map_or("-".to_string(), |f| format!("{f:.3}")),
         ));
     }

@@ -807,26 +807,33 @@ fn build_towns(rng: &mut ChaCha8Rng, n: usize) -> Vec<Town> {
     towns
 }
 
-/// `n` points on a jittered grid covering the blocking region box.
+/// Spacing of synthetic towns: about 6 km, the density of municipalities in
+/// Baden-Württemberg (one per ~32 km²).
+const TOWN_SPACING_LAT: f64 = 0.055;
+const TOWN_SPACING_LON: f64 = 0.08;
+/// Centre of the region the grid grows from (inside the blocking region box).
+const REGION_CENTRE: (f64, f64) = (48.0, 7.9);
+
+/// `n` points on a jittered grid with realistic town spacing, filled outward from the
+/// region centre. More towns cover a larger area rather than packing the same area
+/// denser, so events per 10 km grid cell per day stay realistic at any size (beyond
+/// the blocking region box towns only get city blocking keys, as real ones would).
 fn grid_points(rng: &mut ChaCha8Rng, n: usize) -> Vec<(f64, f64)> {
     if n == 0 {
         return Vec::new();
     }
-    let (lat0, lat1, lon0, lon1) = (47.52, 48.48, 7.32, 8.48);
-    let aspect = (lon1 - lon0) * 0.67 / (lat1 - lat0);
-    let rows = ((n as f64 / aspect).sqrt().ceil() as usize).max(1);
-    let cols = n.div_ceil(rows).max(1);
-    let (dy, dx) = ((lat1 - lat0) / rows as f64, (lon1 - lon0) / cols as f64);
-    let mut cells: Vec<(usize, usize)> = (0..rows)
-        .flat_map(|r| (0..cols).map(move |c| (r, c)))
+    let side = ((n as f64).sqrt().ceil() as i64 / 2 + 2).max(2);
+    let mut cells: Vec<(i64, i64)> = (-side..=side)
+        .flat_map(|r| (-side..=side).map(move |c| (r, c)))
         .collect();
-    cells.shuffle(rng);
+    // Nearest to the centre first; ties in a fixed order.
+    cells.sort_by_key(|&(r, c)| (r * r + c * c, r, c));
     cells.truncate(n);
     cells
         .into_iter()
         .map(|(r, c)| {
-            let lat = lat0 + dy * (r as f64 + 0.5 + rng.gen_range(-0.35..0.35));
-            let lon = lon0 + dx * (c as f64 + 0.5 + rng.gen_range(-0.35..0.35));
+            let lat = REGION_CENTRE.0 + TOWN_SPACING_LAT * (r as f64 + rng.gen_range(-0.35..0.35));
+            let lon = REGION_CENTRE.1 + TOWN_SPACING_LON * (c as f64 + rng.gen_range(-0.35..0.35));
             (round_to(lat, 4), round_to(lon, 4))
         })
         .collect()

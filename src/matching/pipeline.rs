@@ -249,16 +249,27 @@ pub fn run(
     }
 }
 
-/// Sorts by id (first occurrence of an id wins). Sorts indices, then moves each event
-/// once: events are large structs and a direct sort would move them O(n log n) times.
+/// Sorts by id (first occurrence of an id wins). Sorts a compact key (the first 16
+/// bytes of the id, big-endian, plus the index) so most comparisons never touch the
+/// heap, then moves each event once: events are large structs, and both pointer
+/// chasing and repeated moves dominate at a million events.
 fn sorted_unique_by_id(mut events: Vec<SourceEvent>) -> Vec<SourceEvent> {
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by(|&a, &b| events[a].id.cmp(&events[b].id).then(a.cmp(&b)));
-    order.dedup_by(|later, first| events[*later].id == events[*first].id);
-    order
-        .into_iter()
-        .map(|i| std::mem::take(&mut events[i]))
-        .collect()
+    let prefix = |id: &str| {
+        let mut buf = [0u8; 16];
+        let bytes = id.as_bytes();
+        let n = bytes.len().min(16);
+        buf[..n].copy_from_slice(&bytes[..n]);
+        u128::from_be_bytes(buf)
+    };
+    let mut order: Vec<(u128, u32)> =
+        events.par_iter().enumerate().map(|(i, e)| (prefix(&e.id), i as u32)).collect();
+    order.par_sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| events[x.1 as usize].id.cmp(&events[y.1 as usize].id))
+            .then(x.1.cmp(&y.1))
+    });
+    order.dedup_by(|later, first| events[later.1 as usize].id == events[first.1 as usize].id);
+    order.into_iter().map(|(_, i)| std::mem::take(&mut events[i as usize])).collect()
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -448,48 +459,62 @@ fn synthesize_all(
     }
     let reviewed: BTreeSet<&[String]> = constraints.reviewed.iter().map(Vec::as_slice).collect();
     let empty = ClusterFacts::default();
-    let built: Vec<(CanonicalEvent, Vec<u32>)> = clusters
-        .into_par_iter()
+    let facts_of = |ci: usize| facts.get(&(ci as u32)).unwrap_or(&empty);
+    let is_reviewed = |members: &[u32]| {
+        !reviewed.is_empty() && {
+            let ids: Vec<String> = members.iter().map(|&m| events[m as usize].id.clone()).collect();
+            reviewed.contains(ids.as_slice())
+        }
+    };
+    // Coherence first (cheap), so canonical events can be built directly in output
+    // order: valid clusters, then flagged ones, each in cluster order.
+    let flags: Vec<Option<String>> = clusters
+        .par_iter()
         .enumerate()
         .map(|(ci, members)| {
-            let f = facts.get(&(ci as u32)).unwrap_or(&empty);
-            let member_events: Vec<&SourceEvent> =
-                members.iter().map(|&m| &events[m as usize]).collect();
-            let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
-            let dates: BTreeSet<chrono::NaiveDate> = member_events
+            if members.len() < 2 || is_reviewed(members) {
+                return None;
+            }
+            let dates: BTreeSet<chrono::NaiveDate> = members
                 .iter()
-                .flat_map(|e| e.dates.iter().map(|d| d.date))
+                .flat_map(|&m| events[m as usize].dates.iter().map(|d| d.date))
                 .collect();
-            let flag = coherence_flag(
+            let f = facts_of(ci);
+            coherence_flag(
                 &CoherenceInput {
-                    members: &members,
+                    members,
                     match_weights: &f.match_weights,
                     has_no_match_inside: f.no_match_inside,
                     dates,
                 },
                 &config.cluster,
-            );
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..clusters.len()).collect();
+    order.sort_by_key(|&ci| flags[ci].is_some());
+    let canonical_events: Vec<CanonicalEvent> = order
+        .par_iter()
+        .map(|&ci| {
+            let members = &clusters[ci];
+            let f = facts_of(ci);
+            let member_events: Vec<&SourceEvent> = members.iter().map(|&m| &events[m as usize]).collect();
+            let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
             canonical.match_confidence = (!f.match_weights.is_empty())
                 .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
             canonical.ai_assisted = f.ai_inside;
-            if reviewed.contains(canonical.source_event_ids.as_slice()) {
-                if canonical
-                    .match_confidence
-                    .is_some_and(|c| c < LOW_CONFIDENCE)
-                {
+            if members.len() > 1 && is_reviewed(members) {
+                if canonical.match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
                     canonical.match_confidence = Some(REVIEWED_CONFIDENCE);
                 }
             } else {
-                canonical.needs_review = flag.is_some();
-                canonical.review_reason = flag;
+                canonical.needs_review = flags[ci].is_some();
+                canonical.review_reason = flags[ci].clone();
             }
-            (canonical, members)
+            canonical
         })
         .collect();
-    // Valid clusters first, then flagged, each in cluster order. A stable sort of the
-    // nearly sorted vector moves the (large) canonical events once, where partition
-    // plus chain would copy them through growing vectors.
-    let mut built = built;
-    built.sort_by_key(|(c, _)| c.needs_review);
-    built.into_iter().unzip()
+    let mut clusters = clusters;
+    let ordered_clusters = order.iter().map(|&ci| std::mem::take(&mut clusters[ci])).collect();
+    (canonical_events, ordered_clusters)
 }

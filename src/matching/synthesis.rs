@@ -4,6 +4,8 @@
 //! Invariant: members are visited in ascending id order, so every tie-break ("first")
 //! is deterministic whatever order the events were loaded in.
 
+use std::sync::Arc;
+
 use crate::matching::config::{FieldStrategies, StringStrategy};
 use crate::model::{CanonicalEvent, EventDate, FieldProvenance, SourceEvent};
 
@@ -16,41 +18,33 @@ pub const NON_GENERIC_MIN_CHARS: usize = 10;
 /// Builds the canonical event of `members` (sorted by id, non-empty). Quality fields
 /// other than `source_count` are left for the caller (they need pair decisions).
 pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> CanonicalEvent {
-    let first = members.first().map(|m| m.id.clone()).unwrap_or_default();
+    // One shared id per member; provenance fields point at these.
+    let ids: Vec<Arc<str>> = members.iter().map(|m| Arc::from(m.id.as_str())).collect();
+    let union: Arc<str> = Arc::from(UNION);
+    let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
     let pick = |strategy: StringStrategy, get: &dyn Fn(&SourceEvent) -> Option<&str>| {
-        pick_string(members, strategy, get, &first)
+        let (value, i) = pick_string(members, strategy, get);
+        (value, id(i))
     };
     let (title, title_src) = pick(strategies.title, &|e| Some(e.title.as_str()));
-    let (short_description, sd_src) = pick(strategies.short_description, &|e| {
-        e.short_description.as_deref()
-    });
+    let (short_description, sd_src) = pick(strategies.short_description, &|e| e.short_description.as_deref());
     let (description, d_src) = pick(strategies.description, &|e| e.description.as_deref());
     let (location_name, ln_src) = pick(strategies.location_name, &|e| e.location_name.as_deref());
     let (location_city, lc_src) = pick(strategies.location_city, &|e| e.location_city.as_deref());
-    let (location_street, ls_src) = pick(strategies.location_street, &|e| {
-        e.location_street.as_deref()
-    });
-    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| {
-        e.location_district.as_deref()
-    });
-    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| {
-        e.location_zipcode.as_deref()
-    });
-    let (geo, geo_src) = highest_confidence(members, &first);
-    let (is_family_event, fam_src) = any_true(members, |e| e.is_family_event, &first);
-    let (is_child_focused, child_src) = any_true(members, |e| e.is_child_focused, &first);
-    let (admission_free, free_src) = any_true(members, |e| e.admission_free, &first);
+    let (location_street, ls_src) = pick(strategies.location_street, &|e| e.location_street.as_deref());
+    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| e.location_district.as_deref());
+    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| e.location_zipcode.as_deref());
+    let (geo, geo_i) = highest_confidence(members);
+    let (is_family_event, fam_i) = any_true(members, |e| e.is_family_event);
+    let (is_child_focused, child_i) = any_true(members, |e| e.is_child_focused);
+    let (admission_free, free_i) = any_true(members, |e| e.admission_free);
     let dates = union_dates(members);
     let (first_date, last_date) = date_bounds(&dates);
     CanonicalEvent {
         title: title.unwrap_or_default(),
         short_description,
         description,
-        highlights: union(
-            members
-                .iter()
-                .map(|m| m.highlights.as_deref().unwrap_or(&[])),
-        ),
+        highlights: union_lists(members.iter().map(|m| m.highlights.as_deref().unwrap_or(&[]))),
         location_name,
         location_city,
         location_district,
@@ -62,11 +56,7 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         dates,
         first_date,
         last_date,
-        categories: union(
-            members
-                .iter()
-                .map(|m| m.categories.as_deref().unwrap_or(&[])),
-        ),
+        categories: union_lists(members.iter().map(|m| m.categories.as_deref().unwrap_or(&[]))),
         is_family_event,
         is_child_focused,
         admission_free,
@@ -74,18 +64,18 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
             title: title_src,
             short_description: sd_src,
             description: d_src,
-            highlights: UNION.to_string(),
+            highlights: union.clone(),
             location_name: ln_src,
             location_city: lc_src,
             location_district: ld_src,
             location_street: ls_src,
             location_zipcode: lz_src,
-            geo: geo_src,
-            dates: UNION.to_string(),
-            categories: UNION.to_string(),
-            is_family_event: fam_src,
-            is_child_focused: child_src,
-            admission_free: free_src,
+            geo: id(geo_i),
+            dates: union.clone(),
+            categories: union,
+            is_family_event: id(fam_i),
+            is_child_focused: id(child_i),
+            admission_free: id(free_i),
         },
         source_count: members.len(),
         match_confidence: None,
@@ -96,21 +86,23 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
     }
 }
 
-/// Applies a string strategy. `longest_non_generic` yields `Some("")` when every
-/// value is empty (the title must always have a value); the others yield `None`.
+/// Applies a string strategy; returns the value and the index of the member it came
+/// from (0, the first member, when none has a value). `longest_non_generic` yields
+/// `Some("")` when every value is empty (the title must always have a value); the
+/// others yield `None`.
 fn pick_string(
     members: &[&SourceEvent],
     strategy: StringStrategy,
     get: &dyn Fn(&SourceEvent) -> Option<&str>,
-    first: &str,
-) -> (Option<String>, String) {
-    let values: Vec<(&str, &str)> = members
+) -> (Option<String>, usize) {
+    let values: Vec<(&str, usize)> = members
         .iter()
-        .filter_map(|m| get(m).filter(|v| !v.is_empty()).map(|v| (v, m.id.as_str())))
+        .enumerate()
+        .filter_map(|(i, m)| get(m).filter(|v| !v.is_empty()).map(|v| (v, i)))
         .collect();
     let chosen = match strategy {
         StringStrategy::LongestNonGeneric => {
-            let long: Vec<(&str, &str)> = values
+            let long: Vec<(&str, usize)> = values
                 .iter()
                 .copied()
                 .filter(|(v, _)| v.chars().count() >= NON_GENERIC_MIN_CHARS)
@@ -118,21 +110,21 @@ fn pick_string(
             let pool = if long.is_empty() { &values } else { &long };
             match longest(pool) {
                 Some(hit) => Some(hit),
-                None => return (Some(String::new()), first.to_string()),
+                None => return (Some(String::new()), 0),
             }
         }
         StringStrategy::Longest | StringStrategy::MostComplete => longest(&values),
         StringStrategy::MostFrequent => most_frequent(&values),
     };
     match chosen {
-        Some((v, id)) => (Some(v.to_string()), id.to_string()),
-        None => (None, first.to_string()),
+        Some((v, i)) => (Some(v.to_string()), i),
+        None => (None, 0),
     }
 }
 
 /// Longest value in characters; ties keep the first.
-fn longest<'a>(values: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
-    let mut best: Option<(&str, &str, usize)> = None;
+fn longest<'a>(values: &[(&'a str, usize)]) -> Option<(&'a str, usize)> {
+    let mut best: Option<(&str, usize, usize)> = None;
     for &(v, id) in values {
         let len = v.chars().count();
         if best.is_none_or(|(_, _, l)| len > l) {
@@ -144,15 +136,15 @@ fn longest<'a>(values: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
 
 /// Most frequent value by exact equality; ties keep the value seen first, and the
 /// provenance is the first member carrying it.
-fn most_frequent<'a>(values: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
-    let mut counts: Vec<(&str, &str, usize)> = Vec::new();
+fn most_frequent<'a>(values: &[(&'a str, usize)]) -> Option<(&'a str, usize)> {
+    let mut counts: Vec<(&str, usize, usize)> = Vec::new();
     for &(v, id) in values {
         match counts.iter_mut().find(|(x, _, _)| *x == v) {
             Some(entry) => entry.2 += 1,
             None => counts.push((v, id, 1)),
         }
     }
-    let mut best: Option<(&str, &str, usize)> = None;
+    let mut best: Option<(&str, usize, usize)> = None;
     for c in counts {
         if best.is_none_or(|b| c.2 > b.2) {
             best = Some(c);
@@ -162,7 +154,7 @@ fn most_frequent<'a>(values: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)
 }
 
 /// Concatenates lists in member order, dropping repeats.
-fn union<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
+fn union_lists<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for list in lists {
         for item in list {
@@ -175,32 +167,28 @@ fn union<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
 }
 
 /// The member with latitude, longitude and confidence all present and the highest
-/// confidence (ties: first). Coordinates without confidence are never chosen.
-fn highest_confidence(members: &[&SourceEvent], first: &str) -> (Option<(f64, f64, f64)>, String) {
-    let mut best: Option<((f64, f64, f64), &str)> = None;
-    for m in members {
-        if let (Some(lat), Some(lon), Some(conf)) =
-            (m.geo_latitude, m.geo_longitude, m.geo_confidence)
-        {
+/// confidence (ties: first), and its index (0 when none). Coordinates without a
+/// confidence are never chosen.
+fn highest_confidence(members: &[&SourceEvent]) -> (Option<(f64, f64, f64)>, usize) {
+    let mut best: Option<((f64, f64, f64), usize)> = None;
+    for (i, m) in members.iter().enumerate() {
+        if let (Some(lat), Some(lon), Some(conf)) = (m.geo_latitude, m.geo_longitude, m.geo_confidence) {
             if best.is_none_or(|((_, _, c), _)| conf > c) {
-                best = Some(((lat, lon, conf), m.id.as_str()));
+                best = Some(((lat, lon, conf), i));
             }
         }
     }
     match best {
-        Some((g, id)) => (Some(g), id.to_string()),
-        None => (None, first.to_string()),
+        Some((g, i)) => (Some(g), i),
+        None => (None, 0),
     }
 }
 
-fn any_true(
-    members: &[&SourceEvent],
-    get: impl Fn(&SourceEvent) -> Option<bool>,
-    first: &str,
-) -> (bool, String) {
-    match members.iter().find(|m| get(m) == Some(true)) {
-        Some(m) => (true, m.id.clone()),
-        None => (false, first.to_string()),
+/// `true` if any member is `true` (never null), with the first such member's index.
+fn any_true(members: &[&SourceEvent], get: impl Fn(&SourceEvent) -> Option<bool>) -> (bool, usize) {
+    match members.iter().position(|m| get(m) == Some(true)) {
+        Some(i) => (true, i),
+        None => (false, 0),
     }
 }
 
@@ -246,7 +234,7 @@ mod tests {
         c.title = "Jazz im Park!".into();
         let canon = synthesize(&[&a, &b, &c], &FieldStrategies::default());
         assert_eq!(
-            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            (canon.title.as_str(), &*canon.field_provenance.title),
             ("Jazzkonzert im Park", "b")
         );
         // Only short values: the longest of them, ties → first.
@@ -254,7 +242,7 @@ mod tests {
         b.title = "Film".into();
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
         assert_eq!(
-            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            (canon.title.as_str(), &*canon.field_provenance.title),
             ("Kino", "a")
         );
         // All empty → "" from the first member.
@@ -262,7 +250,7 @@ mod tests {
         b.title = String::new();
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
         assert_eq!(
-            (canon.title.as_str(), canon.field_provenance.title.as_str()),
+            (canon.title.as_str(), &*canon.field_provenance.title),
             ("", "a")
         );
     }
@@ -277,7 +265,7 @@ mod tests {
         c.location_city = Some("Lahr/Schwarzwald".into());
         let canon = synthesize(&[&a, &b, &c], &FieldStrategies::default());
         assert_eq!(canon.location_city.as_deref(), Some("Lahr/Schwarzwald"));
-        assert_eq!(canon.field_provenance.location_city, "b");
+        assert_eq!(&*canon.field_provenance.location_city, "b");
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
         assert_eq!(canon.location_city.as_deref(), Some("Lahr"));
     }
@@ -292,11 +280,11 @@ mod tests {
         b.admission_free = Some(false);
         let canon = synthesize(&[&a, &b], &FieldStrategies::default());
         assert_eq!(
-            (canon.geo_latitude, canon.field_provenance.geo.as_str()),
+            (canon.geo_latitude, &*canon.field_provenance.geo),
             (Some(48.1), "b")
         );
         assert!(!canon.admission_free);
-        assert_eq!(canon.field_provenance.admission_free, "a");
+        assert_eq!(&*canon.field_provenance.admission_free, "a");
         let canon = synthesize(&[&a], &FieldStrategies::default());
         assert_eq!(canon.geo_latitude, None);
     }
@@ -324,7 +312,7 @@ mod tests {
             (canon.first_date, canon.last_date),
             (Some(d("2026-02-27")), Some(d("2026-03-01")))
         );
-        assert_eq!(canon.field_provenance.dates, UNION);
+        assert_eq!(&*canon.field_provenance.dates, UNION);
         let empty = synthesize(&[&ev("z")], &FieldStrategies::default());
         assert_eq!((empty.first_date, empty.last_date), (None, None));
     }

@@ -4,29 +4,34 @@
 //! has exactly the 15 keys of `matching.md` §7.2, each a member id or
 //! `"union_all_sources"`.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::source::EventDate;
 
 /// Which member each canonical field came from.
+///
+/// Values are shared (`Arc<str>`): the 15 fields name at most a few distinct members,
+/// and a run holds one of these per canonical event (hundreds of thousands).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct FieldProvenance {
-    pub title: String,
-    pub short_description: String,
-    pub description: String,
-    pub highlights: String,
-    pub location_name: String,
-    pub location_city: String,
-    pub location_district: String,
-    pub location_street: String,
-    pub location_zipcode: String,
-    pub geo: String,
-    pub dates: String,
-    pub categories: String,
-    pub is_family_event: String,
-    pub is_child_focused: String,
-    pub admission_free: String,
+    pub title: Arc<str>,
+    pub short_description: Arc<str>,
+    pub description: Arc<str>,
+    pub highlights: Arc<str>,
+    pub location_name: Arc<str>,
+    pub location_city: Arc<str>,
+    pub location_district: Arc<str>,
+    pub location_street: Arc<str>,
+    pub location_zipcode: Arc<str>,
+    pub geo: Arc<str>,
+    pub dates: Arc<str>,
+    pub categories: Arc<str>,
+    pub is_family_event: Arc<str>,
+    pub is_child_focused: Arc<str>,
+    pub admission_free: Arc<str>,
 }
 
 /// A synthesized event.
