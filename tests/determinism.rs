@@ -13,7 +13,7 @@ fn fingerprint(result: &event_dedup::matching::PipelineResult) -> String {
     let decisions: Vec<_> = result.pairs.iter().map(|p| result.explain(p)).collect();
     let mut stats = serde_json::to_value(&result.stats).unwrap();
     stats.as_object_mut().unwrap().remove("timings");
-    serde_json::to_string(&(&result.canonical_events, &decisions, stats)).unwrap()
+    serde_json::to_string(&(&result.canonical_events(), &decisions, stats)).unwrap()
 }
 
 #[test]

@@ -138,10 +138,10 @@ fn raw_modes_reproduce_golden_scores() {
         assert_eq!(d.decision, row.raw_decision, "{} vs {}", row.a, row.b);
     }
     // The children's ball is merged into the parade: 7 canonical events.
-    assert_eq!(result.canonical_events.len(), 7);
+    assert_eq!(result.canonical_count(), 7);
     let merged = result
-        .canonical_events
-        .iter()
+        .canonical_events()
+        .into_iter()
         .find(|c| c.source_event_ids == ["pdf-3fa91c02-1-0", "pdf-7c0d55e1-1-1"])
         .expect("raw-mode false merge");
     close(
@@ -154,15 +154,15 @@ fn raw_modes_reproduce_golden_scores() {
 #[test]
 fn normalized_mode_clusters_and_canonical_fields() {
     let result = run(load_events(&fixture("worked_example")), &spec_config());
-    assert_eq!(result.canonical_events.len(), 8);
+    assert_eq!(result.canonical_count(), 8);
     assert_eq!(result.stats.flagged, 0);
     let multi: Vec<_> = result
-        .canonical_events
-        .iter()
+        .canonical_events()
+        .into_iter()
         .filter(|c| c.source_count > 1)
         .collect();
     assert_eq!(multi.len(), 1);
-    let c = multi[0];
+    let c = &multi[0];
     assert_eq!(c.source_event_ids, ["pdf-3fa91c02-1-1", "pdf-7c0d55e1-2-0"]);
     close(c.match_confidence.unwrap(), 0.984545, "match_confidence");
     assert_eq!(c.title, "Vortrag: Streuobstwiesen im Elztal");
@@ -202,8 +202,8 @@ fn normalized_mode_clusters_and_canonical_fields() {
     assert!(!c.needs_review && !c.ai_assisted);
 
     let single = result
-        .canonical_events
-        .iter()
+        .canonical_events()
+        .into_iter()
         .find(|c| c.source_event_ids == ["pdf-3fa91c02-3-0"])
         .unwrap();
     assert_eq!(

@@ -15,8 +15,7 @@ use serde::Serialize;
 use super::config_args::{load_config, load_word_lists};
 use super::input::{self, RejectedFile};
 use super::MatchingArgs;
-use crate::matching::{self, PipelineStats, ReviewConstraints};
-use crate::model::CanonicalEvent;
+use crate::matching::{self, PipelineResult, PipelineStats, ReviewConstraints};
 
 #[derive(Debug, Args)]
 pub struct DedupArgs {
@@ -35,7 +34,7 @@ pub struct DedupArgs {
 
 #[derive(Serialize)]
 struct Output<'a> {
-    canonical_events: &'a [CanonicalEvent],
+    canonical_events: Canonicals<'a>,
     stats: OutputStats<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     decisions: Option<Vec<crate::model::PairDecision>>,
@@ -51,6 +50,20 @@ struct OutputStats<'a> {
     events_updated_by_later_files: usize,
     #[serde(flatten)]
     pipeline: &'a PipelineStats,
+}
+
+/// Serializes canonical events one at a time, so a large run never holds them all.
+struct Canonicals<'a>(&'a PipelineResult);
+
+impl Serialize for Canonicals<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.canonical_count()))?;
+        for i in 0..self.0.canonical_count() {
+            seq.serialize_element(&self.0.canonical(i))?;
+        }
+        seq.end()
+    }
 }
 
 pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
@@ -70,7 +83,7 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
     let events = input.events.clone();
     let result = matching::run(events, &config, &lists, &ReviewConstraints::default());
     let output = Output {
-        canonical_events: &result.canonical_events,
+        canonical_events: Canonicals(&result),
         stats: OutputStats {
             files_read: input.files_read,
             files_used: input.files_used,

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::candidates::{candidate_pairs, BlockingStats};
 use super::cluster::{coherence_flag, connected_clusters, CoherenceInput, Edge};
-use super::config::MatchingConfig;
+use super::config::{FieldStrategies, MatchingConfig};
 use super::constraints::ReviewConstraints;
 use super::decide::{combine, decide, select_weights};
 use super::prepared::PreparedEvent;
@@ -85,15 +85,63 @@ pub struct PipelineResult {
     pub events: Vec<SourceEvent>,
     /// Every candidate pair with its decision, sorted by `(a, b)`.
     pub pairs: Vec<ScoredPair>,
-    /// Canonical events: valid clusters first, then flagged; each group by smallest id.
-    pub canonical_events: Vec<CanonicalEvent>,
-    /// Member indices of each canonical event, same order.
+    /// Member indices of each canonical event, in output order: valid clusters first,
+    /// then flagged ones; each group by smallest member id.
     pub clusters: Vec<Vec<u32>>,
+    /// Per cluster: the quality fields synthesis cannot derive from members alone.
+    meta: Vec<ClusterMeta>,
+    /// Per cluster: SHA-256 of the canonical event's JSON, for change detection.
+    content_hashes: Vec<[u8; 32]>,
     pub stats: PipelineStats,
     weight_sets: Vec<(Option<String>, Weights)>,
+    strategies: FieldStrategies,
+}
+
+/// Quality fields of one cluster, decided by the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ClusterMeta {
+    match_confidence: Option<f64>,
+    ai_assisted: bool,
+    /// Why the cluster is flagged for review (`None` = valid or dismissed by a reviewer).
+    flag: Option<String>,
 }
 
 impl PipelineResult {
+    /// Number of canonical events (= clusters).
+    pub fn canonical_count(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// The canonical event of cluster `i`, synthesized on demand. Canonical events are
+    /// not kept for the whole run: at a million events they would double its memory,
+    /// and consumers need them one at a time (the store only for changed clusters).
+    pub fn canonical(&self, i: usize) -> CanonicalEvent {
+        let members: Vec<&SourceEvent> = self.clusters[i]
+            .iter()
+            .map(|&m| &self.events[m as usize])
+            .collect();
+        finish(synthesize(&members, &self.strategies), &self.meta[i])
+    }
+
+    /// All canonical events in output order (convenient for tests and small runs).
+    pub fn canonical_events(&self) -> Vec<CanonicalEvent> {
+        (0..self.canonical_count())
+            .map(|i| self.canonical(i))
+            .collect()
+    }
+
+    /// Lower-case hex SHA-256 of the canonical event's JSON (`serde_json::to_vec`).
+    pub fn content_hash(&self, i: usize) -> String {
+        hex::encode(self.content_hashes[i])
+    }
+
+    /// Ids of the members of cluster `i`, sorted.
+    pub fn member_ids(&self, i: usize) -> impl Iterator<Item = &str> + '_ {
+        self.clusters[i]
+            .iter()
+            .map(|&m| self.events[m as usize].id.as_str())
+    }
+
     /// The full, explained form of a scored pair.
     pub fn explain(&self, p: &ScoredPair) -> PairDecision {
         let (source, weights) = &self.weight_sets[p.weight_set as usize];
@@ -208,7 +256,7 @@ pub fn run(
     timings.clustering_ms = ms_since(t);
 
     let t = Instant::now();
-    let (canonical_events, clusters) =
+    let (clusters, meta, content_hashes) =
         synthesize_all(&events, &pairs, clusters, config, constraints);
     timings.synthesis_ms = ms_since(t);
     timings.total_ms = ms_since(started);
@@ -228,12 +276,9 @@ pub fn run(
         matches: count(Decision::Match),
         ambiguous: count(Decision::Ambiguous),
         no_matches: count(Decision::NoMatch),
-        canonical_events: canonical_events.len(),
-        multi_source_canonicals: canonical_events
-            .iter()
-            .filter(|c| c.source_count > 1)
-            .count(),
-        flagged: canonical_events.iter().filter(|c| c.needs_review).count(),
+        canonical_events: clusters.len(),
+        multi_source_canonicals: clusters.iter().filter(|c| c.len() > 1).count(),
+        flagged: meta.iter().filter(|m| m.flag.is_some()).count(),
         blocking,
         constraint_overrides,
         edges_dropped_by_cannot_link: dropped.len(),
@@ -242,10 +287,12 @@ pub fn run(
     PipelineResult {
         events,
         pairs,
-        canonical_events,
         clusters,
+        meta,
+        content_hashes,
         stats,
         weight_sets,
+        strategies: config.canonical.field_strategies.clone(),
     }
 }
 
@@ -261,15 +308,21 @@ fn sorted_unique_by_id(mut events: Vec<SourceEvent>) -> Vec<SourceEvent> {
         buf[..n].copy_from_slice(&bytes[..n]);
         u128::from_be_bytes(buf)
     };
-    let mut order: Vec<(u128, u32)> =
-        events.par_iter().enumerate().map(|(i, e)| (prefix(&e.id), i as u32)).collect();
+    let mut order: Vec<(u128, u32)> = events
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| (prefix(&e.id), i as u32))
+        .collect();
     order.par_sort_unstable_by(|x, y| {
         x.0.cmp(&y.0)
             .then_with(|| events[x.1 as usize].id.cmp(&events[y.1 as usize].id))
             .then(x.1.cmp(&y.1))
     });
     order.dedup_by(|later, first| events[later.1 as usize].id == events[first.1 as usize].id);
-    order.into_iter().map(|(_, i)| std::mem::take(&mut events[i as usize])).collect()
+    order
+        .into_iter()
+        .map(|(_, i)| std::mem::take(&mut events[i as usize]))
+        .collect()
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -430,13 +483,46 @@ struct ClusterFacts {
     ai_inside: bool,
 }
 
+/// Applies the run's quality fields to a synthesized canonical event.
+fn finish(mut canonical: CanonicalEvent, meta: &ClusterMeta) -> CanonicalEvent {
+    canonical.match_confidence = meta.match_confidence;
+    canonical.ai_assisted = meta.ai_assisted;
+    canonical.needs_review = meta.flag.is_some();
+    canonical.review_reason = meta.flag.clone();
+    canonical
+}
+
+fn hash_canonical(c: &CanonicalEvent) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    // Serializing plain data into a hasher cannot fail.
+    let _ = serde_json::to_writer(HashWriter(&mut hasher), c);
+    hasher.finalize().into()
+}
+
+/// Feeds serialized bytes straight into the hasher (no intermediate buffer).
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Orders clusters (valid, then flagged), decides their quality fields and hashes
+/// their canonical content. Returns ordered clusters, their meta and content hashes.
 fn synthesize_all(
     events: &[SourceEvent],
     pairs: &[ScoredPair],
     clusters: Vec<Vec<u32>>,
     config: &MatchingConfig,
     constraints: &ReviewConstraints,
-) -> (Vec<CanonicalEvent>, Vec<Vec<u32>>) {
+) -> (Vec<Vec<u32>>, Vec<ClusterMeta>, Vec<[u8; 32]>) {
     let mut cluster_of = vec![0u32; events.len()];
     for (ci, members) in clusters.iter().enumerate() {
         for &m in members {
@@ -462,7 +548,10 @@ fn synthesize_all(
     let facts_of = |ci: usize| facts.get(&(ci as u32)).unwrap_or(&empty);
     let is_reviewed = |members: &[u32]| {
         !reviewed.is_empty() && {
-            let ids: Vec<String> = members.iter().map(|&m| events[m as usize].id.clone()).collect();
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&m| events[m as usize].id.clone())
+                .collect();
             reviewed.contains(ids.as_slice())
         }
     };
@@ -493,28 +582,40 @@ fn synthesize_all(
         .collect();
     let mut order: Vec<usize> = (0..clusters.len()).collect();
     order.sort_by_key(|&ci| flags[ci].is_some());
-    let canonical_events: Vec<CanonicalEvent> = order
-        .par_iter()
+    let meta: Vec<ClusterMeta> = order
+        .iter()
         .map(|&ci| {
-            let members = &clusters[ci];
             let f = facts_of(ci);
-            let member_events: Vec<&SourceEvent> = members.iter().map(|&m| &events[m as usize]).collect();
-            let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
-            canonical.match_confidence = (!f.match_weights.is_empty())
+            let mut match_confidence = (!f.match_weights.is_empty())
                 .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
-            canonical.ai_assisted = f.ai_inside;
-            if members.len() > 1 && is_reviewed(members) {
-                if canonical.match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
-                    canonical.match_confidence = Some(REVIEWED_CONFIDENCE);
-                }
-            } else {
-                canonical.needs_review = flags[ci].is_some();
-                canonical.review_reason = flags[ci].clone();
+            if clusters[ci].len() > 1
+                && is_reviewed(&clusters[ci])
+                && match_confidence.is_some_and(|c| c < LOW_CONFIDENCE)
+            {
+                match_confidence = Some(REVIEWED_CONFIDENCE);
             }
-            canonical
+            ClusterMeta {
+                match_confidence,
+                ai_assisted: f.ai_inside,
+                flag: flags[ci].clone(),
+            }
+        })
+        .collect();
+    // Synthesize every canonical event once, keeping only its content hash.
+    let content_hashes: Vec<[u8; 32]> = order
+        .par_iter()
+        .zip(meta.par_iter())
+        .map(|(&ci, m)| {
+            let members: Vec<&SourceEvent> =
+                clusters[ci].iter().map(|&x| &events[x as usize]).collect();
+            let canonical = finish(synthesize(&members, &config.canonical.field_strategies), m);
+            hash_canonical(&canonical)
         })
         .collect();
     let mut clusters = clusters;
-    let ordered_clusters = order.iter().map(|&ci| std::mem::take(&mut clusters[ci])).collect();
-    (canonical_events, ordered_clusters)
+    let ordered_clusters = order
+        .iter()
+        .map(|&ci| std::mem::take(&mut clusters[ci]))
+        .collect();
+    (ordered_clusters, meta, content_hashes)
 }

@@ -26,7 +26,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures_util::pin_mut;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Transaction};
@@ -35,7 +34,7 @@ use uuid::Uuid;
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::{CanonicalEvent, Tier};
+use crate::model::Tier;
 
 /// Advisory lock key serializing run persistence and review writes
 /// (ASCII "evdedup").
@@ -102,15 +101,13 @@ pub async fn persist_run(
     lock_canonical_state(&tx).await?;
 
     let stored = load_stored(&tx).await?;
-    let hashes = result
-        .canonical_events
-        .iter()
-        .map(canonical_hash)
-        .collect::<Result<Vec<_>, _>>()?;
-    let members: Vec<&[String]> = result
-        .canonical_events
-        .iter()
-        .map(|c| c.source_event_ids.as_slice())
+    // The pipeline hashed every canonical's JSON while synthesizing it, so unchanged
+    // clusters are recognised without materializing them.
+    let hashes: Vec<String> = (0..result.canonical_count())
+        .map(|i| result.content_hash(i))
+        .collect();
+    let members: Vec<Vec<&str>> = (0..result.canonical_count())
+        .map(|i| result.member_ids(i).collect())
         .collect();
     let (plans, removed) = plan(&members, &hashes, &stored);
 
@@ -272,13 +269,13 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
 
 /// Matches new clusters to stored canonicals; returns one plan per cluster and the
 /// stored ids left without a cluster (sorted).
-fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
+fn plan(members: &[Vec<&str>], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
     // (overlap, stored id, cluster index) for every pair sharing a member.
     let mut candidates: Vec<(usize, i32, usize)> = Vec::new();
     for (ci, ids) in members.iter().enumerate() {
         let mut overlap: HashMap<i32, usize> = HashMap::new();
         for id in ids.iter() {
-            if let Some(&sid) = stored.owner.get(id) {
+            if let Some(&sid) = stored.owner.get(*id) {
                 *overlap.entry(sid).or_default() += 1;
             }
         }
@@ -302,7 +299,10 @@ fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>
         .map(|((a, h), ids)| match a {
             Some(id)
                 if stored.hash.get(id) == Some(h)
-                    && stored.members.get(id).map(Vec::as_slice) == Some(*ids) =>
+                    && stored
+                        .members
+                        .get(id)
+                        .is_some_and(|m| m.iter().map(String::as_str).eq(ids.iter().copied())) =>
             {
                 Plan::Unchanged(*id)
             }
@@ -318,12 +318,6 @@ fn plan(members: &[&[String]], hashes: &[String], stored: &Stored) -> (Vec<Plan>
         .collect();
     removed.sort_unstable();
     (plans, removed)
-}
-
-/// SHA-256 (hex) of the canonical's JSON form, members included.
-fn canonical_hash(c: &CanonicalEvent) -> Result<String, StoreError> {
-    let bytes = serde_json::to_vec(c).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
 /// Draws `n` ids from the canonical id sequence up front, so new rows can be bulk
@@ -360,9 +354,9 @@ fn membership(
     let mut cids = Vec::new();
     let mut sids = Vec::new();
     for &i in clusters {
-        for id in &result.canonical_events[i].source_event_ids {
+        for id in result.member_ids(i) {
             cids.push(canonical_ids[i]);
-            sids.push(id.clone());
+            sids.push(id.to_string());
         }
     }
     (cids, sids)
@@ -432,7 +426,7 @@ async fn stage_canonicals(
     let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
     for &(i, is_new) in clusters {
-        let c = &result.canonical_events[i];
+        let c = &result.canonical(i);
         let source_count = i32::try_from(c.source_count)
             .map_err(|_| StoreError::Invalid("source_count overflows".into()))?;
         let highlights = Json(&c.highlights);
@@ -624,6 +618,10 @@ async fn finish_run_row(
 
 #[cfg(test)]
 mod tests {
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
     use super::*;
 
     fn stored(groups: &[(i32, &[&str])]) -> Stored {
@@ -650,7 +648,11 @@ mod tests {
     fn greatest_overlap_wins_and_the_loser_is_removed() {
         let s = stored(&[(1, &["a"]), (2, &["b", "c"])]);
         let cluster = ids(&["a", "b", "c"]);
-        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        let (plans, removed) = plan(
+            &[cluster.iter().map(String::as_str).collect()],
+            &["new".into()],
+            &s,
+        );
         assert_eq!(plans, vec![Plan::Changed(2)]);
         assert_eq!(removed, vec![1]);
     }
@@ -659,7 +661,11 @@ mod tests {
     fn ties_go_to_the_smallest_id() {
         let s = stored(&[(7, &["b"]), (3, &["a"])]);
         let cluster = ids(&["a", "b"]);
-        let (plans, removed) = plan(&[&cluster], &["new".into()], &s);
+        let (plans, removed) = plan(
+            &[cluster.iter().map(String::as_str).collect()],
+            &["new".into()],
+            &s,
+        );
         assert_eq!(plans, vec![Plan::Changed(3)]);
         assert_eq!(removed, vec![7]);
     }
@@ -668,7 +674,7 @@ mod tests {
     fn each_stored_canonical_is_used_once() {
         let s = stored(&[(1, &["a", "b"])]);
         let (x, y) = (ids(&["a"]), ids(&["b"]));
-        let (plans, removed) = plan(&[&x, &y], &["h1".into(), "h9".into()], &s);
+        let (plans, removed) = plan(&[strs(&x), strs(&y)], &["h1".into(), "h9".into()], &s);
         // Equal overlap: the earlier cluster keeps the id; it lost a member, so it
         // is rewritten even though its hash happens to match.
         assert_eq!(plans, vec![Plan::Changed(1), Plan::New]);
@@ -679,13 +685,19 @@ mod tests {
     fn unchanged_needs_an_equal_hash() {
         let s = stored(&[(4, &["a"])]);
         let a = ids(&["a"]);
-        assert_eq!(plan(&[&a], &["h4".into()], &s).0, vec![Plan::Unchanged(4)]);
-        assert_eq!(plan(&[&a], &["other".into()], &s).0, vec![Plan::Changed(4)]);
+        assert_eq!(
+            plan(&[strs(&a)], &["h4".into()], &s).0,
+            vec![Plan::Unchanged(4)]
+        );
+        assert_eq!(
+            plan(&[strs(&a)], &["other".into()], &s).0,
+            vec![Plan::Changed(4)]
+        );
         // Same hash but stored membership differs (edited behind the run's back).
         let mut edited = stored(&[(4, &["a"])]);
         edited.members.insert(4, ids(&["a", "x"]));
         assert_eq!(
-            plan(&[&a], &["h4".into()], &edited).0,
+            plan(&[strs(&a)], &["h4".into()], &edited).0,
             vec![Plan::Changed(4)]
         );
     }
