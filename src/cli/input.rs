@@ -65,7 +65,6 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
         ..Default::default()
     };
     let mut merger = Merger::default();
-    let mut bytes_done = 0u64;
     for chunk in files.chunks(FILES_PER_CHUNK) {
         let parsed: Vec<(u64, Result<ParsedFile, FileRejection>)> = chunk
             .par_iter()
@@ -85,12 +84,10 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
                 input.events.reserve_exact(estimate.max(chunk_events));
             }
         }
-        for (bytes, result) in parsed {
-            bytes_done += bytes;
+        for (_, result) in parsed {
             merger.merge(&mut input, result);
         }
     }
-    debug_assert!(bytes_done <= total_bytes || total_bytes == 0);
     Ok(input)
 }
 
@@ -98,8 +95,10 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
 #[derive(Default)]
 struct Merger {
     seen_hashes: HashSet<String>,
-    /// Event id → (slot in `input.events`, file that delivered it).
-    owner: HashMap<String, (usize, String)>,
+    /// Event id → (slot in `input.events`, index of the file that delivered it).
+    owner: HashMap<String, (usize, usize)>,
+    /// Names of the files used, indexed by `owner`.
+    file_names: Vec<String>,
 }
 
 impl Merger {
@@ -121,23 +120,23 @@ impl Merger {
             tracing::warn!(file = %file.file_name, event_index = ?w.event_index, event_id = ?w.event_id, field = %w.field, "{}", w.problem);
         }
         input.files_used += 1;
+        let file_index = self.file_names.len();
         for event in file.events {
             match self.owner.get_mut(&event.id) {
                 Some((slot, earlier)) => {
-                    tracing::info!(event_id = %event.id, earlier_file = %earlier, file = %file.file_name, "event updated by a later file");
+                    tracing::info!(event_id = %event.id, earlier_file = %self.file_names[*earlier], file = %file.file_name, "event updated by a later file");
                     input.updated_events += 1;
-                    *earlier = file.file_name.clone();
+                    *earlier = file_index;
                     input.events[*slot] = event;
                 }
                 None => {
-                    self.owner.insert(
-                        event.id.clone(),
-                        (input.events.len(), file.file_name.clone()),
-                    );
+                    self.owner
+                        .insert(event.id.clone(), (input.events.len(), file_index));
                     input.events.push(event);
                 }
             }
         }
+        self.file_names.push(file.file_name);
     }
 }
 
