@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareOn};
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
-use crate::preprocess::blocking::{listed_days, typed_blocking_keys, BlockingKey};
+use crate::preprocess::blocking::{entry_days, typed_blocking_keys, BlockingKey};
 use crate::preprocess::{normalize, town_stem_of, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
@@ -142,11 +142,7 @@ fn description_text(event: &SourceEvent) -> Option<&str> {
 fn day_times(event: &SourceEvent, expand: u32) -> Vec<DayTimes> {
     let mut days: Vec<DayTimes> = Vec::new();
     for entry in &event.dates {
-        let single = SourceEvent {
-            dates: vec![entry.clone()],
-            ..Default::default()
-        };
-        for day in listed_days(&single, expand) {
+        for day in entry_days(entry, expand) {
             match days.iter_mut().find(|d| d.date == day) {
                 Some(d) => d.starts.push(entry.start_time),
                 None => days.push(DayTimes {

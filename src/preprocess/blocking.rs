@@ -6,9 +6,9 @@
 
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
-use crate::model::SourceEvent;
+use crate::model::{EventDate, SourceEvent};
 
 /// Geo confidence needed for a grid key (independent of `geo.min_confidence`).
 pub const GEO_MIN_CONFIDENCE: f64 = 0.85;
@@ -77,30 +77,30 @@ pub fn grid_cell(lat: f64, lon: f64) -> String {
 /// `expand_range_days > 0` a `date..end_date` range contributes up to that many days.
 pub fn listed_days(event: &SourceEvent, expand_range_days: u32) -> Vec<NaiveDate> {
     let mut days: Vec<NaiveDate> = Vec::with_capacity(event.dates.len());
-    let push = |d: NaiveDate, days: &mut Vec<NaiveDate>| {
-        if !days.contains(&d) {
-            days.push(d);
-        }
-    };
     for entry in &event.dates {
-        push(entry.date, &mut days);
-        if expand_range_days == 0 {
-            continue;
-        }
-        if let Some(end) = entry.end_date {
-            let mut day = entry.date;
-            for _ in 1..expand_range_days {
-                match day.checked_add_days(Days::new(1)) {
-                    Some(next) if next <= end => {
-                        day = next;
-                        push(day, &mut days);
-                    }
-                    _ => break,
-                }
+        for day in entry_days(entry, expand_range_days) {
+            if !days.contains(&day) {
+                days.push(day);
             }
         }
     }
     days
+}
+
+/// The days one date entry stands for: its `date`, plus (when expanding) the following
+/// days up to `end_date`, at most `expand_range_days` days in all.
+pub fn entry_days(entry: &EventDate, expand_range_days: u32) -> impl Iterator<Item = NaiveDate> {
+    let end = if expand_range_days > 0 {
+        entry.end_date.unwrap_or(entry.date)
+    } else {
+        entry.date
+    };
+    let cap = expand_range_days.max(1) as usize;
+    entry
+        .date
+        .iter_days()
+        .take_while(move |d| *d <= end)
+        .take(cap)
 }
 
 /// Typed blocking keys of one event (first days only unless `expand_range_days > 0`).
