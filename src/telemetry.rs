@@ -42,3 +42,53 @@ pub fn init_cli_logging(level: &str) {
         .with_target(false)
         .try_init();
 }
+
+thread_local! {
+    /// True while this thread runs code whose panics are caught and turned into an
+    /// error record (the matching pipeline inside `spawn_blocking`).
+    static PANIC_CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Exit code after an uncontained panic (the container's restart policy takes over).
+pub const PANIC_EXIT_CODE: i32 = 70;
+
+/// Runs `f` with panics marked as contained: the panic hook installed by
+/// [`install_panic_hook`] logs them but does not end the process, so the caller (a
+/// `spawn_blocking` task) sees a `JoinError` and records a failed run.
+pub fn run_contained<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let previous = self.0;
+            PANIC_CONTAINED.with(|c| c.set(previous));
+        }
+    }
+    let _reset = Reset(PANIC_CONTAINED.with(|c| c.replace(true)));
+    f()
+}
+
+/// Installs the service's panic hook: every panic is logged as one error record;
+/// one outside [`run_contained`] then ends the process with [`PANIC_EXIT_CODE`].
+///
+/// Why: actix's `Supervisor` does not catch panics (actix/actix#158), so a panicking
+/// actor would leave a half-dead system. Exiting lets the container restart, and the
+/// content-hash check makes re-processing the files in flight idempotent.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_string());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let contained = PANIC_CONTAINED.with(|c| c.get());
+        tracing::error!(panic.payload = %payload, panic.location = %location, contained, "panic");
+        if !contained {
+            std::process::exit(PANIC_EXIT_CODE);
+        }
+    }));
+}
