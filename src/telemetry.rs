@@ -92,3 +92,75 @@ pub fn install_panic_hook() {
         }
     }));
 }
+
+/// A `MakeWriter` for the bunyan layer that renames the source-location key `file`
+/// (the Rust source file of the log call, e.g. `src/startup.rs`) to `src_file`.
+///
+/// Why: the service's records carry `file` = the event file's name (a stable field the
+/// log aggregator indexes on, storage-and-api §3), and the bunyan layer would emit a
+/// second, different `file` key in the same record. The layer always writes the
+/// source location right after the core fields (`…,"target":…,"line":…,"file":…`), and
+/// inside JSON strings quotes are escaped, so the first raw `,"file":` of a record is
+/// always that key. Each record arrives in one `write` (the layer buffers it).
+#[derive(Debug, Clone, Copy)]
+pub struct RenameSourceFile<M>(pub M);
+
+/// The writer handed out by [`RenameSourceFile`].
+#[derive(Debug)]
+pub struct RenameSourceFileWriter<W>(W);
+
+const SOURCE_FILE_KEY: &[u8] = b",\"file\":";
+const RENAMED_SOURCE_FILE_KEY: &[u8] = b",\"src_file\":";
+
+impl<W: std::io::Write> std::io::Write for RenameSourceFileWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match buf
+            .windows(SOURCE_FILE_KEY.len())
+            .position(|w| w == SOURCE_FILE_KEY)
+        {
+            Some(at) => {
+                let mut out = Vec::with_capacity(buf.len() + 4);
+                out.extend_from_slice(&buf[..at]);
+                out.extend_from_slice(RENAMED_SOURCE_FILE_KEY);
+                out.extend_from_slice(&buf[at + SOURCE_FILE_KEY.len()..]);
+                self.0.write_all(&out)?;
+            }
+            None => self.0.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RenameSourceFile<M> {
+    type Writer = RenameSourceFileWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RenameSourceFileWriter(self.0.make_writer())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        RenameSourceFileWriter(self.0.make_writer_for(meta))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn only_the_source_location_key_is_renamed() {
+        let mut out = Vec::new();
+        let record = br#"{"v":0,"msg":"x \",\"file\": y","target":"t","line":3,"file":"src/a.rs","file":"wzo.json"}"#;
+        RenameSourceFileWriter(&mut out).write_all(record).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["src_file"], "src/a.rs");
+        assert_eq!(v["file"], "wzo.json");
+        assert_eq!(v["msg"], "x \",\"file\": y");
+    }
+}

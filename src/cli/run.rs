@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::settings::Settings;
 use crate::startup::App;
-use crate::telemetry::{get_subscriber, init_subscriber, install_panic_hook};
+use crate::telemetry::{get_subscriber, init_subscriber, install_panic_hook, RenameSourceFile};
 
 /// Name in every log record.
 pub const SERVICE_NAME: &str = "event-dedup";
@@ -47,7 +47,11 @@ pub fn run(_args: &RunArgs) -> anyhow::Result<ExitCode> {
 pub fn init_service_logging(settings: &Settings) {
     let filter = settings.log_level.as_filter();
     if settings.log_json {
-        init_subscriber(get_subscriber(SERVICE_NAME, filter, std::io::stdout));
+        init_subscriber(get_subscriber(
+            SERVICE_NAME,
+            filter,
+            RenameSourceFile(std::io::stdout),
+        ));
     } else {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

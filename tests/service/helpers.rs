@@ -203,3 +203,78 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A TCP proxy in front of the test database that can cut every connection and
+/// refuse new ones, to simulate a database outage without stopping the shared cluster.
+pub struct DbProxy {
+    pub url: String,
+    enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Bumped on disable: open tunnels watch it and close.
+    epoch: tokio::sync::watch::Sender<u64>,
+    /// Connections refused while disabled.
+    pub refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl DbProxy {
+    pub async fn start(database_url: &str) -> DbProxy {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let config: tokio_postgres::Config = database_url.parse().expect("database url");
+        let upstream_port = config.get_ports()[0];
+        let upstream = format!("127.0.0.1:{upstream_port}");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = database_url.replacen(
+            &format!("127.0.0.1:{upstream_port}"),
+            &format!("127.0.0.1:{port}"),
+            1,
+        );
+        assert_ne!(url, database_url, "test database URL is on 127.0.0.1");
+        let enabled = Arc::new(AtomicBool::new(true));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (epoch, _) = tokio::sync::watch::channel(0u64);
+        let (en, rf, ep) = (enabled.clone(), refused.clone(), epoch.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !en.load(Ordering::SeqCst) {
+                    rf.fetch_add(1, Ordering::SeqCst);
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let mut cut = ep.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        DbProxy {
+            url,
+            enabled,
+            epoch,
+            refused,
+        }
+    }
+
+    /// Cuts open connections and refuses new ones.
+    pub fn disable(&self) {
+        self.enabled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    pub fn enable(&self) {
+        self.enabled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -34,8 +34,14 @@ async fn a_dropped_file_becomes_source_and_canonical_events() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
     let expected = (events_in(&fixture(WZO)) + events_in(&fixture(BZK))) as i64;
-    env.drop_copy(&fixture(WZO), "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
-    env.drop_copy(&fixture(BZK), "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json");
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
 
     wait_until("source events stored and matched", TIMEOUT, || async {
         env.count("SELECT count(*) FROM source_events").await == expected
@@ -75,7 +81,10 @@ async fn the_same_content_under_another_name_is_skipped() {
     })
     .await;
     assert_eq!(env.count("SELECT count(*) FROM file_ingestions").await, 1);
-    assert!(files_in(env.dead()).is_empty(), "a skipped file is not dead-lettered");
+    assert!(
+        files_in(env.dead()).is_empty(),
+        "a skipped file is not dead-lettered"
+    );
     app.stop().await;
 }
 
@@ -100,7 +109,10 @@ async fn a_bad_file_is_dead_lettered_with_its_reason() {
     assert_eq!(error["file"], "abc_01.01.2026_x.json");
     assert_eq!(error["source_code"], "abc");
     assert_eq!(error["file_hash"].as_str().unwrap().len(), 64);
-    assert!(error["message"].as_str().unwrap().starts_with("Invalid JSON"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid JSON"));
     assert!(chrono::DateTime::parse_from_rfc3339(error["failed_at"].as_str().unwrap()).is_ok());
     let error: serde_json::Value = serde_json::from_slice(
         &std::fs::read(env.dead().join("abc_01.01.2026_y.json.error.json")).unwrap(),
@@ -167,7 +179,10 @@ async fn a_file_renamed_into_place_is_ingested_and_temp_names_are_ignored() {
         env.count("SELECT count(*) FROM source_events").await == expected
     })
     .await;
-    assert!(files_in(env.dead()).is_empty(), "ignored names are left alone");
+    assert!(
+        files_in(env.dead()).is_empty(),
+        "ignored names are left alone"
+    );
     assert_eq!(files_in(env.dir()).len(), 3);
     app.stop().await;
 }
@@ -200,10 +215,14 @@ async fn a_burst_of_100_files_is_coalesced_into_few_runs() {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         env.drop_copy(f, &name);
     }
-    wait_until("all 100 files ingested and matched", TIMEOUT * 2, || async {
-        let s = app.stats().await;
-        s.files_completed == 100
-    })
+    wait_until(
+        "all 100 files ingested and matched",
+        TIMEOUT * 2,
+        || async {
+            let s = app.stats().await;
+            s.files_completed == 100
+        },
+    )
     .await;
     let elapsed = started.elapsed();
     let runs = env.runs().await;
@@ -233,8 +252,14 @@ async fn a_burst_of_100_files_is_coalesced_into_few_runs() {
 async fn a_restart_does_not_reingest_or_rematch() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
-    env.drop_copy(&fixture(WZO), "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
-    env.drop_copy(&fixture(BZK), "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json");
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
     wait_until("both files matched", TIMEOUT, || async {
         app.stats().await.files_completed == 2
     })
@@ -250,7 +275,10 @@ async fn a_restart_does_not_reingest_or_rematch() {
     })
     .await;
     app.stop().await;
-    assert_eq!(env.count("SELECT count(*) FROM file_ingestions").await, files);
+    assert_eq!(
+        env.count("SELECT count(*) FROM file_ingestions").await,
+        files
+    );
     assert_eq!(env.runs().await, runs, "no new run after a clean restart");
     assert_eq!(canonical_members(&env).await, before);
 }
@@ -259,13 +287,19 @@ async fn a_restart_does_not_reingest_or_rematch() {
 async fn canonical_ids_stay_stable_when_a_group_grows() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
-    env.drop_copy(&fixture(WZO), "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
     wait_until("first file matched", TIMEOUT, || async {
         app.stats().await.files_completed == 1
     })
     .await;
     let first = canonical_members(&env).await;
-    env.drop_copy(&fixture(BZK), "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json");
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
     wait_until("second file matched", TIMEOUT, || async {
         app.stats().await.files_completed == 2
     })
@@ -282,6 +316,63 @@ async fn canonical_ids_stay_stable_when_a_group_grows() {
             grown += 1;
         }
     }
-    assert!(grown > 0, "the second file adds a source to at least one group");
+    assert!(
+        grown > 0,
+        "the second file adds a source to at least one group"
+    );
+    app.stop().await;
+}
+
+/// The database goes away: a new file waits in place (never dead-lettered) while the
+/// ingest retries, and is ingested and matched once the database is back.
+#[actix_rt::test]
+async fn files_wait_for_the_database_during_an_outage() {
+    let env = TestEnv::new().await;
+    let proxy = helpers::DbProxy::start(&env.database_url).await;
+    let app = env
+        .spawn_with(&[("DATABASE_URL", proxy.url.as_str())])
+        .await;
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    wait_until("first file matched", TIMEOUT, || async {
+        app.stats().await.files_completed == 1
+    })
+    .await;
+
+    proxy.disable();
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
+    wait_until("the ingest retried several times", TIMEOUT, || async {
+        proxy.refused() >= 3
+    })
+    .await;
+    assert!(
+        files_in(env.dead()).is_empty(),
+        "an outage never dead-letters"
+    );
+    assert_eq!(files_in(env.dir()).len(), 2, "the file waits in place");
+
+    proxy.enable();
+    let expected = (events_in(&fixture(WZO)) + events_in(&fixture(BZK))) as i64;
+    wait_until(
+        "second file ingested and matched after the outage",
+        TIMEOUT,
+        || async { app.stats().await.files_completed == 2 },
+    )
+    .await;
+    assert_eq!(
+        env.count("SELECT count(*) FROM source_events").await,
+        expected
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM canonical_event_sources")
+            .await,
+        expected
+    );
+    assert!(files_in(env.dead()).is_empty());
     app.stop().await;
 }
