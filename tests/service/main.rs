@@ -3,6 +3,7 @@
 //! directory. Every wait polls a condition with a timeout (`wait_until`).
 
 mod helpers;
+mod process;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;

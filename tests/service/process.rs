@@ -1,0 +1,212 @@
+//! The real binary: `event-dedup run` killed with SIGKILL in the middle of a burst,
+//! restarted, and stopped with SIGTERM; its stdout must be bunyan JSON only.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{events_in, files_in, wait_until, TestEnv, TIMEOUT};
+
+fn start_service(env: &TestEnv, stdout: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_event-dedup"))
+        .arg("run")
+        .env("EVENT_DEDUP_DATABASE_URL", &env.database_url)
+        .env("EVENT_DEDUP_EVENT_DATA_DIR", env.dir())
+        .env("EVENT_DEDUP_DEAD_LETTER_DIR", env.dead())
+        .env("EVENT_DEDUP_FILE_SETTLE_MS", "100")
+        .env("EVENT_DEDUP_LOG_LEVEL", "INFO")
+        .env("EVENT_DEDUP_LOG_JSON", "true")
+        .env(
+            "EVENT_DEDUP_MATCHING_CONFIG_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/matching.toml"),
+        )
+        .stdin(Stdio::null())
+        .stdout(File::create(stdout).unwrap())
+        .stderr(File::create(stdout.with_extension("stderr")).unwrap())
+        .spawn()
+        .expect("service binary starts")
+}
+
+/// Waits for the child to exit (polling, bounded).
+async fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "service did not exit in {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn generated_files(n: usize, events: usize, dir: &Path) -> Vec<PathBuf> {
+    event_dedup::generate::generate(
+        &event_dedup::generate::GenerateOptions {
+            events,
+            seed: 11,
+            density: 1.0,
+            hard: false,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 1, 19).unwrap(),
+            pretty: false,
+        },
+        dir,
+    )
+    .unwrap();
+    let mut files = files_in(&dir.join("events"));
+    assert!(files.len() >= n, "generator wrote {} files", files.len());
+    files.truncate(n);
+    files
+}
+
+/// Every line is a bunyan record: JSON with the core fields.
+fn assert_bunyan_lines(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        for key in ["v", "level", "name", "hostname", "pid", "time", "msg"] {
+            assert!(v.get(key).is_some(), "missing {key} in {line}");
+        }
+        assert!(v["level"].is_number());
+        if v["msg"] == "file_processed" {
+            for key in ["file", "file_hash", "status", "events_ingested"] {
+                assert!(v.get(key).is_some(), "missing {key} in {line}");
+            }
+            assert!(v["file"].as_str().unwrap().ends_with(".json"));
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Pipes the log through the real `bunyan` CLI in strict mode (rejects any non-JSON
+/// line) when npm can install it; returns false when it could not be fetched.
+fn check_with_bunyan_cli(logs: &[&Path]) -> bool {
+    let prefix = tempfile::tempdir().unwrap();
+    let installed = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(prefix.path())
+        .arg("bunyan@1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let cli = prefix.path().join("node_modules/.bin/bunyan");
+    if !installed || !cli.exists() {
+        eprintln!("bunyan CLI unavailable (npm install failed): JSON check only");
+        return false;
+    }
+    for log in logs {
+        let out = Command::new(&cli)
+            .args(["--strict", "-o", "json-0"])
+            .arg(log)
+            .output()
+            .expect("bunyan runs");
+        assert!(out.status.success(), "bunyan rejected {}", log.display());
+        let records = String::from_utf8_lossy(&out.stdout).lines().count();
+        let lines = std::fs::read_to_string(log).unwrap().lines().count();
+        assert_eq!(
+            records,
+            lines,
+            "bunyan --strict kept every line of {}",
+            log.display()
+        );
+    }
+    true
+}
+
+#[actix_rt::test]
+async fn the_binary_recovers_from_sigkill_mid_burst_and_logs_bunyan_json() {
+    let env = TestEnv::new().await;
+    let staging = tempfile::tempdir().unwrap();
+    let files = generated_files(60, 1400, staging.path());
+    let expected: i64 = files.iter().map(|f| events_in(f) as i64).sum();
+    let logs = tempfile::tempdir().unwrap();
+    let log1 = logs.path().join("first.log");
+    let log2 = logs.path().join("second.log");
+
+    let mut first = start_service(&env, &log1);
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::copy(f, env.dir().join(name)).unwrap();
+    }
+    wait_until("some files ingested", TIMEOUT, || async {
+        env.count("SELECT count(*) FROM file_ingestions").await >= 10
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let at_kill = env.count("SELECT count(*) FROM file_ingestions").await;
+
+    let mut second = start_service(&env, &log2);
+    wait_until(
+        "every file ingested and matched after the restart",
+        TIMEOUT * 2,
+        || async {
+            env.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
+                .await
+                == files.len() as i64
+                && env
+                    .count("SELECT count(*) FROM canonical_event_sources")
+                    .await
+                    == expected
+        },
+    )
+    .await;
+    // SIGTERM: graceful drain, exit code 0.
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(second.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let status = wait_exit(&mut second, TIMEOUT).await;
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+
+    println!(
+        "sigkill: {} of {} files ingested at the kill, {expected} events",
+        at_kill,
+        files.len()
+    );
+    // Exactly once per file, and a consistent canonical state.
+    assert_eq!(
+        env.count("SELECT count(*) FROM file_ingestions").await,
+        files.len() as i64
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT filename) FROM file_ingestions")
+            .await,
+        files.len() as i64
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM source_events").await,
+        expected
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT source_event_id) FROM canonical_event_sources")
+            .await,
+        expected
+    );
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM canonical_events c WHERE NOT EXISTS
+             (SELECT 1 FROM canonical_event_sources s WHERE s.canonical_event_id = c.id)"
+        )
+        .await,
+        0
+    );
+    assert!(files_in(env.dead()).is_empty());
+
+    // stdout holds bunyan records and nothing else.
+    assert!(assert_bunyan_lines(&log1) > 0);
+    assert!(assert_bunyan_lines(&log2) > 0);
+    let stdout2 = std::fs::read_to_string(&log2).unwrap();
+    assert!(stdout2.contains("\"msg\":\"worker_shutdown\""));
+    check_with_bunyan_cli(&[&log1, &log2]);
+}
