@@ -91,6 +91,9 @@ pub enum IngestOutcome {
     RetryLater,
     /// The file disappeared before it could be read.
     Vanished,
+    /// The bytes could not be read (permissions, I/O): without a hash nothing can be
+    /// recorded or dead-lettered; offered again only when the file changes.
+    Unreadable,
 }
 
 impl IngestOutcome {
@@ -204,10 +207,8 @@ async fn ingest_one(shared: Arc<Shared>, msg: IngestFile, name: String) -> Inges
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return IngestOutcome::Vanished,
         Err(e) => {
-            // Unreadable (permissions, I/O): without bytes there is no hash to record;
-            // log it and let the watcher retry when the file changes.
-            tracing::error!(error = %e, "cannot read file");
-            return IngestOutcome::NotReady;
+            tracing::error!(error = %e, "cannot read file; it is retried when it changes");
+            return IngestOutcome::Unreadable;
         }
     };
     let hash = file_hash(&bytes);

@@ -377,3 +377,80 @@ async fn files_wait_for_the_database_during_an_outage() {
     assert!(files_in(env.dead()).is_empty());
     app.stop().await;
 }
+
+/// Measurement, not a check (run with `--ignored --nocapture`): time from dropping a
+/// ~50-event file to its run committed, on top of ~10k stored events.
+#[actix_rt::test]
+#[ignore]
+async fn measure_drop_to_commit_on_10k_events() {
+    use event_dedup::preprocess::{derive, WordLists};
+    let env = TestEnv::new().await;
+    let staging = tempfile::tempdir().unwrap();
+    event_dedup::generate::generate(
+        &event_dedup::generate::GenerateOptions {
+            events: 10_050,
+            seed: 3,
+            density: 1.0,
+            hard: false,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 1, 19).unwrap(),
+            pretty: false,
+        },
+        staging.path(),
+    )
+    .unwrap();
+    let files = files_in(&staging.path().join("events"));
+    let new_file = files
+        .iter()
+        .min_by_key(|f| (events_in(f) as i64 - 50).abs())
+        .unwrap()
+        .clone();
+    let lists = WordLists::bundled();
+    let t = Instant::now();
+    let mut stored = 0;
+    for f in files.iter().filter(|f| **f != new_file) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let parsed =
+            event_dedup::ingest::parse_event_file(&name, &std::fs::read(f).unwrap()).unwrap();
+        let derived: Vec<_> = parsed.events.iter().map(|e| derive(e, &lists)).collect();
+        event_dedup::store::ingest_file(&env.pool, &parsed, &derived)
+            .await
+            .unwrap();
+        stored += parsed.events.len();
+    }
+    println!(
+        "preloaded {stored} events in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let app = env.spawn().await;
+    wait_until("start-up catch-up run", TIMEOUT * 10, || async {
+        env.runs().await == 1
+    })
+    .await;
+    println!(
+        "catch-up run over {stored} events: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let n = events_in(&new_file);
+    let name = new_file.file_name().unwrap().to_string_lossy().into_owned();
+    let t = Instant::now();
+    env.drop_copy(&new_file, &name);
+    wait_until("the new file matched", TIMEOUT * 10, || async {
+        app.stats().await.files_completed == 1
+    })
+    .await;
+    let total = t.elapsed();
+    let run_ms = env
+        .count("SELECT duration_ms FROM processing_runs ORDER BY id DESC LIMIT 1")
+        .await;
+    println!(
+        "drop of a {n}-event file onto {stored} events -> committed canonicals: {:.2} s \
+         (run {run_ms} ms; includes settle {} ms and coalesce window {} ms)",
+        total.as_secs_f64(),
+        helpers::TEST_SETTLE_MS,
+        event_dedup::actors::matcher::COALESCE_WINDOW.as_millis()
+    );
+    app.stop().await;
+}
