@@ -15,11 +15,13 @@
 //!   demos and tests.
 //! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once.
 //! * [`actors`] - the running service's stages (watcher, ingest, matcher, stats).
+//! * [`api`] - the HTTP server (`GET /health` so far).
 //! * [`startup`] - `App::build` / `run_until_stopped`: the whole service in-process.
 //! * [`cli`] - the command-line surfaces (`run`, `migrate`, `dedup`, `evaluate`,
 //!   `generate`, `bench`).
 
 pub mod actors;
+pub mod api;
 pub mod cli;
 pub mod evaluation;
 pub mod generate;

@@ -4,14 +4,15 @@
 //!
 //! `App::build(settings)`: word lists and matching config (fail fast on a bad file) →
 //! database (the URL, or a private embedded PostgreSQL under `DATA_DIR`) → migrations
-//! → watched and dead-letter directories → actors (stats, matcher, ingest, watcher).
+//! → watched and dead-letter directories → actors (stats, matcher, ingest, watcher)
+//! → the HTTP server on `HTTP_ADDR` (`GET /health`).
 //! It must be called inside an actix `System` (the actors live on its arbiter).
 //!
 //! `App::run_until_stopped()`: waits for SIGTERM / SIGINT (or [`App::shutdown_handle`]),
 //! then drains in a fixed order within [`DRAIN_TIMEOUT`]: the watcher stops
 //! discovering → the ingest finishes its file → the matcher finishes its run (and runs
-//! once more for files still uncovered) → the stats flush → the embedded database
-//! stops. A second signal during the drain exits at once.
+//! once more for files still uncovered) → the stats flush → HTTP stops → the
+//! embedded database stops. A second signal during the drain exits at once.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct App {
     matcher: Addr<MatcherActor>,
     stats: Addr<StatsActor>,
     event_data_dir: PathBuf,
+    http: actix_web::dev::ServerHandle,
+    port: u16,
 }
 
 impl App {
@@ -105,6 +108,14 @@ impl App {
         let dead_letter_dir = std::fs::canonicalize(&settings.dead_letter_dir)
             .with_context(|| format!("cannot resolve {}", settings.dead_letter_dir.display()))?;
 
+        let listener = std::net::TcpListener::bind(settings.http_addr).with_context(|| {
+            format!(
+                "cannot listen on EVENT_DEDUP_HTTP_ADDR {}",
+                settings.http_addr
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+
         let shutdown = Shutdown::new();
         let generation = IngestGeneration::default();
         let stats = StatsActor::new().start();
@@ -140,7 +151,13 @@ impl App {
             ingest.clone(),
         )
         .start();
+        let server = crate::api::run(listener, pool.clone())?;
+        let http = server.handle();
+        actix_rt::spawn(server);
+        tracing::info!(addr = %settings.http_addr, port, "http_listening");
         Ok(App {
+            http,
+            port,
             pool,
             database_url,
             embedded,
@@ -156,6 +173,11 @@ impl App {
     /// A handle that stops the app like a signal does (for tests and embedding).
     pub fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
+    }
+
+    /// The HTTP port (useful with `HTTP_ADDR=127.0.0.1:0`).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The pool the service uses.
@@ -209,6 +231,7 @@ impl App {
                 Err(anyhow::anyhow!("interrupted during shutdown"))
             }
         };
+        self.http.stop(true).await;
         self.pool.close();
         if let Some(mut pg) = self.embedded.take() {
             let stopped = tokio::task::spawn_blocking(move || pg.stop()).await;

@@ -75,6 +75,7 @@ impl TestEnv {
             ),
             ("FILE_SETTLE_MS".into(), TEST_SETTLE_MS.to_string()),
             ("DB_POOL_SIZE".into(), "4".into()),
+            ("HTTP_ADDR".into(), "127.0.0.1:0".into()),
             (
                 "MATCHING_CONFIG_PATH".into(),
                 Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -111,8 +112,10 @@ impl TestEnv {
         let app = App::build(self.settings(extra)).await.expect("app builds");
         let shutdown = app.shutdown_handle();
         let stats = app.stats();
+        let port = app.port();
         let handle = actix_rt::spawn(app.run_until_stopped());
         TestApp {
+            port,
             shutdown,
             stats,
             handle: Some(handle),
@@ -146,6 +149,8 @@ impl TestEnv {
 
 /// A running service.
 pub struct TestApp {
+    /// The HTTP port (bound to 127.0.0.1:0).
+    pub port: u16,
     shutdown: Shutdown,
     pub stats: actix::Addr<event_dedup::actors::stats::StatsActor>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -277,4 +282,26 @@ impl DbProxy {
     pub fn refused(&self) -> usize {
         self.refused.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// A minimal HTTP/1.1 GET (no client crate needed for one route): status and body.
+pub async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the service");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -68,6 +68,19 @@ async fn a_dropped_file_becomes_source_and_canonical_events() {
 }
 
 #[actix_rt::test]
+async fn health_reports_ok_with_the_database_up() {
+    let env = TestEnv::new().await;
+    let app = env.spawn().await;
+    let (status, body) = helpers::http_get(app.port, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["database"], "up");
+    assert_eq!(helpers::http_get(app.port, "/nope").await.0, 404);
+    app.stop().await;
+}
+
+#[actix_rt::test]
 async fn the_same_content_under_another_name_is_skipped() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
@@ -356,6 +369,9 @@ async fn files_wait_for_the_database_during_an_outage() {
         "an outage never dead-letters"
     );
     assert_eq!(files_in(env.dir()).len(), 2, "the file waits in place");
+    let (status, body) = helpers::http_get(app.port, "/health").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"database\":\"down\""), "{body}");
 
     proxy.enable();
     let expected = (events_in(&fixture(WZO)) + events_in(&fixture(BZK))) as i64;

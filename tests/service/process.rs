@@ -15,6 +15,7 @@ fn start_service(env: &TestEnv, stdout: &Path) -> Child {
         .env("EVENT_DEDUP_EVENT_DATA_DIR", env.dir())
         .env("EVENT_DEDUP_DEAD_LETTER_DIR", env.dead())
         .env("EVENT_DEDUP_FILE_SETTLE_MS", "100")
+        .env("EVENT_DEDUP_HTTP_ADDR", "127.0.0.1:0")
         .env("EVENT_DEDUP_LOG_LEVEL", "INFO")
         .env("EVENT_DEDUP_LOG_JSON", "true")
         .env(
