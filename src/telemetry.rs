@@ -164,3 +164,21 @@ mod tests {
         assert_eq!(v["msg"], "x \",\"file\": y");
     }
 }
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    #[test]
+    fn contained_sections_are_marked_and_reset_after_a_panic() {
+        assert!(!PANIC_CONTAINED.with(|c| c.get()));
+        let inside = run_contained(|| PANIC_CONTAINED.with(|c| c.get()));
+        assert!(inside);
+        let caught = std::panic::catch_unwind(|| run_contained(|| panic!("boom")));
+        assert!(caught.is_err());
+        assert!(
+            !PANIC_CONTAINED.with(|c| c.get()),
+            "flag reset while unwinding"
+        );
+    }
+}

@@ -470,3 +470,98 @@ async fn measure_drop_to_commit_on_10k_events() {
     );
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn poll_mode_finds_files_without_file_events() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[("WATCH_MODE", "poll"), ("POLL_INTERVAL_MS", "100")])
+        .await;
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    let expected = events_in(&fixture(WZO)) as i64;
+    wait_until("file ingested in poll mode", TIMEOUT, || async {
+        env.count("SELECT count(*) FROM canonical_event_sources")
+            .await
+            == expected
+    })
+    .await;
+    app.stop().await;
+}
+
+/// The ingest itself, driven directly: a parse error on a file that changed since it
+/// was found ready means "not ready" (file untouched); on a stable file it means
+/// dead-letter.
+#[actix_rt::test]
+async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fatal() {
+    use actix::Actor;
+    use event_dedup::actors::ingest::{FileSignature, IngestActor, IngestFile, IngestOutcome};
+    use event_dedup::actors::matcher::{ConfigSource, MatcherActor};
+    use event_dedup::actors::stats::StatsActor;
+    use event_dedup::actors::{IngestGeneration, Shutdown};
+    use std::sync::Arc;
+
+    let env = TestEnv::new().await;
+    let lists = Arc::new(event_dedup::preprocess::WordLists::bundled());
+    let shutdown = Shutdown::new();
+    let generation = IngestGeneration::default();
+    let stats = StatsActor::new().start();
+    let matcher = MatcherActor::new(
+        env.pool.clone(),
+        lists.clone(),
+        ConfigSource {
+            path: fixture("nonexistent.toml"),
+            required: false,
+        },
+        generation.clone(),
+        stats.clone(),
+        shutdown.clone(),
+    )
+    .start();
+    let ingest = IngestActor::new(
+        env.pool.clone(),
+        lists,
+        env.dead().to_path_buf(),
+        generation,
+        matcher,
+        stats,
+        shutdown,
+    )
+    .start();
+
+    let path = env.dir().join("wzo_14.02.2026_partial.json");
+    let bytes = std::fs::read(fixture(WZO)).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let seen = FileSignature::of(&std::fs::metadata(&path).unwrap());
+    // The writer goes on after the watcher declared the file ready.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b" ").unwrap();
+    drop(f);
+    let outcome = ingest
+        .send(IngestFile {
+            path: path.clone(),
+            ready: seen,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, IngestOutcome::NotReady);
+    assert!(path.exists());
+    assert!(files_in(env.dead()).is_empty());
+
+    let stable = FileSignature::of(&std::fs::metadata(&path).unwrap());
+    let outcome = ingest
+        .send(IngestFile {
+            path: path.clone(),
+            ready: stable,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, IngestOutcome::DeadLettered);
+    assert!(!path.exists());
+    assert_eq!(files_in(env.dead()).len(), 2);
+}

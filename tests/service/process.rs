@@ -211,3 +211,56 @@ async fn the_binary_recovers_from_sigkill_mid_burst_and_logs_bunyan_json() {
     assert!(stdout2.contains("\"msg\":\"worker_shutdown\""));
     check_with_bunyan_cli(&[&log1, &log2]);
 }
+
+#[actix_rt::test]
+async fn a_bad_setting_stops_start_up_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_event-dedup"))
+        .arg("run")
+        .env("EVENT_DEDUP_DB_POOL_SIZE", "zero")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("EVENT_DEDUP_DB_POOL_SIZE"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing but log records on stdout");
+}
+
+#[actix_rt::test]
+async fn migrate_applies_the_schema_to_an_empty_database_and_exits() {
+    use event_dedup::store::test_support::{cluster_url, with_database};
+    let admin = tokio::task::spawn_blocking(cluster_url)
+        .await
+        .unwrap()
+        .expect("test cluster");
+    let name = format!("migrate_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = driver.await;
+    let url = with_database(&admin, &name);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_event-dedup"))
+        .arg("migrate")
+        .env("EVENT_DEDUP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pool = event_dedup::store::build_pool(&url, 1).unwrap();
+    let client = pool.get().await.unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM processing_runs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}
