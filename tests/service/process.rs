@@ -85,18 +85,46 @@ fn assert_bunyan_lines(path: &Path) -> usize {
     n
 }
 
+/// Longest wait for `npm install bunyan`.
+const NPM_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Pipes the log through the real `bunyan` CLI in strict mode (rejects any non-JSON
 /// line) when npm can install it; returns false when it could not be fetched.
 fn check_with_bunyan_cli(logs: &[&Path]) -> bool {
     let prefix = tempfile::tempdir().unwrap();
+    // Bounded: an offline machine must not stall the suite on npm's retries.
     let installed = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            "--fetch-retries=1",
+            "--fetch-timeout=20000",
+            "--prefix",
+        ])
         .arg(prefix.path())
         .arg("bunyan@1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
+        .spawn()
+        .ok()
+        .and_then(|mut child| {
+            let start = Instant::now();
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => return Some(status.success()),
+                    Ok(None) if start.elapsed() < NPM_TIMEOUT => {
+                        std::thread::sleep(Duration::from_millis(100))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return None;
+                    }
+                }
+            }
+        })
         .unwrap_or(false);
     let cli = prefix.path().join("node_modules/.bin/bunyan");
     if !installed || !cli.exists() {
