@@ -13,8 +13,15 @@
 //!   benchmarks.
 //! * [`store`] - PostgreSQL schema, pool and repositories; an embedded cluster for
 //!   demos and tests.
-//! * [`cli`] - the command-line surfaces (`dedup`, `evaluate`, `generate`, `bench`).
+//! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once.
+//! * [`actors`] - the running service's stages (watcher, ingest, matcher, stats).
+//! * [`api`] - the HTTP server (`GET /health` so far).
+//! * [`startup`] - `App::build` / `run_until_stopped`: the whole service in-process.
+//! * [`cli`] - the command-line surfaces (`run`, `migrate`, `dedup`, `evaluate`,
+//!   `generate`, `bench`).
 
+pub mod actors;
+pub mod api;
 pub mod cli;
 pub mod evaluation;
 pub mod generate;
@@ -22,5 +29,7 @@ pub mod ingest;
 pub mod matching;
 pub mod model;
 pub mod preprocess;
+pub mod settings;
+pub mod startup;
 pub mod store;
 pub mod telemetry;

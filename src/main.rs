@@ -12,6 +12,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    event_dedup::telemetry::init_cli_logging(&cli.log_level);
+    // The service logs bunyan JSON on stdout, set up by `run` from its settings.
+    if !matches!(cli.command, cli::Command::Run(_)) {
+        event_dedup::telemetry::init_cli_logging(&cli.log_level);
+    }
     cli::run(cli)
 }

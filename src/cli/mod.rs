@@ -7,6 +7,8 @@ pub mod dedup;
 pub mod evaluate;
 pub mod generate;
 pub mod input;
+pub mod migrate;
+pub mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,10 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Time the pipeline stage by stage on generated data of growing size.
     Bench(bench::BenchArgs),
+    /// Run the service: watch the event directory, ingest, match, persist.
+    Run(run::RunArgs),
+    /// Apply the database schema migrations and exit.
+    Migrate(migrate::MigrateArgs),
     /// One benchmark measurement in its own process (used by `bench`).
     #[command(hide = true)]
     BenchRun(bench::BenchRunArgs),
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(args) => generate::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::run_child(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
     };
     match result {
         Ok(code) => code,

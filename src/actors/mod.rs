@@ -1,0 +1,139 @@
+//! The running service: one actor per pipeline stage (ARCHITECTURE.md, data flow).
+//!
+//! ```text
+//! WatcherActor ── IngestFile ──▶ IngestActor ── FilesIngested{generation} ──▶ MatcherActor
+//!      (ready files, one in flight)   (one file at a time)                 (one run at a time)
+//!                                         │ FileProcessed                        │ MatchRunFinished
+//!                                         └──────────────▶ StatsActor ◀──────────┘
+//! ```
+//!
+//! * [`watcher`] - discovery and readiness of files in the watched directory.
+//! * [`ingest`] - hash, skip, parse, dead-letter or store one file.
+//! * [`matcher`] - coalesced, serialized full re-matching runs and their persistence.
+//! * [`stats`] - one summary log record per file and per run.
+//!
+//! Shared here: [`Shutdown`] (the one controller every stage checks), the
+//! [`IngestGeneration`] counter that lets the matcher coalesce, and
+//! [`retry_transient`], the backoff loop used while the database is unreachable.
+//!
+//! Invariants:
+//! * pipeline stages talk with `send().await` (never `do_send`), so a slow stage slows
+//!   the one before it instead of growing a mailbox;
+//! * the generation is bumped only after a file's transaction committed, so a run that
+//!   read generation `g` before loading events sees every file numbered `<= g`.
+
+pub mod ingest;
+pub mod matcher;
+pub mod stats;
+pub mod watcher;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::store::StoreError;
+
+/// First wait after a transient database error.
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest wait between two attempts: a restarted database is noticed within this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The shutdown controller: triggered once (signal or `App` handle), observed by every
+/// stage. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Debug, Default)]
+struct ShutdownInner {
+    triggered: AtomicBool,
+    notify: Notify,
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts the graceful shutdown (idempotent).
+    pub fn trigger(&self) {
+        self.inner.triggered.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.inner.triggered.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`trigger`](Self::trigger) was called.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_triggered() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Monotonically increasing count of committed file ingestions in this process.
+#[derive(Debug, Clone, Default)]
+pub struct IngestGeneration(Arc<AtomicU64>);
+
+impl IngestGeneration {
+    /// Called after a file's transaction committed; returns the new generation.
+    pub fn bump(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `op` until it succeeds, fails permanently, or shutdown begins while the
+/// database is unreachable. Transient failures are logged and retried with
+/// exponential backoff ([`INITIAL_BACKOFF`] doubling up to [`MAX_BACKOFF`]).
+pub async fn retry_transient<T, F, Fut>(
+    what: &str,
+    shutdown: &Shutdown,
+    mut op: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut backoff = INITIAL_BACKOFF;
+    let mut attempt = 1u32;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if attempt > 1 {
+                    tracing::info!(operation = what, attempt, "database reachable again");
+                }
+                return Ok(v);
+            }
+            Err(e) if e.is_transient() && !shutdown.is_triggered() => {
+                tracing::warn!(
+                    operation = what,
+                    attempt,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    error = %format!("{e:?}").trim_end(),
+                    "database unavailable, retrying"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait() => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! `App`: builds and runs the whole service in-process (zero-to-production's
+//! `Application::build` / `run_until_stopped` shape), so tests start exactly what
+//! `event-dedup run` starts.
+//!
+//! `App::build(settings)`: word lists and matching config (fail fast on a bad file) →
+//! database (the URL, or a private embedded PostgreSQL under `DATA_DIR`) → migrations
+//! → watched and dead-letter directories → actors (stats, matcher, ingest, watcher)
+//! → the HTTP server on `HTTP_ADDR` (`GET /health`).
+//! It must be called inside an actix `System` (the actors live on its arbiter).
+//!
+//! `App::run_until_stopped()`: waits for SIGTERM / SIGINT (or [`App::shutdown_handle`]),
+//! then drains in a fixed order within [`DRAIN_TIMEOUT`]: the watcher stops
+//! discovering → the ingest finishes its file → the matcher finishes its run (and runs
+//! once more for files still uncovered) → the stats flush → HTTP stops → the
+//! embedded database stops. A second signal during the drain exits at once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use deadpool_postgres::Pool;
+
+use crate::actors::ingest::{DrainIngest, IngestActor};
+use crate::actors::matcher::{CatchUp, ConfigSource, DrainMatcher, MatcherActor};
+use crate::actors::stats::{FlushStats, GetStats, StatsActor, StatsSnapshot};
+use crate::actors::watcher::{StopWatching, WatcherActor, WatcherSettings};
+use crate::actors::{IngestGeneration, Shutdown};
+use crate::preprocess::WordLists;
+use crate::settings::Settings;
+use crate::store::{self, EmbeddedOptions, EmbeddedPostgres, StoreError};
+
+/// How long a graceful shutdown may take before the process exits anyway: one file
+/// plus one full run on a large catalogue fits comfortably; a container orchestrator's
+/// kill grace period should be longer.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Migration attempts at start-up and the pause between them (storage spec §2: the
+/// API and the worker may start while the database is still coming up).
+pub const MIGRATE_ATTEMPTS: u32 = 3;
+pub const MIGRATE_RETRY_PAUSE: Duration = Duration::from_secs(2);
+
+/// The running service.
+pub struct App {
+    pool: Pool,
+    database_url: String,
+    embedded: Option<EmbeddedPostgres>,
+    shutdown: Shutdown,
+    watcher: Addr<WatcherActor>,
+    ingest: Addr<IngestActor>,
+    matcher: Addr<MatcherActor>,
+    stats: Addr<StatsActor>,
+    event_data_dir: PathBuf,
+    http: actix_web::dev::ServerHandle,
+    port: u16,
+}
+
+impl App {
+    /// Starts everything (see the module header). Fails with a message naming what is
+    /// wrong: a config file, the database, a directory.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        tracing::info!(
+            event_data_dir = %settings.event_data_dir.display(),
+            dead_letter_dir = %settings.dead_letter_dir.display(),
+            database = settings.database_url.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "embedded".into()),
+            "worker_starting"
+        );
+        let lists = Arc::new(
+            WordLists::load(
+                settings.prefixes_config_path.as_deref(),
+                settings.synonyms_path.as_deref(),
+                settings.city_aliases_path.as_deref(),
+            )
+            .context("cannot load the word lists")?,
+        );
+        let config = ConfigSource {
+            path: settings.matching_config_path.clone(),
+            required: settings.matching_config_explicit,
+        };
+        config
+            .load_file()
+            .map_err(|e| anyhow::anyhow!("invalid matching config: {e}"))?;
+
+        let (database_url, embedded) = match &settings.database_url {
+            Some(url) => (url.expose().to_string(), None),
+            None => {
+                let options = EmbeddedOptions::new(settings.data_dir.join("pgdata"));
+                let pg = EmbeddedPostgres::start_async(options)
+                    .await
+                    .context("cannot start the embedded PostgreSQL (no EVENT_DEDUP_DATABASE_URL set); install the server with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL")?;
+                (pg.connection_url(), Some(pg))
+            }
+        };
+        let pool = store::build_pool(&database_url, settings.db_pool_size)
+            .context("invalid EVENT_DEDUP_DATABASE_URL")?;
+        migrate_with_retries(&pool).await?;
+
+        for (var, dir) in [
+            ("EVENT_DATA_DIR", &settings.event_data_dir),
+            ("DEAD_LETTER_DIR", &settings.dead_letter_dir),
+        ] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create EVENT_DEDUP_{var} {}", dir.display()))?;
+        }
+        // notify reports absolute paths; compare like with like.
+        let event_data_dir = std::fs::canonicalize(&settings.event_data_dir)
+            .with_context(|| format!("cannot resolve {}", settings.event_data_dir.display()))?;
+        let dead_letter_dir = std::fs::canonicalize(&settings.dead_letter_dir)
+            .with_context(|| format!("cannot resolve {}", settings.dead_letter_dir.display()))?;
+
+        let listener = std::net::TcpListener::bind(settings.http_addr).with_context(|| {
+            format!(
+                "cannot listen on EVENT_DEDUP_HTTP_ADDR {}",
+                settings.http_addr
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+
+        let shutdown = Shutdown::new();
+        let generation = IngestGeneration::default();
+        let stats = StatsActor::new().start();
+        let matcher = MatcherActor::new(
+            pool.clone(),
+            Arc::clone(&lists),
+            config,
+            generation.clone(),
+            stats.clone(),
+            shutdown.clone(),
+        )
+        .start();
+        let ingest = IngestActor::new(
+            pool.clone(),
+            lists,
+            dead_letter_dir,
+            generation,
+            matcher.clone(),
+            stats.clone(),
+            shutdown.clone(),
+        )
+        .start();
+        // Files committed before a crash may lack a run: match them now.
+        let _ = matcher.send(CatchUp).await;
+        let watcher = WatcherActor::new(
+            WatcherSettings {
+                dir: event_data_dir.clone(),
+                mode: settings.watch_mode,
+                settle: settings.file_settle.get(),
+                rescan_interval: settings.rescan_interval.get(),
+                poll_interval: settings.poll_interval.get(),
+            },
+            ingest.clone(),
+        )
+        .start();
+        let server = crate::api::run(listener, pool.clone())?;
+        let http = server.handle();
+        actix_rt::spawn(server);
+        tracing::info!(addr = %settings.http_addr, port, "http_listening");
+        Ok(App {
+            http,
+            port,
+            pool,
+            database_url,
+            embedded,
+            shutdown,
+            watcher,
+            ingest,
+            matcher,
+            stats,
+            event_data_dir,
+        })
+    }
+
+    /// A handle that stops the app like a signal does (for tests and embedding).
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The HTTP port (useful with `HTTP_ADDR=127.0.0.1:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The pool the service uses.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The database URL in use (the embedded cluster's when no URL was configured).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// The watched directory, resolved.
+    pub fn event_data_dir(&self) -> &std::path::Path {
+        &self.event_data_dir
+    }
+
+    /// Address of the stats actor (counters for tests and the dashboard).
+    pub fn stats(&self) -> Addr<StatsActor> {
+        self.stats.clone()
+    }
+
+    /// Current counters.
+    pub async fn stats_snapshot(&self) -> Option<StatsSnapshot> {
+        self.stats.send(GetStats).await.ok()
+    }
+
+    /// Runs until a signal or the shutdown handle, then drains (module header).
+    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+        let signalled = tokio::select! {
+            s = wait_for_signal() => Some(s?),
+            _ = self.shutdown.wait() => None,
+        };
+        tracing::info!(signal = signalled.unwrap_or("handle"), "shutdown_requested");
+        self.shutdown.trigger();
+        let drain = async {
+            let _ = self.watcher.send(StopWatching).await;
+            let _ = self.ingest.send(DrainIngest).await;
+            let _ = self.matcher.send(DrainMatcher).await;
+            let _ = self.stats.send(FlushStats).await;
+        };
+        let outcome = tokio::select! {
+            r = tokio::time::timeout(DRAIN_TIMEOUT, drain) => {
+                if r.is_err() {
+                    tracing::warn!(timeout_s = DRAIN_TIMEOUT.as_secs(), "drain timed out");
+                }
+                Ok(())
+            }
+            s = wait_for_signal() => {
+                tracing::warn!(signal = s.unwrap_or("?"), "second signal, exiting without draining");
+                Err(anyhow::anyhow!("interrupted during shutdown"))
+            }
+        };
+        self.http.stop(true).await;
+        self.pool.close();
+        if let Some(mut pg) = self.embedded.take() {
+            let stopped = tokio::task::spawn_blocking(move || pg.stop()).await;
+            match stopped {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "could not stop the embedded PostgreSQL"),
+                Err(e) => tracing::error!(error = %e, "could not stop the embedded PostgreSQL"),
+            }
+        }
+        tracing::info!("worker_shutdown");
+        outcome
+    }
+}
+
+/// Applies migrations, retrying a transient failure [`MIGRATE_ATTEMPTS`] times.
+pub async fn migrate_with_retries(pool: &Pool) -> anyhow::Result<()> {
+    let mut attempt = 1;
+    loop {
+        match store::migrate(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < MIGRATE_ATTEMPTS => {
+                tracing::warn!(attempt, error = %format!("{e:?}").trim_end(), "migration failed, retrying");
+                tokio::time::sleep(MIGRATE_RETRY_PAUSE).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(migration_error(e)),
+        }
+    }
+}
+
+fn migration_error(e: StoreError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot migrate the database: {}",
+        format!("{e:?}").trim_end()
+    )
+}
+
+/// SIGTERM or SIGINT, by name.
+async fn wait_for_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
