@@ -13,8 +13,10 @@
 //!   benchmarks.
 //! * [`store`] - PostgreSQL schema, pool and repositories; an embedded cluster for
 //!   demos and tests.
+//! * [`api`] - the REST API (actix-web handlers over the store).
 //! * [`cli`] - the command-line surfaces (`dedup`, `evaluate`, `generate`, `bench`).
 
+pub mod api;
 pub mod cli;
 pub mod evaluation;
 pub mod generate;

@@ -55,8 +55,15 @@ const FILES_PER_CHUNK: usize = 512;
 
 pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
     let files = collect_json_files(paths).context("cannot list input files")?;
-    let total_bytes: u64 = files.iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
-    let mut input = LoadedInput { files_read: files.len(), ..Default::default() };
+    let total_bytes: u64 = files
+        .iter()
+        .filter_map(|p| p.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let mut input = LoadedInput {
+        files_read: files.len(),
+        ..Default::default()
+    };
     let mut merger = Merger::default();
     let mut bytes_done = 0u64;
     for chunk in files.chunks(FILES_PER_CHUNK) {
@@ -68,10 +75,13 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
             // Size the event vector once from the first chunk's events per byte:
             // events are large and a growing vector would copy them repeatedly.
             let chunk_bytes: u64 = parsed.iter().map(|(b, _)| *b).sum();
-            let chunk_events: usize =
-                parsed.iter().map(|(_, r)| r.as_ref().map_or(0, |f| f.events.len())).sum();
+            let chunk_events: usize = parsed
+                .iter()
+                .map(|(_, r)| r.as_ref().map_or(0, |f| f.events.len()))
+                .sum();
             if chunk_bytes > 0 {
-                let estimate = (chunk_events as f64 * total_bytes as f64 / chunk_bytes as f64 * 1.05) as usize;
+                let estimate =
+                    (chunk_events as f64 * total_bytes as f64 / chunk_bytes as f64 * 1.05) as usize;
                 input.events.reserve_exact(estimate.max(chunk_events));
             }
         }
@@ -120,7 +130,10 @@ impl Merger {
                     input.events[*slot] = event;
                 }
                 None => {
-                    self.owner.insert(event.id.clone(), (input.events.len(), file.file_name.clone()));
+                    self.owner.insert(
+                        event.id.clone(),
+                        (input.events.len(), file.file_name.clone()),
+                    );
                     input.events.push(event);
                 }
             }

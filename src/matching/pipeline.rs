@@ -261,15 +261,21 @@ fn sorted_unique_by_id(mut events: Vec<SourceEvent>) -> Vec<SourceEvent> {
         buf[..n].copy_from_slice(&bytes[..n]);
         u128::from_be_bytes(buf)
     };
-    let mut order: Vec<(u128, u32)> =
-        events.par_iter().enumerate().map(|(i, e)| (prefix(&e.id), i as u32)).collect();
+    let mut order: Vec<(u128, u32)> = events
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| (prefix(&e.id), i as u32))
+        .collect();
     order.par_sort_unstable_by(|x, y| {
         x.0.cmp(&y.0)
             .then_with(|| events[x.1 as usize].id.cmp(&events[y.1 as usize].id))
             .then(x.1.cmp(&y.1))
     });
     order.dedup_by(|later, first| events[later.1 as usize].id == events[first.1 as usize].id);
-    order.into_iter().map(|(_, i)| std::mem::take(&mut events[i as usize])).collect()
+    order
+        .into_iter()
+        .map(|(_, i)| std::mem::take(&mut events[i as usize]))
+        .collect()
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -462,7 +468,10 @@ fn synthesize_all(
     let facts_of = |ci: usize| facts.get(&(ci as u32)).unwrap_or(&empty);
     let is_reviewed = |members: &[u32]| {
         !reviewed.is_empty() && {
-            let ids: Vec<String> = members.iter().map(|&m| events[m as usize].id.clone()).collect();
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&m| events[m as usize].id.clone())
+                .collect();
             reviewed.contains(ids.as_slice())
         }
     };
@@ -498,13 +507,17 @@ fn synthesize_all(
         .map(|&ci| {
             let members = &clusters[ci];
             let f = facts_of(ci);
-            let member_events: Vec<&SourceEvent> = members.iter().map(|&m| &events[m as usize]).collect();
+            let member_events: Vec<&SourceEvent> =
+                members.iter().map(|&m| &events[m as usize]).collect();
             let mut canonical = synthesize(&member_events, &config.canonical.field_strategies);
             canonical.match_confidence = (!f.match_weights.is_empty())
                 .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
             canonical.ai_assisted = f.ai_inside;
             if members.len() > 1 && is_reviewed(members) {
-                if canonical.match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+                if canonical
+                    .match_confidence
+                    .is_some_and(|c| c < LOW_CONFIDENCE)
+                {
                     canonical.match_confidence = Some(REVIEWED_CONFIDENCE);
                 }
             } else {
@@ -515,6 +528,9 @@ fn synthesize_all(
         })
         .collect();
     let mut clusters = clusters;
-    let ordered_clusters = order.iter().map(|&ci| std::mem::take(&mut clusters[ci])).collect();
+    let ordered_clusters = order
+        .iter()
+        .map(|&ci| std::mem::take(&mut clusters[ci]))
+        .collect();
     (canonical_events, ordered_clusters)
 }

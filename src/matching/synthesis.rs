@@ -27,13 +27,21 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         (value, id(i))
     };
     let (title, title_src) = pick(strategies.title, &|e| Some(e.title.as_str()));
-    let (short_description, sd_src) = pick(strategies.short_description, &|e| e.short_description.as_deref());
+    let (short_description, sd_src) = pick(strategies.short_description, &|e| {
+        e.short_description.as_deref()
+    });
     let (description, d_src) = pick(strategies.description, &|e| e.description.as_deref());
     let (location_name, ln_src) = pick(strategies.location_name, &|e| e.location_name.as_deref());
     let (location_city, lc_src) = pick(strategies.location_city, &|e| e.location_city.as_deref());
-    let (location_street, ls_src) = pick(strategies.location_street, &|e| e.location_street.as_deref());
-    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| e.location_district.as_deref());
-    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| e.location_zipcode.as_deref());
+    let (location_street, ls_src) = pick(strategies.location_street, &|e| {
+        e.location_street.as_deref()
+    });
+    let (location_district, ld_src) = pick(StringStrategy::MostComplete, &|e| {
+        e.location_district.as_deref()
+    });
+    let (location_zipcode, lz_src) = pick(StringStrategy::MostComplete, &|e| {
+        e.location_zipcode.as_deref()
+    });
     let (geo, geo_i) = highest_confidence(members);
     let (is_family_event, fam_i) = any_true(members, |e| e.is_family_event);
     let (is_child_focused, child_i) = any_true(members, |e| e.is_child_focused);
@@ -44,7 +52,11 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         title: title.unwrap_or_default(),
         short_description,
         description,
-        highlights: union_lists(members.iter().map(|m| m.highlights.as_deref().unwrap_or(&[]))),
+        highlights: union_lists(
+            members
+                .iter()
+                .map(|m| m.highlights.as_deref().unwrap_or(&[])),
+        ),
         location_name,
         location_city,
         location_district,
@@ -56,7 +68,11 @@ pub fn synthesize(members: &[&SourceEvent], strategies: &FieldStrategies) -> Can
         dates,
         first_date,
         last_date,
-        categories: union_lists(members.iter().map(|m| m.categories.as_deref().unwrap_or(&[]))),
+        categories: union_lists(
+            members
+                .iter()
+                .map(|m| m.categories.as_deref().unwrap_or(&[])),
+        ),
         is_family_event,
         is_child_focused,
         admission_free,
@@ -172,7 +188,9 @@ fn union_lists<'a>(lists: impl Iterator<Item = &'a [String]>) -> Vec<String> {
 fn highest_confidence(members: &[&SourceEvent]) -> (Option<(f64, f64, f64)>, usize) {
     let mut best: Option<((f64, f64, f64), usize)> = None;
     for (i, m) in members.iter().enumerate() {
-        if let (Some(lat), Some(lon), Some(conf)) = (m.geo_latitude, m.geo_longitude, m.geo_confidence) {
+        if let (Some(lat), Some(lon), Some(conf)) =
+            (m.geo_latitude, m.geo_longitude, m.geo_confidence)
+        {
             if best.is_none_or(|((_, _, c), _)| conf > c) {
                 best = Some(((lat, lon, conf), i));
             }

@@ -1,0 +1,156 @@
+//! The REST API (storage-and-api.md §5–§8, §10; issue #4): actix-web handlers over the
+//! PostgreSQL store.
+//!
+//! * [`configure`] registers every route plus JSON error handlers for actix's own
+//!   extractors; the caller registers `web::Data<ApiState>` ([`state`]).
+//! * [`error`] - [`ApiError`](error::ApiError), the one error enum of this boundary.
+//! * [`auth`] - bearer tokens / loopback-only writes.
+//! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
+//!   [`explain`] - one module per resource.
+//!
+//! Invariants: all SQL is parameterized; request bodies are bounded
+//! ([`MAX_JSON_BODY`]); every write (review, config) runs in one transaction under the
+//! canonical-state advisory lock, writes an audit row, and calls `rematch()` only after
+//! the commit.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod dashboard;
+pub mod error;
+pub mod events;
+pub mod explain;
+pub mod export;
+pub mod review;
+pub mod state;
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use tokio_postgres::types::FromSql;
+use tokio_postgres::Row;
+
+pub use error::ApiError;
+pub use state::ApiState;
+
+use error::FieldProblem;
+
+/// Largest accepted JSON body: review and config requests are tiny; 64 KiB leaves
+/// room for a full config document while bounding memory per request.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// Every query parameter in order, so repeated keys (`city=a&city=b`) survive.
+pub type RawQuery = web::Query<Vec<(String, String)>>;
+
+/// Registers all routes. Literal paths come before `{id}` paths.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_JSON_BODY)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY))
+        .route("/health", web::get().to(health))
+        .route("/api/canonical-events", web::get().to(events::list))
+        .route(
+            "/api/canonical-events/categories",
+            web::get().to(events::categories),
+        )
+        .route(
+            "/api/canonical-events/cities",
+            web::get().to(events::cities),
+        )
+        .route("/api/canonical-events/{id}", web::get().to(events::detail))
+        .route("/api/review/queue", web::get().to(review::queue))
+        .route("/api/review/split", web::post().to(review::split))
+        .route("/api/review/merge", web::post().to(review::merge))
+        .route(
+            "/api/review/queue/{id}/dismiss",
+            web::post().to(review::dismiss),
+        )
+        .route("/api/audit-log", web::get().to(audit::list))
+        .route("/api/dashboard/stats", web::get().to(dashboard::stats))
+        .route(
+            "/api/dashboard/processing-history",
+            web::get().to(dashboard::processing_history),
+        )
+        .route("/api/runs", web::get().to(dashboard::runs))
+        .route("/api/config", web::get().to(config::get))
+        .route("/api/config", web::patch().to(config::patch))
+        .route("/api/export", web::post().to(export::export))
+        .route("/api/explain", web::get().to(explain::explain))
+        .default_service(web::to(not_found));
+}
+
+/// `GET /health`
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Unknown paths get a JSON 404 like every other error.
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("Not found".into()))
+}
+
+/// Reads a column; a type mismatch is a bug (500), never a panic.
+pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, ApiError> {
+    row.try_get(name)
+        .map_err(|e| ApiError::unexpected(format!("column {name}: {e}")))
+}
+
+/// The paginated envelope `{items, total, page, size, pages}`.
+pub(crate) fn paginated(items: Vec<Value>, total: i64, page: i64, size: i64) -> Value {
+    let pages = if total <= 0 {
+        1
+    } else {
+        (total + size - 1) / size
+    };
+    json!({"items": items, "total": total, "page": page, "size": size, "pages": pages.max(1)})
+}
+
+/// Parses an integer query value in `[min, max]`, recording a problem otherwise.
+pub(crate) fn parse_int(
+    problems: &mut Vec<FieldProblem>,
+    key: &str,
+    value: &str,
+    min: i64,
+    max: i64,
+) -> Option<i64> {
+    match value.trim().parse::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Some(v),
+        Ok(_) => {
+            problems.push(FieldProblem::new(
+                &["query", key],
+                format!("must be between {min} and {max}"),
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push(FieldProblem::new(&["query", key], "expected an integer"));
+            None
+        }
+    }
+}
+
+/// Parses `page`/`size` (and more integer keys) of the simple paginated endpoints:
+/// returns `(page, size)` and the values of `extra` keys, or every problem.
+pub(crate) fn page_params(
+    pairs: &[(String, String)],
+    max_size: i64,
+    default_size: i64,
+) -> (i64, i64, Vec<FieldProblem>) {
+    let mut problems = Vec::new();
+    let (mut page, mut size) = (1, default_size);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "page" => page = parse_int(&mut problems, k, v, 1, i64::MAX).unwrap_or(1),
+            "size" => size = parse_int(&mut problems, k, v, 1, max_size).unwrap_or(default_size),
+            _ => {}
+        }
+    }
+    if (page - 1).checked_mul(size).is_none() {
+        problems.push(FieldProblem::new(&["query", "page"], "page is too large"));
+    }
+    (page, size, problems)
+}
