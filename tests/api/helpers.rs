@@ -25,7 +25,9 @@ pub fn lists() -> &'static WordLists {
 }
 
 pub fn fixture_dir(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 pub struct TestApp {
@@ -52,7 +54,10 @@ pub async fn spawn_app_with(dir: &Path) -> TestApp {
         .collect();
     files.sort();
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).expect("file name");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("file name");
         let bytes = std::fs::read(path).expect("fixture readable");
         let parsed = parse_event_file(name, &bytes).expect("fixture parses");
         let derived: Vec<_> = parsed.events.iter().map(|e| derive(e, lists())).collect();
