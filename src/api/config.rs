@@ -215,6 +215,6 @@ mod tests {
         .expect_err("invalid");
         assert!(problems.len() >= 2, "{problems:?}");
         assert!(problems.iter().any(|p| p.msg.starts_with("thresholds.")));
-        assert!(problems.iter().any(|p| p.msg.starts_with("scoring.")));
+        assert!(problems.iter().any(|p| p.msg.starts_with("scoring")));
     }
 }
