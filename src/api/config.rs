@@ -132,6 +132,7 @@ pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// `PATCH /api/config`
+#[tracing::instrument(name = "Updating the matching config", skip_all, fields(operator = %op.0))]
 pub async fn patch(
     state: web::Data<ApiState>,
     op: Operator,

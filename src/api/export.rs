@@ -129,11 +129,12 @@ fn exported_event(row: &Row) -> Result<Value, ApiError> {
 }
 
 /// `POST /api/export`
+#[tracing::instrument(name = "Exporting canonical events", skip_all)]
 pub async fn export(
     state: web::Data<ApiState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let req: ExportRequest = optional_json(&body)?;
+    let req: ExportRequest = optional_json(&super::read_body(payload).await?)?;
     let created = bound("created_after", req.created_after.as_deref())?;
     let modified = bound("modified_after", req.modified_after.as_deref())?;
     let client = state.pool.get().await?;

@@ -51,36 +51,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .error_handler(error::json_error),
         )
         .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY))
-        .route("/health", web::get().to(health))
-        .route("/api/canonical-events", web::get().to(events::list))
-        .route(
-            "/api/canonical-events/categories",
-            web::get().to(events::categories),
+        .service(resource("/health").route(web::get().to(health)))
+        .service(resource("/api/canonical-events").route(web::get().to(events::list)))
+        .service(
+            resource("/api/canonical-events/categories").route(web::get().to(events::categories)),
         )
-        .route(
-            "/api/canonical-events/cities",
-            web::get().to(events::cities),
+        .service(resource("/api/canonical-events/cities").route(web::get().to(events::cities)))
+        .service(resource("/api/canonical-events/{id}").route(web::get().to(events::detail)))
+        .service(resource("/api/review/queue").route(web::get().to(review::queue)))
+        .service(resource("/api/review/split").route(web::post().to(review::split)))
+        .service(resource("/api/review/merge").route(web::post().to(review::merge)))
+        .service(resource("/api/review/queue/{id}/dismiss").route(web::post().to(review::dismiss)))
+        .service(resource("/api/audit-log").route(web::get().to(audit::list)))
+        .service(resource("/api/dashboard/stats").route(web::get().to(dashboard::stats)))
+        .service(
+            resource("/api/dashboard/processing-history")
+                .route(web::get().to(dashboard::processing_history)),
         )
-        .route("/api/canonical-events/{id}", web::get().to(events::detail))
-        .route("/api/review/queue", web::get().to(review::queue))
-        .route("/api/review/split", web::post().to(review::split))
-        .route("/api/review/merge", web::post().to(review::merge))
-        .route(
-            "/api/review/queue/{id}/dismiss",
-            web::post().to(review::dismiss),
+        .service(resource("/api/runs").route(web::get().to(dashboard::runs)))
+        .service(
+            resource("/api/config")
+                .route(web::get().to(config::get))
+                .route(web::patch().to(config::patch)),
         )
-        .route("/api/audit-log", web::get().to(audit::list))
-        .route("/api/dashboard/stats", web::get().to(dashboard::stats))
-        .route(
-            "/api/dashboard/processing-history",
-            web::get().to(dashboard::processing_history),
-        )
-        .route("/api/runs", web::get().to(dashboard::runs))
-        .route("/api/config", web::get().to(config::get))
-        .route("/api/config", web::patch().to(config::patch))
-        .route("/api/export", web::post().to(export::export))
-        .route("/api/explain", web::get().to(explain::explain))
+        .service(resource("/api/export").route(web::post().to(export::export)))
+        .service(resource("/api/explain").route(web::get().to(explain::explain)))
         .default_service(web::to(not_found));
+}
+
+/// A resource whose unsupported methods get a JSON 405 (actix's default is empty).
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(json!({"detail": "Method not allowed"}))
+}
+
+/// Reads a request body of at most [`MAX_JSON_BODY`] bytes (413 beyond), for
+/// endpoints whose body is optional (so the JSON extractor cannot be used).
+pub(crate) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("Could not read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_JSON_BODY {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `GET /health`

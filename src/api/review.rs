@@ -292,6 +292,7 @@ async fn link_constraints_to_audit(tx: &Transaction<'_>, audit_id: i64) -> Resul
 }
 
 /// `POST /api/review/split` (§6.1).
+#[tracing::instrument(name = "Splitting a canonical event", skip_all, fields(operator = %op.0, canonical_event_id = body.canonical_event_id, source_event_id = %body.source_event_id))]
 pub async fn split(
     state: web::Data<ApiState>,
     op: Operator,
@@ -399,6 +400,7 @@ pub async fn split(
 }
 
 /// `POST /api/review/merge` (§6.2).
+#[tracing::instrument(name = "Merging canonical events", skip_all, fields(operator = %op.0, source_canonical_id = body.source_canonical_id, target_canonical_id = body.target_canonical_id))]
 pub async fn merge(
     state: web::Data<ApiState>,
     op: Operator,
@@ -473,14 +475,15 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
 }
 
 /// `POST /api/review/queue/{id}/dismiss` (§6.3).
+#[tracing::instrument(name = "Dismissing a review item", skip_all, fields(operator = %op.0, canonical_event_id = *path))]
 pub async fn dismiss(
     state: web::Data<ApiState>,
     op: Operator,
     path: web::Path<i32>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let req: DismissRequest = optional_json(&body)?;
+    let req: DismissRequest = optional_json(&super::read_body(payload).await?)?;
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

@@ -35,6 +35,13 @@ async fn health_is_ok() {
 async fn unknown_route_is_json_404() {
     let app = spawn_app().await;
     assert_error(app.get("/api/nope").await, 404).await;
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/config"))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(wrong_method, 405).await;
 }
 
 #[tokio::test]
@@ -733,6 +740,14 @@ async fn export_round_trips_as_an_input_file() {
         .await
         .expect("sent");
     assert_error(broken, 422).await;
+    let huge = app
+        .client
+        .post(app.url("/api/export"))
+        .body(vec![b' '; 100_000])
+        .send()
+        .await
+        .expect("sent");
+    assert_error(huge, 413).await;
 }
 
 #[tokio::test]
