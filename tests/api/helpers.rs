@@ -46,6 +46,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Every JSON file of `dir`, ingested, matched and persisted.
 pub async fn spawn_app_with(dir: &Path) -> TestApp {
+    spawn_app_configured(dir, vec![(OPERATOR.to_string(), TOKEN.to_string())]).await
+}
+
+/// As [`spawn_app_with`], with the given API tokens (empty = loopback-only writes).
+pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> TestApp {
     let (pool, _) = fresh_database().await.expect("test database");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("fixture dir")
@@ -73,7 +78,7 @@ pub async fn spawn_app_with(dir: &Path) -> TestApp {
         rematch: Arc::new(move || {
             counter.fetch_add(1, Ordering::SeqCst);
         }),
-        tokens: vec![(OPERATOR.to_string(), TOKEN.to_string())],
+        tokens,
         matching_config_path: config_dir.path().join("matching.toml"),
     };
     let app = TestApp {

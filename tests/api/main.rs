@@ -247,6 +247,23 @@ async fn writes_need_a_valid_token() {
 }
 
 #[tokio::test]
+async fn without_tokens_loopback_writes_are_accepted() {
+    let app = helpers::spawn_app_configured(&fixture_dir("worked_example"), Vec::new()).await;
+    let (id, _) = multi_member(&app).await;
+    let r = app
+        .client
+        .post(app.url(&format!("/api/review/queue/{id}/dismiss")))
+        .json(&json!({"operator": "reviewer-on-localhost"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    let log = app.get_json("/api/audit-log").await;
+    assert_eq!(log["items"][0]["operator"], json!("reviewer-on-localhost"));
+    assert_eq!(app.rematch_count(), 1);
+}
+
+#[tokio::test]
 async fn split_sticks_after_a_rerun() {
     let app = spawn_app().await;
     let (id, members) = multi_member(&app).await;
