@@ -2,7 +2,8 @@
 //! PostgreSQL store.
 //!
 //! * [`configure`] registers every route plus JSON error handlers for actix's own
-//!   extractors; the caller registers `web::Data<ApiState>` ([`state`]).
+//!   extractors; the caller registers `web::Data<ApiState>` ([`state`]) and wraps the
+//!   app in [`cors`].
 //! * [`error`] - [`ApiError`](error::ApiError), the one error enum of this boundary.
 //! * [`auth`] - bearer tokens / loopback-only writes.
 //! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
@@ -77,6 +78,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/export").route(web::post().to(export::export)))
         .service(resource("/api/explain").route(web::get().to(explain::explain)))
         .default_service(web::to(not_found));
+}
+
+/// Origins of the development UI (spec §5), allowed with every method and header.
+pub const DEV_UI_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://localhost:5174"];
+
+/// The CORS middleware for the API; wrap the `App` with it (`App::new().wrap(cors())`),
+/// since `configure` cannot add middleware.
+pub fn cors() -> actix_cors::Cors {
+    DEV_UI_ORIGINS
+        .iter()
+        .fold(actix_cors::Cors::default(), |c, origin| {
+            c.allowed_origin(origin)
+        })
+        .allow_any_method()
+        .allow_any_header()
+        .max_age(3600)
 }
 
 /// A resource whose unsupported methods get a JSON 405 (actix's default is empty).

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
-use event_dedup::api::{configure, ApiState};
+use event_dedup::api::{configure, cors, ApiState};
 use event_dedup::ingest::parse_event_file;
 use event_dedup::matching::{run, MatchingConfig};
 use event_dedup::preprocess::{derive, WordLists};
@@ -93,11 +93,16 @@ pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(configure))
-        .workers(1)
-        .listen(listener)
-        .expect("listen")
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(cors())
+            .app_data(data.clone())
+            .configure(configure)
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
     tokio::spawn(server);
     TestApp {
         address: format!("http://127.0.0.1:{port}"),

@@ -32,6 +32,36 @@ async fn health_is_ok() {
 }
 
 #[tokio::test]
+async fn cors_allows_the_development_ui() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/config"))
+        .header("Origin", "http://localhost:5173")
+        .header("Access-Control-Request-Method", "PATCH")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let other = app
+        .client
+        .get(app.url("/health"))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .expect("sent");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
 async fn unknown_route_is_json_404() {
     let app = spawn_app().await;
     assert_error(app.get("/api/nope").await, 404).await;
