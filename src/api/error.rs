@@ -152,3 +152,50 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         other => ApiError::invalid(&["body"], other.to_string()).into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(e: &ApiError) -> (u16, serde_json::Value) {
+        let response = e.error_response();
+        let status = response.status().as_u16();
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn internal_errors_are_opaque() {
+        let e = ApiError::Unexpected(anyhow::anyhow!("password=hunter2 in SQL"));
+        let (status, body) = body_of(&e).await;
+        assert_eq!(status, 500);
+        assert_eq!(body, serde_json::json!({"detail": "Internal server error"}));
+        assert!(
+            format!("{e:?}").contains("hunter2"),
+            "the log keeps the cause"
+        );
+    }
+
+    #[tokio::test]
+    async fn validation_lists_problems_and_others_are_strings() {
+        let e = ApiError::Validation(vec![
+            FieldProblem::new(&["query", "size"], "too big"),
+            FieldProblem::new(&["query", "page"], "too small"),
+        ]);
+        let (status, body) = body_of(&e).await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            body["detail"][1]["loc"],
+            serde_json::json!(["query", "page"])
+        );
+        let (status, body) = body_of(&ApiError::NotFound("Canonical event not found".into())).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["detail"], "Canonical event not found");
+        assert_eq!(body_of(&ApiError::PayloadTooLarge).await.0, 413);
+        assert_eq!(body_of(&ApiError::Forbidden("no".into())).await.0, 403);
+        assert_eq!(body_of(&ApiError::Unauthorized("no".into())).await.0, 401);
+        assert_eq!(body_of(&ApiError::BadRequest("no".into())).await.0, 400);
+    }
+}
