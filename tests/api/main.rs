@@ -709,6 +709,30 @@ async fn config_get_hides_the_key_and_patch_validates_everything() {
 }
 
 #[tokio::test]
+async fn config_layers_defaults_file_and_stored_overrides() {
+    let app = spawn_app().await;
+    let file = app._config_dir.path().join("matching.toml");
+    std::fs::write(&file, "[thresholds]\nhigh = 0.9\nlow = 0.4\n").expect("config file written");
+    let from_file = app.get_json("/api/config").await;
+    assert_eq!(from_file["thresholds"]["high"], json!(0.9));
+    assert_eq!(from_file["thresholds"]["low"], json!(0.4));
+    // A stored override beats the file; keys it does not name keep the file's value.
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.35}}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let merged = app.get_json("/api/config").await;
+    assert_eq!(merged["thresholds"]["high"], json!(0.9));
+    assert_eq!(merged["thresholds"]["low"], json!(0.35));
+    // Validation sees the whole effective config: low above the file's high fails.
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.95}}))
+        .await;
+    assert_error(r, 422).await;
+    assert_eq!(app.get_json("/api/config").await, merged);
+}
+
+#[tokio::test]
 async fn export_round_trips_as_an_input_file() {
     let app = spawn_app().await;
     let total = app.canonicals().await.len();
