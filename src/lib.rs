@@ -15,10 +15,10 @@
 //!   demos and tests.
 //! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once.
 //! * [`actors`] - the running service's stages (watcher, ingest, matcher, stats).
-//! * [`api`] - the HTTP server (`GET /health` so far).
+//! * [`api`] - the REST API and the HTTP server (actix-web handlers over the store).
 //! * [`startup`] - `App::build` / `run_until_stopped`: the whole service in-process.
-//! * [`cli`] - the command-line surfaces (`run`, `migrate`, `dedup`, `evaluate`,
-//!   `generate`, `bench`).
+//! * [`cli`] - the command-line surfaces (`run`, `api`, `migrate`, `dedup`,
+//!   `evaluate`, `generate`, `bench`).
 
 pub mod actors;
 pub mod api;

@@ -53,6 +53,7 @@ struct RawSettings {
     poll_interval_ms: Option<String>,
     file_settle_ms: Option<String>,
     data_dir: Option<String>,
+    api_tokens: Option<String>,
 }
 
 /// A database URL. `Debug` and `Display` hide the password so the settings can be
@@ -180,6 +181,40 @@ pub struct Settings {
     pub file_settle: PositiveDuration,
     /// Data directory of the embedded PostgreSQL (its cluster lives in `pgdata/`).
     pub data_dir: PathBuf,
+    /// `(name, token)` pairs for write endpoints; empty = writes only from loopback.
+    pub api_tokens: ApiTokens,
+}
+
+/// Bearer tokens of the write endpoints. `Debug` shows only the names.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ApiTokens(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for ApiTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+/// Parses `name:token,name2:token2`; names and tokens must be non-empty and names
+/// unique (the name is what the audit log records as operator).
+fn parse_tokens(s: &str) -> Result<ApiTokens, String> {
+    let mut tokens: Vec<(String, String)> = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((name, token)) = item.split_once(':') else {
+            return Err("expected name:token pairs separated by commas".to_string());
+        };
+        let (name, token) = (name.trim(), token.trim());
+        if name.is_empty() || token.is_empty() {
+            return Err("a name or token is empty".to_string());
+        }
+        if tokens.iter().any(|(n, _)| n == name) {
+            return Err(format!("the name {name:?} appears twice"));
+        }
+        tokens.push((name.to_string(), token.to_string()));
+    }
+    Ok(ApiTokens(tokens))
 }
 
 const DEFAULT_EVENT_DATA_DIR: &str = "./eventdata";
@@ -266,6 +301,14 @@ impl Settings {
                 DEFAULT_RESCAN_INTERVAL_SECS,
                 Duration::from_secs,
             )?,
+            api_tokens: match non_empty(raw.api_tokens) {
+                None => ApiTokens::default(),
+                Some(v) => parse_tokens(&v).map_err(|problem| SettingsError {
+                    variable: "API_TOKENS",
+                    value: "<redacted>".to_string(),
+                    problem,
+                })?,
+            },
             watch_mode: parse_with("WATCH_MODE", raw.watch_mode, "notify", |s| {
                 match s.trim().to_ascii_lowercase().as_str() {
                     "notify" => Ok(WatchMode::Notify),
@@ -428,5 +471,38 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(&format!("EVENT_DEDUP_{var}")), "{text}");
         }
+    }
+
+    #[test]
+    fn api_tokens_parse_and_never_print_secrets() {
+        let s = Settings::from_vars(vec![(
+            "EVENT_DEDUP_API_TOKENS".to_string(),
+            "alice:s3cret, bob:t0ken".to_string(),
+        )])
+        .unwrap();
+        assert_eq!(s.api_tokens.0.len(), 2);
+        assert_eq!(s.api_tokens.0[1], ("bob".to_string(), "t0ken".to_string()));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("alice"),
+            "{shown}"
+        );
+        for bad in ["alice", "alice:", ":x", "a:1,a:2"] {
+            let err = Settings::from_vars(vec![(
+                "EVENT_DEDUP_API_TOKENS".to_string(),
+                bad.to_string(),
+            )])
+            .unwrap_err();
+            assert_eq!(err.variable, "API_TOKENS");
+            assert!(
+                !err.to_string().contains('1') || bad.contains("a:1"),
+                "{err}"
+            );
+        }
+        assert!(Settings::from_vars(Vec::<(String, String)>::new())
+            .unwrap()
+            .api_tokens
+            .0
+            .is_empty());
     }
 }

@@ -151,7 +151,11 @@ impl App {
             ingest.clone(),
         )
         .start();
-        let server = crate::api::run(listener, pool.clone())?;
+        let state = api_state(&settings, pool.clone(), rematch_via_actor(matcher.clone()));
+        let server = crate::api::server::run(listener, state)?;
+        // Reviews made through a separate `event-dedup api` process arrive as
+        // PostgreSQL notifications.
+        crate::api::rematch::listen(database_url.clone(), matcher.clone(), shutdown.clone());
         let http = server.handle();
         actix_rt::spawn(server);
         tracing::info!(addr = %settings.http_addr, port, "http_listening");
@@ -270,12 +274,42 @@ fn migration_error(e: StoreError) -> anyhow::Error {
 }
 
 /// SIGTERM or SIGINT, by name.
-async fn wait_for_signal() -> anyhow::Result<&'static str> {
+pub async fn wait_for_signal() -> anyhow::Result<&'static str> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
     Ok(tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
+    })
+}
+
+/// The API's shared state; logs when writes are open to loopback clients only.
+pub fn api_state(
+    settings: &Settings,
+    pool: deadpool_postgres::Pool,
+    rematch: std::sync::Arc<dyn Fn() + Send + Sync>,
+) -> crate::api::ApiState {
+    if settings.api_tokens.0.is_empty() {
+        tracing::warn!("no EVENT_DEDUP_API_TOKENS configured: write endpoints (review, config) accept requests from loopback clients only");
+    }
+    crate::api::ApiState {
+        pool,
+        rematch,
+        tokens: settings.api_tokens.0.clone(),
+        matching_config_path: settings.matching_config_path.clone(),
+    }
+}
+
+/// In-process re-match trigger: a message to the matcher, which coalesces requests.
+/// `try_send` never blocks an HTTP worker; a full mailbox means runs are pending anyway
+/// (every run reloads the constraints), so a dropped request loses nothing.
+fn rematch_via_actor(
+    matcher: actix::Addr<crate::actors::matcher::MatcherActor>,
+) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+    std::sync::Arc::new(move || {
+        if let Err(e) = matcher.try_send(crate::actors::matcher::RematchRequested) {
+            tracing::warn!(error = %e, "re-match request not queued; a pending run covers it");
+        }
     })
 }

@@ -58,6 +58,12 @@ pub struct FilesIngested {
 #[rtype(result = "()")]
 pub struct DrainMatcher;
 
+/// A review decision or a config change was committed (fact, from the API): run again.
+/// Coalesced like files, so a reviewer's quick clicks give one run.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct RematchRequested;
+
 /// Run now if the database holds files that no completed run covered (start-up after
 /// a crash or an outage).
 #[derive(Debug, Clone, Copy, Message)]
@@ -95,6 +101,8 @@ pub struct MatcherActor {
     generation: IngestGeneration,
     /// Highest generation a finished run covered.
     covered: u64,
+    /// A review or config change asked for a run that has not started yet.
+    review_pending: bool,
     /// When the first uncovered notice arrived (`None` = clean).
     dirty_since: Option<Instant>,
     last_notice: Instant,
@@ -124,6 +132,7 @@ impl MatcherActor {
                 shutdown,
             }),
             covered: generation.current(),
+            review_pending: false,
             generation,
             dirty_since: None,
             last_notice: Instant::now(),
@@ -152,7 +161,7 @@ impl MatcherActor {
         }
         let draining = !self.drain_waiters.is_empty();
         let target = self.generation.current();
-        if target <= self.covered && !self.forced {
+        if target <= self.covered && !self.forced && !self.review_pending {
             self.dirty_since = None;
             if draining {
                 for w in self.drain_waiters.drain(..) {
@@ -178,12 +187,14 @@ impl MatcherActor {
 
     fn start_run(&mut self, ctx: &mut Context<Self>, target: u64) {
         let files = target.saturating_sub(self.covered);
-        let trigger = match (self.forced, files) {
-            (true, 0) => "startup",
-            (_, 1) => "file",
+        let trigger = match (self.forced, self.review_pending, files) {
+            (true, _, 0) => "startup",
+            (_, true, 0) => "review",
+            (_, _, 1) => "file",
             _ => "batch",
         };
         self.forced = false;
+        self.review_pending = false;
         self.running = true;
         self.dirty_since = None;
         let run = RunInfo::new(trigger, i32::try_from(files).unwrap_or(i32::MAX));
@@ -216,6 +227,21 @@ impl Handler<FilesIngested> for MatcherActor {
         if msg.generation <= self.covered {
             return;
         }
+        self.last_notice = Instant::now();
+        if self.dirty_since.is_none() {
+            self.dirty_since = Some(self.last_notice);
+        }
+        if !self.running {
+            self.arm(ctx, COALESCE_WINDOW);
+        }
+    }
+}
+
+impl Handler<RematchRequested> for MatcherActor {
+    type Result = ();
+
+    fn handle(&mut self, _: RematchRequested, ctx: &mut Self::Context) {
+        self.review_pending = true;
         self.last_notice = Instant::now();
         if self.dirty_since.is_none() {
             self.dirty_since = Some(self.last_notice);

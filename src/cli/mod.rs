@@ -1,6 +1,7 @@
 //! Command-line surfaces. `main.rs` only parses arguments and calls [`run`]; every
 //! command lives in its own module so it can be called from tests.
 
+pub mod api;
 pub mod bench;
 pub mod config_args;
 pub mod dedup;
@@ -43,6 +44,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run the service: watch the event directory, ingest, match, persist.
     Run(run::RunArgs),
+    /// Serve only the REST API (needs EVENT_DEDUP_DATABASE_URL; the worker runs `run`).
+    Api(api::ApiArgs),
     /// Apply the database schema migrations and exit.
     Migrate(migrate::MigrateArgs),
     /// One benchmark measurement in its own process (used by `bench`).
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::run_child(&args),
         Command::Run(args) => run::run(&args),
+        Command::Api(args) => api::run(&args),
         Command::Migrate(args) => migrate::run(&args),
     };
     match result {

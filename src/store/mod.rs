@@ -28,8 +28,8 @@ pub use constraints::{add_pair_constraint, add_reviewed_set, load_constraints, P
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{
-    ingest_file, insert_file, is_completed, load_all_events, record_failed_file, record_rejection,
-    FileOutcome, UpdatedEvent,
+    ingest_file, insert_file, is_completed, load_all_events, load_events_by_ids,
+    record_failed_file, record_rejection, FileOutcome, UpdatedEvent,
 };
 pub use pool::{build_pool, migrate};
 pub use runs::{

@@ -1,0 +1,162 @@
+//! Dashboard (storage-and-api.md §7): file and decision figures, daily processing
+//! history, and the recent pipeline runs (`processing_runs`, which §7's note asks for).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::state::ApiState;
+use super::{col, parse_int, RawQuery};
+
+/// `days` in 1–365, default 30.
+fn days(query: &RawQuery) -> Result<i64, ApiError> {
+    let mut problems = Vec::new();
+    let mut days = 30;
+    for (k, v) in &query.0 {
+        if k == "days" {
+            days = parse_int(&mut problems, k, v, 1, 365).unwrap_or(30);
+        }
+    }
+    if problems.is_empty() {
+        Ok(days)
+    } else {
+        Err(ApiError::Validation(problems))
+    }
+}
+
+fn cutoff(days: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(days)
+}
+
+/// `GET /api/dashboard/stats`
+pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
+    let since = cutoff(days(&query)?);
+    let client = state.pool.get().await?;
+    let files = client
+        .query_one(
+            "SELECT count(*) AS total_files,
+                    coalesce(sum(event_count), 0)::int8 AS total_events,
+                    count(*) FILTER (WHERE status = 'completed') AS completed,
+                    count(*) FILTER (WHERE status = 'failed') AS errors
+             FROM file_ingestions WHERE ingested_at >= $1",
+            &[&since],
+        )
+        .await?;
+    let matches = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE decision = 'match') AS m,
+                    count(*) FILTER (WHERE decision = 'no_match') AS n,
+                    count(*) FILTER (WHERE decision = 'ambiguous') AS a
+             FROM match_decisions",
+            &[],
+        )
+        .await?;
+    let canonicals = client
+        .query_one(
+            "SELECT count(*) AS total,
+                    count(*) FILTER (WHERE needs_review) AS needs_review,
+                    round(avg(match_confidence)::numeric, 4)::float8 AS avg_confidence
+             FROM canonical_events",
+            &[],
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "files": {
+            "total_files": col::<i64>(&files, "total_files")?,
+            "total_events": col::<i64>(&files, "total_events")?,
+            "completed": col::<i64>(&files, "completed")?,
+            "errors": col::<i64>(&files, "errors")?,
+        },
+        "matches": {
+            "match": col::<i64>(&matches, "m")?,
+            "no_match": col::<i64>(&matches, "n")?,
+            "ambiguous": col::<i64>(&matches, "a")?,
+        },
+        "canonicals": {
+            "total": col::<i64>(&canonicals, "total")?,
+            "needs_review": col::<i64>(&canonicals, "needs_review")?,
+            "avg_confidence": col::<Option<f64>>(&canonicals, "avg_confidence")?,
+        },
+    })))
+}
+
+/// `GET /api/dashboard/processing-history`: one entry per UTC day with files.
+pub async fn processing_history(
+    state: web::Data<ApiState>,
+    query: RawQuery,
+) -> Result<HttpResponse, ApiError> {
+    let since = cutoff(days(&query)?);
+    let client = state.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT (ingested_at AT TIME ZONE 'UTC')::date AS day,
+                    count(*) AS files_processed,
+                    coalesce(sum(event_count), 0)::int8 AS events_ingested,
+                    count(*) FILTER (WHERE status = 'failed') AS errors
+             FROM file_ingestions WHERE ingested_at >= $1
+             GROUP BY day ORDER BY day",
+            &[&since],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(json!({
+                "date": col::<NaiveDate>(r, "day")?,
+                "files_processed": col::<i64>(r, "files_processed")?,
+                "events_ingested": col::<i64>(r, "events_ingested")?,
+                "errors": col::<i64>(r, "errors")?,
+            }))
+        })
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// `GET /api/runs?limit=N` (1–500, default 50): the most recent pipeline runs.
+pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
+    let mut problems = Vec::new();
+    let mut limit = 50;
+    for (k, v) in &query.0 {
+        if k == "limit" {
+            limit = parse_int(&mut problems, k, v, 1, 500).unwrap_or(50);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let client = state.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT * FROM processing_runs ORDER BY started_at DESC, id DESC LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(json!({
+                "id": col::<i64>(r, "id")?,
+                "run_id": col::<uuid::Uuid>(r, "run_id")?.to_string(),
+                "started_at": col::<DateTime<Utc>>(r, "started_at")?.to_rfc3339(),
+                "finished_at": col::<Option<DateTime<Utc>>>(r, "finished_at")?.map(|t| t.to_rfc3339()),
+                "status": col::<String>(r, "status")?,
+                "trigger": col::<String>(r, "trigger")?,
+                "files_covered": col::<i32>(r, "files_covered")?,
+                "total_events": col::<i32>(r, "total_events")?,
+                "candidate_pairs": col::<i64>(r, "candidate_pairs")?,
+                "matches": col::<i64>(r, "matches")?,
+                "ambiguous": col::<i64>(r, "ambiguous")?,
+                "canonicals_created": col::<i32>(r, "canonicals_created")?,
+                "canonicals_updated": col::<i32>(r, "canonicals_updated")?,
+                "canonicals_unchanged": col::<i32>(r, "canonicals_unchanged")?,
+                "canonicals_removed": col::<i32>(r, "canonicals_removed")?,
+                "flagged": col::<i32>(r, "flagged")?,
+                "duration_ms": col::<Option<i64>>(r, "duration_ms")?,
+                "error": col::<Option<String>>(r, "error")?,
+                "stats": col::<Option<Value>>(r, "stats")?,
+            }))
+        })
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    Ok(HttpResponse::Ok().json(items))
+}

@@ -1,0 +1,31 @@
+//! `ApiState`: what every handler shares (pool, re-match trigger, tokens, config path).
+//!
+//! Register it as `web::Data<ApiState>` next to [`super::configure`]. The state is
+//! immutable; per-request data never lives here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Shared state of the REST API.
+#[derive(Clone)]
+pub struct ApiState {
+    pub pool: deadpool_postgres::Pool,
+    /// Called after a committed review or config change. The service wires it to the
+    /// MatcherActor (which coalesces bursts); it must return at once.
+    pub rematch: Arc<dyn Fn() + Send + Sync>,
+    /// `(operator name, bearer token)`. Empty = no tokens: writes only from loopback.
+    pub tokens: Vec<(String, String)>,
+    /// The matching config file (defaults ← this file ← stored overrides). A missing
+    /// file means "defaults only".
+    pub matching_config_path: PathBuf,
+}
+
+impl std::fmt::Debug for ApiState {
+    /// Never prints the tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("tokens", &self.tokens.len())
+            .field("matching_config_path", &self.matching_config_path)
+            .finish_non_exhaustive()
+    }
+}

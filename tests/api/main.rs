@@ -1,0 +1,968 @@
+//! REST API tests (issue #4): every endpoint against a real PostgreSQL database and a
+//! real HTTP server, including review decisions surviving a pipeline re-run, config
+//! validation, export round trips, auth refusals and a fuzz test for 5xx.
+
+mod helpers;
+
+use helpers::{assert_error, fixture_dir, spawn_app, spawn_app_with, TestApp, OPERATOR};
+use serde_json::{json, Value};
+
+/// A canonical with at least two members and its member ids.
+async fn multi_member(app: &TestApp) -> (i64, Vec<String>) {
+    for c in app.canonicals().await {
+        if c["source_count"].as_i64().unwrap_or(0) >= 2 {
+            let id = c["id"].as_i64().expect("id");
+            let detail = app.get_json(&format!("/api/canonical-events/{id}")).await;
+            let members = detail["sources"]
+                .as_array()
+                .expect("sources")
+                .iter()
+                .map(|s| s["id"].as_str().expect("source id").to_string())
+                .collect();
+            return (id, members);
+        }
+    }
+    panic!("the worked example has a multi-member canonical");
+}
+
+#[tokio::test]
+async fn health_is_ok() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.get_json("/health").await,
+        json!({"status": "ok", "database": "up"})
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_the_development_ui() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/config"))
+        .header("Origin", "http://localhost:5173")
+        .header("Access-Control-Request-Method", "PATCH")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let other = app
+        .client
+        .get(app.url("/health"))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .expect("sent");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn unknown_route_is_json_404() {
+    let app = spawn_app().await;
+    assert_error(app.get("/api/nope").await, 404).await;
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/config"))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(wrong_method, 405).await;
+}
+
+#[tokio::test]
+async fn list_paginates_filters_and_sorts() {
+    let app = spawn_app().await;
+    let all = app.canonicals().await;
+    let total = all.len() as i64;
+    assert!(total >= 5);
+
+    let page = app.get_json("/api/canonical-events?size=2&page=2").await;
+    assert_eq!(page["total"], json!(total));
+    assert_eq!(page["size"], json!(2));
+    assert_eq!(page["page"], json!(2));
+    assert_eq!(page["pages"], json!((total + 1) / 2));
+    assert_eq!(page["items"].as_array().expect("items").len(), 2);
+
+    let past = app.get_json("/api/canonical-events?page=99").await;
+    assert_eq!(past["items"], json!([]));
+    assert_eq!(past["total"], json!(total));
+
+    // City: exact, case-insensitive, repeatable (OR).
+    let wk = app.get_json("/api/canonical-events?city=waldkirch").await;
+    assert!(wk["total"].as_i64().expect("total") >= 1);
+    for item in wk["items"].as_array().expect("items") {
+        assert_eq!(item["location_city"], json!("Waldkirch"));
+    }
+    let both = app
+        .get_json("/api/canonical-events?city=waldkirch&city=EMMENDINGEN")
+        .await;
+    assert!(both["total"].as_i64() > wk["total"].as_i64());
+    let partial = app.get_json("/api/canonical-events?city=Waldkir").await;
+    assert_eq!(partial["total"], json!(0));
+
+    // q: substring, with LIKE wildcards taken literally.
+    let q = app.get_json("/api/canonical-events?q=streuobst").await;
+    assert!(q["total"].as_i64().expect("total") >= 1);
+    let wild = app.get_json("/api/canonical-events?q=%25").await;
+    assert_eq!(wild["total"], json!(0));
+    let underscore = app.get_json("/api/canonical-events?q=_").await;
+    assert_eq!(underscore["total"], json!(0));
+
+    // Category: exact membership, AND over values.
+    let fas = app
+        .get_json("/api/canonical-events?category=fasnacht")
+        .await;
+    assert!(fas["total"].as_i64().expect("total") >= 1);
+    let none = app
+        .get_json("/api/canonical-events?category=fasnacht&category=no-such-category")
+        .await;
+    assert_eq!(none["total"], json!(0));
+    let sub = app.get_json("/api/canonical-events?category=fasn").await;
+    assert_eq!(sub["total"], json!(0));
+
+    // Dates: overlap semantics.
+    let feb15 = app
+        .get_json("/api/canonical-events?date_from=2026-02-15&date_to=2026-02-15")
+        .await;
+    assert!(feb15["total"].as_i64().expect("total") >= 1);
+    let far = app
+        .get_json("/api/canonical-events?date_from=2030-01-01")
+        .await;
+    assert_eq!(far["total"], json!(0));
+
+    // Sorting: source_count desc puts the biggest first; id breaks ties.
+    let sorted = app
+        .get_json("/api/canonical-events?sort_by=source_count&sort_dir=desc&size=100")
+        .await;
+    let counts: Vec<i64> = sorted["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["source_count"].as_i64().expect("count"))
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    for key in [
+        "title",
+        "city",
+        "date",
+        "categories",
+        "confidence",
+        "review",
+        "bogus",
+    ] {
+        app.get_json(&format!("/api/canonical-events?sort_by={key}"))
+            .await;
+    }
+    let min2 = app.get_json("/api/canonical-events?min_sources=2").await;
+    assert!(min2["total"].as_i64().expect("total") >= 1);
+    app.get_json("/api/canonical-events?review=false").await;
+}
+
+#[tokio::test]
+async fn list_rejects_bad_parameters_with_422() {
+    let app = spawn_app().await;
+    for query in [
+        "size=0",
+        "size=10001",
+        "page=0",
+        "page=abc",
+        "date_from=2026-13-01",
+        "date_to=tomorrow",
+        "review=maybe",
+        "min_sources=0",
+        "page=9223372036854775807&size=10000",
+    ] {
+        let body = assert_error(
+            app.get(&format!("/api/canonical-events?{query}")).await,
+            422,
+        )
+        .await;
+        let detail = body["detail"].as_array().expect("problem list");
+        assert!(detail[0]["loc"].is_array() && detail[0]["msg"].is_string());
+    }
+    let body = assert_error(app.get("/api/canonical-events?size=0&page=0").await, 422).await;
+    assert_eq!(body["detail"].as_array().expect("list").len(), 2);
+}
+
+#[tokio::test]
+async fn categories_and_cities_are_sorted_and_distinct() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/canonical-events/categories",
+        "/api/canonical-events/cities",
+    ] {
+        let values: Vec<String> =
+            serde_json::from_value(app.get_json(path).await).expect("strings");
+        assert!(!values.is_empty());
+        let mut sorted = values.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(values.len(), sorted.len());
+    }
+    let cities = app.get_json("/api/canonical-events/cities").await;
+    assert!(cities
+        .as_array()
+        .expect("array")
+        .contains(&json!("Waldkirch")));
+}
+
+#[tokio::test]
+async fn detail_shows_sources_provenance_and_decisions() {
+    let app = spawn_app().await;
+    let (id, members) = multi_member(&app).await;
+    let d = app.get_json(&format!("/api/canonical-events/{id}")).await;
+    assert_eq!(d["source_count"].as_u64(), Some(members.len() as u64));
+    assert!(d["field_provenance"]["title"].is_string());
+    let decisions = d["match_decisions"].as_array().expect("decisions");
+    assert!(!decisions.is_empty());
+    for dec in decisions {
+        assert!(members.contains(&dec["source_event_id_a"].as_str().expect("a").to_string()));
+        assert!(dec["weights"]["title"].is_number());
+        assert!(dec["rule"].is_string() && dec["tier"].is_string());
+        assert!(dec["combined_score"].is_number());
+    }
+    let first = &d["sources"][0];
+    assert!(first["dates"][0]["date"].is_string());
+    assert!(first["source_code"].is_string());
+
+    assert_error(app.get("/api/canonical-events/999999").await, 404).await;
+    assert_error(app.get("/api/canonical-events/abc").await, 422).await;
+    assert_error(app.get("/api/canonical-events/99999999999").await, 422).await;
+}
+
+#[tokio::test]
+async fn writes_need_a_valid_token() {
+    let app = spawn_app().await;
+    let (id, members) = multi_member(&app).await;
+    let body = json!({"canonical_event_id": id, "source_event_id": members[0]});
+    let none = app
+        .client
+        .post(app.url("/api/review/split"))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_error(none, 401).await;
+    let wrong = app
+        .client
+        .post(app.url("/api/review/split"))
+        .bearer_auth("wrong")
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_error(wrong, 401).await;
+    let patch = app
+        .client
+        .patch(app.url("/api/config"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(patch, 401).await;
+    let dismiss = app
+        .client
+        .post(app.url(&format!("/api/review/queue/{id}/dismiss")))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(dismiss, 401).await;
+    assert_eq!(app.rematch_count(), 0);
+    assert_eq!(app.members_with(&members[0]).await, members);
+}
+
+#[tokio::test]
+async fn without_tokens_loopback_writes_are_accepted() {
+    let app = helpers::spawn_app_configured(&fixture_dir("worked_example"), Vec::new()).await;
+    let (id, _) = multi_member(&app).await;
+    let r = app
+        .client
+        .post(app.url(&format!("/api/review/queue/{id}/dismiss")))
+        .json(&json!({"operator": "reviewer-on-localhost"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    let log = app.get_json("/api/audit-log").await;
+    assert_eq!(log["items"][0]["operator"], json!("reviewer-on-localhost"));
+    assert_eq!(app.rematch_count(), 1);
+}
+
+#[tokio::test]
+async fn split_sticks_after_a_rerun() {
+    let app = spawn_app().await;
+    let (id, members) = multi_member(&app).await;
+    let moved = members[0].clone();
+    let r = app
+        .post(
+            "/api/review/split",
+            &json!({"canonical_event_id": id, "source_event_id": moved}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["original_canonical_id"], json!(id));
+    let new_id = body["new_canonical_id"].as_i64().expect("new canonical");
+    assert_eq!(app.rematch_count(), 1);
+
+    // Immediately visible.
+    let new = app
+        .get_json(&format!("/api/canonical-events/{new_id}"))
+        .await;
+    assert_eq!(new["source_count"], json!(1));
+    assert_eq!(new["sources"][0]["id"], json!(moved));
+    assert_eq!(app.members_with(&moved).await, vec![moved.clone()]);
+    let original = app.get_json(&format!("/api/canonical-events/{id}")).await;
+    assert_eq!(
+        original["source_count"].as_u64(),
+        Some(members.len() as u64 - 1)
+    );
+    assert_eq!(original["needs_review"], json!(false));
+
+    // Audited with the token's name.
+    let log = app.get_json("/api/audit-log?action_type=split").await;
+    assert_eq!(log["total"], json!(1));
+    let entry = &log["items"][0];
+    assert_eq!(entry["operator"], json!(OPERATOR));
+    assert_eq!(entry["source_event_id"], json!(moved));
+    assert_eq!(entry["details"]["new_canonical_id"], json!(new_id));
+
+    // Survives a full re-run.
+    app.rerun().await;
+    let after = app.members_with(&moved).await;
+    for other in &members[1..] {
+        assert!(!after.contains(other), "{moved} rejoined {other}");
+    }
+}
+
+#[tokio::test]
+async fn split_errors() {
+    let app = spawn_app().await;
+    let (id, members) = multi_member(&app).await;
+    let r = app
+        .post(
+            "/api/review/split",
+            &json!({"canonical_event_id": id, "source_event_id": "no-such-event"}),
+        )
+        .await;
+    let body = assert_error(r, 404).await;
+    assert_eq!(
+        body["detail"],
+        json!(format!("Source no-such-event not linked to canonical {id}"))
+    );
+    let same =
+        json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": id});
+    assert_error(app.post("/api/review/split", &same).await, 400).await;
+    let missing = json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": 999999});
+    assert_error(app.post("/api/review/split", &missing).await, 404).await;
+    assert_error(
+        app.post("/api/review/split", &json!({"canonical_event_id": "x"}))
+            .await,
+        422,
+    )
+    .await;
+    let broken = app
+        .client
+        .post(app.url("/api/review/split"))
+        .bearer_auth(helpers::TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("sent");
+    assert_error(broken, 422).await;
+    let huge = app
+        .client
+        .post(app.url("/api/review/split"))
+        .bearer_auth(helpers::TOKEN)
+        .header("content-type", "application/json")
+        .body(format!("{{\"x\": \"{}\"}}", "a".repeat(100_000)))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(huge, 413).await;
+    // Nothing changed, nothing re-matched.
+    assert_eq!(app.members_with(&members[0]).await, members);
+    assert_eq!(app.rematch_count(), 0);
+}
+
+#[tokio::test]
+async fn split_into_a_target_sticks_after_a_rerun() {
+    let app = spawn_app().await;
+    let (id, members) = multi_member(&app).await;
+    let target = app
+        .canonicals()
+        .await
+        .into_iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .find(|&c| c != id)
+        .expect("another canonical");
+    let r = app
+        .post(
+            "/api/review/split",
+            &json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": target}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(app.canonical_of(&members[0]).await as i64, target);
+    app.rerun().await;
+    let after = app.members_with(&members[0]).await;
+    assert!(after.len() >= 2);
+    for other in &members[1..] {
+        assert!(!after.contains(other));
+    }
+}
+
+/// Two single-member canonicals from different, unrelated events.
+async fn two_singles(app: &TestApp) -> (i64, i64, String, String) {
+    let singles: Vec<i64> = app
+        .canonicals()
+        .await
+        .into_iter()
+        .filter(|c| c["source_count"] == json!(1))
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    assert!(singles.len() >= 2);
+    let member = |id: i64| async move {
+        let d = app.get_json(&format!("/api/canonical-events/{id}")).await;
+        d["sources"][0]["id"].as_str().expect("id").to_string()
+    };
+    let (a, b) = (singles[0], singles[1]);
+    (a, b, member(a).await, member(b).await)
+}
+
+#[tokio::test]
+async fn merge_sticks_after_a_rerun() {
+    let app = spawn_app().await;
+    let (donor, target, donor_src, target_src) = two_singles(&app).await;
+    let r = app
+        .post(
+            "/api/review/merge",
+            &json!({"source_canonical_id": donor, "target_canonical_id": target}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"surviving_canonical_id": target, "deleted_canonical_id": donor, "new_source_count": 2})
+    );
+    assert_error(
+        app.get(&format!("/api/canonical-events/{donor}")).await,
+        404,
+    )
+    .await;
+    assert_eq!(app.rematch_count(), 1);
+    let log = app
+        .get_json(&format!("/api/audit-log?canonical_event_id={target}"))
+        .await;
+    assert_eq!(log["items"][0]["action_type"], json!("merge"));
+
+    app.rerun().await;
+    let mut expected = vec![donor_src.clone(), target_src.clone()];
+    expected.sort();
+    assert_eq!(app.members_with(&donor_src).await, expected);
+
+    // A later split of the same pair wins over the merge.
+    let id = app.canonical_of(&donor_src).await;
+    let r = app
+        .post(
+            "/api/review/split",
+            &json!({"canonical_event_id": id, "source_event_id": donor_src}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    app.rerun().await;
+    assert_eq!(app.members_with(&donor_src).await, vec![donor_src.clone()]);
+}
+
+#[tokio::test]
+async fn merge_errors() {
+    let app = spawn_app().await;
+    let (a, _, _, _) = two_singles(&app).await;
+    let body = assert_error(
+        app.post(
+            "/api/review/merge",
+            &json!({"source_canonical_id": a, "target_canonical_id": a}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        body["detail"],
+        json!("Cannot merge a canonical event with itself")
+    );
+    let body = assert_error(
+        app.post(
+            "/api/review/merge",
+            &json!({"source_canonical_id": 999999, "target_canonical_id": a}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_eq!(body["detail"], json!("Source canonical 999999 not found"));
+    assert_error(
+        app.post(
+            "/api/review/merge",
+            &json!({"source_canonical_id": a, "target_canonical_id": 999999}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_error(app.post("/api/review/merge", &json!({})).await, 422).await;
+    assert_eq!(app.rematch_count(), 0);
+}
+
+#[tokio::test]
+async fn dismissed_event_leaves_the_queue_for_good() {
+    let app = spawn_app().await;
+    // The worked example's carnival parade pair is in the queue (low confidence).
+    let queue = app.get_json("/api/review/queue").await;
+    let first = &queue["items"][0];
+    assert!(first["id"].is_number(), "queue {queue}");
+    let merged = first["id"].as_i64().expect("id");
+    let detail = app
+        .get_json(&format!("/api/canonical-events/{merged}"))
+        .await;
+    let donor_src = detail["sources"][0]["id"].as_str().expect("id").to_string();
+    let r = app
+        .post(
+            &format!("/api/review/queue/{merged}/dismiss"),
+            &json!({"reason": "checked by hand"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.json::<Value>().await.expect("json"),
+        json!({"status": "dismissed"})
+    );
+    let in_queue = |q: &Value| {
+        q["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["id"] == json!(merged))
+    };
+    assert!(!in_queue(&app.get_json("/api/review/queue").await));
+    app.rerun().await;
+    let merged_after = app.canonical_of(&donor_src).await as i64;
+    let q = app.get_json("/api/review/queue").await;
+    assert!(
+        !q["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["id"] == json!(merged_after)),
+        "{q}"
+    );
+    let log = app
+        .get_json("/api/audit-log?action_type=review_dismiss")
+        .await;
+    assert_eq!(
+        log["items"][0]["details"]["reason"],
+        json!("checked by hand")
+    );
+
+    assert_error(
+        app.post("/api/review/queue/999999/dismiss", &json!({}))
+            .await,
+        404,
+    )
+    .await;
+    assert_error(app.get("/api/review/queue?size=101").await, 422).await;
+    assert_error(app.get("/api/review/queue?min_sources=0").await, 422).await;
+}
+
+#[tokio::test]
+async fn audit_log_filters_and_orders_newest_first() {
+    let app = spawn_app().await;
+    let (donor, target, _, _) = two_singles(&app).await;
+    app.post(
+        "/api/review/merge",
+        &json!({"source_canonical_id": donor, "target_canonical_id": target}),
+    )
+    .await;
+    app.post(&format!("/api/review/queue/{target}/dismiss"), &json!({}))
+        .await;
+    let log = app.get_json("/api/audit-log").await;
+    assert_eq!(log["total"], json!(2));
+    assert_eq!(log["items"][0]["action_type"], json!("review_dismiss"));
+    assert_eq!(log["items"][1]["action_type"], json!("merge"));
+    assert!(log["items"][0]["created_at"]
+        .as_str()
+        .expect("ts")
+        .contains('T'));
+    let merges = app.get_json("/api/audit-log?action_type=merge").await;
+    assert_eq!(merges["total"], json!(1));
+    let other = app
+        .get_json("/api/audit-log?canonical_event_id=999999")
+        .await;
+    assert_eq!(other["total"], json!(0));
+    assert_error(app.get("/api/audit-log?canonical_event_id=x").await, 422).await;
+    assert_error(app.get("/api/audit-log?size=0").await, 422).await;
+}
+
+#[tokio::test]
+async fn dashboard_stats_history_and_runs() {
+    let app = spawn_app().await;
+    let stats = app.get_json("/api/dashboard/stats").await;
+    assert_eq!(stats["files"]["total_files"], json!(2));
+    assert_eq!(stats["files"]["completed"], json!(2));
+    assert_eq!(stats["files"]["errors"], json!(0));
+    assert_eq!(stats["files"]["total_events"], json!(9));
+    assert!(stats["matches"]["match"].as_i64().expect("match") >= 1);
+    assert!(stats["matches"]["no_match"].is_number() && stats["matches"]["ambiguous"].is_number());
+    assert!(stats["canonicals"]["total"].as_i64().expect("total") >= 5);
+
+    let history = app
+        .get_json("/api/dashboard/processing-history?days=7")
+        .await;
+    let days = history.as_array().expect("array");
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["files_processed"], json!(2));
+    assert_eq!(days[0]["events_ingested"], json!(9));
+
+    let runs = app.get_json("/api/runs").await;
+    assert_eq!(runs.as_array().expect("array").len(), 1);
+    assert_eq!(runs[0]["status"], json!("completed"));
+
+    for bad in ["days=0", "days=366", "days=x"] {
+        assert_error(app.get(&format!("/api/dashboard/stats?{bad}")).await, 422).await;
+        assert_error(
+            app.get(&format!("/api/dashboard/processing-history?{bad}"))
+                .await,
+            422,
+        )
+        .await;
+    }
+    assert_error(app.get("/api/runs?limit=0").await, 422).await;
+}
+
+#[tokio::test]
+async fn config_get_hides_the_key_and_patch_validates_everything() {
+    let app = spawn_app().await;
+    let before = app.get_json("/api/config").await;
+    assert_eq!(before["has_api_key"], json!(false));
+    assert!(before["ai"].get("api_key").is_none());
+    assert!(before["thresholds"]["high"].is_number());
+
+    // Invalid: every problem listed, nothing stored, no re-match.
+    let r = app
+        .patch(
+            "/api/config",
+            &json!({"thresholds": {"low": 0.95, "high": 0.5}, "scoring": {"date": 3.0}}),
+        )
+        .await;
+    let body = assert_error(r, 422).await;
+    let text = body["detail"].to_string();
+    assert!(text.contains("thresholds.low"), "{text}");
+    assert!(text.contains("[\"body\",\"scoring\"]"), "{text}");
+    let typed = app
+        .patch("/api/config", &json!({"thresholds": {"high": "high"}}))
+        .await;
+    assert_error(typed, 422).await;
+    let unknown = app
+        .patch("/api/config", &json!({"no_such_section": {}}))
+        .await;
+    assert_error(unknown, 422).await;
+    assert_error(app.patch("/api/config", &json!([1, 2])).await, 422).await;
+    assert_eq!(app.get_json("/api/config").await, before);
+    assert_eq!(app.rematch_count(), 0);
+    {
+        let client = app.pool.get().await.expect("connection");
+        let stored = event_dedup::store::load_stored_config(&**client)
+            .await
+            .expect("load");
+        assert!(stored.is_none());
+    }
+
+    // Valid: deep merge keeps the other keys; stored; re-match requested.
+    let old_high = before["thresholds"]["high"].clone();
+    let r = app
+        .patch(
+            "/api/config",
+            &json!({"thresholds": {"low": 0.3}, "ai_api_key": "sk-test"}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let after: Value = r.json().await.expect("json");
+    assert_eq!(after["thresholds"]["low"], json!(0.3));
+    assert_eq!(after["thresholds"]["high"], old_high);
+    assert_eq!(after["has_api_key"], json!(true));
+    assert!(after["updated_at"].is_string());
+    assert!(!after.to_string().contains("sk-test"));
+    assert_eq!(app.rematch_count(), 1);
+    assert_eq!(app.get_json("/api/config").await, after);
+
+    let r = app.patch("/api/config", &json!({"ai_api_key": ""})).await;
+    let cleared: Value = r.json().await.expect("json");
+    assert_eq!(cleared["has_api_key"], json!(false));
+    assert_eq!(cleared["thresholds"]["low"], json!(0.3));
+}
+
+#[tokio::test]
+async fn config_layers_defaults_file_and_stored_overrides() {
+    let app = spawn_app().await;
+    let file = app._config_dir.path().join("matching.toml");
+    std::fs::write(&file, "[thresholds]\nhigh = 0.9\nlow = 0.4\n").expect("config file written");
+    let from_file = app.get_json("/api/config").await;
+    assert_eq!(from_file["thresholds"]["high"], json!(0.9));
+    assert_eq!(from_file["thresholds"]["low"], json!(0.4));
+    // A stored override beats the file; keys it does not name keep the file's value.
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.35}}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let merged = app.get_json("/api/config").await;
+    assert_eq!(merged["thresholds"]["high"], json!(0.9));
+    assert_eq!(merged["thresholds"]["low"], json!(0.35));
+    // Validation sees the whole effective config: low above the file's high fails.
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.95}}))
+        .await;
+    assert_error(r, 422).await;
+    assert_eq!(app.get_json("/api/config").await, merged);
+}
+
+#[tokio::test]
+async fn export_round_trips_as_an_input_file() {
+    let app = spawn_app().await;
+    let total = app.canonicals().await.len();
+    let r = app
+        .client
+        .post(app.url("/api/export"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().expect("ascii"),
+        "application/json"
+    );
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(disposition.contains("_part_1.json"), "{disposition}");
+    let bytes = r.bytes().await.expect("body");
+    let text = std::str::from_utf8(&bytes).expect("utf8");
+    assert!(text.contains("Großer"), "non-ASCII stays unescaped");
+    let doc: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(doc["metadata"]["eventCount"], json!(total));
+    assert_eq!(doc["metadata"]["totalParts"], json!(1));
+    let first = &doc["events"][0];
+    assert!(first["id"].as_str().expect("id").starts_with("canonical-"));
+    assert_eq!(first["source_type"], json!("canonical"));
+    assert!(!first["source_event_ids"]
+        .as_array()
+        .expect("ids")
+        .is_empty());
+
+    let parsed = event_dedup::ingest::parse_event_file("export_part_1.json", &bytes)
+        .expect("an export is a valid input file");
+    assert_eq!(parsed.events.len(), total);
+
+    // Filters: nothing modified in the future.
+    let none = app
+        .client
+        .post(app.url("/api/export"))
+        .json(&json!({"modified_after": "2999-01-01T00:00:00"}))
+        .send()
+        .await
+        .expect("sent");
+    let doc: Value = none.json().await.expect("json");
+    assert_eq!(doc["events"], json!([]));
+    assert_eq!(doc["metadata"]["totalParts"], json!(1));
+    // Empty body = no filters.
+    let empty = app
+        .client
+        .post(app.url("/api/export"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(empty.status().as_u16(), 200);
+
+    let bad = app
+        .client
+        .post(app.url("/api/export"))
+        .json(&json!({"created_after": "yesterday"}))
+        .send()
+        .await
+        .expect("sent");
+    let body = assert_error(bad, 400).await;
+    assert_eq!(
+        body["detail"],
+        json!("Invalid datetime format for created_after: 'yesterday'")
+    );
+    let broken = app
+        .client
+        .post(app.url("/api/export"))
+        .body("{")
+        .send()
+        .await
+        .expect("sent");
+    assert_error(broken, 422).await;
+    let huge = app
+        .client
+        .post(app.url("/api/export"))
+        .body(vec![b' '; 100_000])
+        .send()
+        .await
+        .expect("sent");
+    assert_error(huge, 413).await;
+}
+
+#[tokio::test]
+async fn large_export_is_a_zip_of_200_event_parts() {
+    let app = spawn_app_with(&fixture_dir("dev/events")).await;
+    let total = app.get_json("/api/canonical-events?size=1").await["total"]
+        .as_u64()
+        .expect("total") as usize;
+    assert!(total > 200, "dev set has {total} canonicals");
+    let r = app
+        .client
+        .post(app.url("/api/export"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().expect("ascii"),
+        "application/zip"
+    );
+    let bytes = r.bytes().await.expect("body");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
+    let parts = archive.len();
+    assert_eq!(parts, total.div_ceil(200));
+    let mut seen = 0;
+    for i in 0..parts {
+        let mut file = archive.by_index(i).expect("entry");
+        let name = file.name().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut data).expect("read");
+        let parsed = event_dedup::ingest::parse_event_file(&name, &data).expect("valid input file");
+        assert!(parsed.events.len() <= 200);
+        seen += parsed.events.len();
+    }
+    assert_eq!(seen, total);
+}
+
+#[tokio::test]
+async fn explain_scores_two_stored_events() {
+    let app = spawn_app().await;
+    let d = app
+        .get_json("/api/explain?a=pdf-7c0d55e1-2-0&b=pdf-3fa91c02-1-1")
+        .await;
+    assert_eq!(d["id_a"], json!("pdf-3fa91c02-1-1"));
+    assert_eq!(d["decision"], json!("match"));
+    assert!(d["scores"]["title"].is_number() && d["weights"]["date"].is_number());
+    assert_error(app.get("/api/explain?a=pdf-7c0d55e1-2-0&b=nope").await, 404).await;
+    let body = assert_error(app.get("/api/explain").await, 422).await;
+    assert_eq!(body["detail"].as_array().expect("list").len(), 2);
+}
+
+/// Random query strings and bodies never produce a 5xx.
+#[test]
+fn random_requests_never_cause_server_errors() {
+    use proptest::prelude::*;
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let app = rt.block_on(spawn_app());
+    let gets = [
+        "/api/canonical-events",
+        "/api/canonical-events/categories",
+        "/api/canonical-events/1",
+        "/api/review/queue",
+        "/api/audit-log",
+        "/api/dashboard/stats",
+        "/api/dashboard/processing-history",
+        "/api/runs",
+        "/api/config",
+        "/api/explain",
+    ];
+    let posts = [
+        "/api/review/split",
+        "/api/review/merge",
+        "/api/review/queue/1/dismiss",
+        "/api/export",
+    ];
+    let keys = prop::sample::select(vec![
+        "q",
+        "city",
+        "category",
+        "date_from",
+        "date_to",
+        "review",
+        "min_sources",
+        "sort_by",
+        "sort_dir",
+        "page",
+        "size",
+        "days",
+        "limit",
+        "canonical_event_id",
+        "action_type",
+        "a",
+        "b",
+        "x",
+    ]);
+    let value = prop_oneof![
+        "[ -~]{0,12}",
+        any::<i64>().prop_map(|v| v.to_string()),
+        Just("2026-02-15".to_string()),
+    ];
+    let query = prop::collection::vec((keys, value), 0..5);
+    let body = prop_oneof![
+        "[ -~]{0,40}",
+        Just("{}".to_string()),
+        any::<(i64, i64)>().prop_map(|(a, b)| format!(
+            "{{\"canonical_event_id\": {a}, \"source_event_id\": \"x\", \"source_canonical_id\": {a}, \"target_canonical_id\": {b}, \"created_after\": \"{a}\"}}"
+        )),
+    ];
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(route in 0usize..14, query in query, body in body)| {
+        let encoded: String = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let status = rt.block_on(async {
+            let request = if route < gets.len() {
+                app.client.get(app.url(&format!("{}?{encoded}", gets[route])))
+            } else {
+                app.client
+                    .post(app.url(posts[route - gets.len()]))
+                    .bearer_auth(helpers::TOKEN)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            };
+            request.send().await.expect("sent").status().as_u16()
+        });
+        prop_assert!(status < 500, "route {route} query {encoded} body {body} -> {status}");
+    });
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
