@@ -24,6 +24,7 @@ use deadpool_postgres::Pool;
 
 use crate::actors::ingest::{DrainIngest, IngestActor};
 use crate::actors::matcher::{CatchUp, ConfigSource, DrainMatcher, MatcherActor};
+use crate::actors::persist::PersistActor;
 use crate::actors::stats::{FlushStats, GetStats, StatsActor, StatsSnapshot};
 use crate::actors::watcher::{StopWatching, WatcherActor, WatcherSettings};
 use crate::actors::{IngestGeneration, Shutdown};
@@ -119,11 +120,19 @@ impl App {
         let shutdown = Shutdown::new();
         let generation = IngestGeneration::default();
         let stats = StatsActor::new().start();
+        let persist_pool = pool.clone();
+        let persist_shutdown = shutdown.clone();
+        // Stateless, so a supervised restart loses nothing (panics are not caught by
+        // the supervisor: the panic hook stops the process instead).
+        let persist = actix::Supervisor::start(move |_| {
+            PersistActor::new(persist_pool.clone(), persist_shutdown.clone())
+        });
         let matcher = MatcherActor::new(
             pool.clone(),
             Arc::clone(&lists),
             config,
             generation.clone(),
+            persist,
             stats.clone(),
             shutdown.clone(),
         )

@@ -7,12 +7,14 @@
 //! * [`DrainMatcher`] (command, at shutdown) - finishes the run in progress, runs once
 //!   more if files are still uncovered, then answers.
 //!
-//! Sends: [`MatchRunFinished`] to the stats actor after every run.
+//! Sends: [`PersistRun`] to the persist actor (awaited) and [`MatchRunFinished`] to the
+//! stats actor after every run.
 //!
 //! A run: read the ingest generation it will cover, load the effective matching config
 //! (file ← stored overrides), all source events and the review constraints, run the
 //! pure pipeline in `spawn_blocking` (a panic there becomes a failed-run record, the
-//! service keeps running), persist by diff in one transaction (`persist_run`).
+//! service keeps running), hand the result to the [`PersistActor`] (one transaction,
+//! by diff).
 //!
 //! Invariants:
 //! * at most one run at a time (`running`); notices arriving meanwhile only mark dirty;
@@ -31,6 +33,7 @@ use deadpool_postgres::Pool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
+use super::persist::{PersistActor, PersistRun};
 use super::stats::{MatchRunFinished, RunFigures, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
 use crate::matching::{self, MatchingConfig};
@@ -92,6 +95,7 @@ struct Shared {
     pool: Pool,
     lists: Arc<WordLists>,
     config: ConfigSource,
+    persist: Addr<PersistActor>,
     stats: Addr<StatsActor>,
     shutdown: Shutdown,
 }
@@ -120,6 +124,7 @@ impl MatcherActor {
         lists: Arc<WordLists>,
         config: ConfigSource,
         generation: IngestGeneration,
+        persist: Addr<PersistActor>,
         stats: Addr<StatsActor>,
         shutdown: Shutdown,
     ) -> Self {
@@ -128,6 +133,7 @@ impl MatcherActor {
                 pool,
                 lists,
                 config,
+                persist,
                 stats,
                 shutdown,
             }),
@@ -378,12 +384,15 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
         }
     })?;
 
-    let summary = retry_transient("persist run", &shared.shutdown, || async {
-        let mut client = shared.pool.get().await?;
-        store::persist_run(&mut client, &result, run).await
-    })
-    .await
-    .map_err(fmt)?;
+    let result = Arc::new(result);
+    let summary = shared
+        .persist
+        .send(PersistRun {
+            result: Arc::clone(&result),
+            run: run.clone(),
+        })
+        .await
+        .map_err(|e| format!("persist actor unavailable: {e}"))??;
 
     let s = &result.stats;
     let figures = RunFigures {

@@ -24,6 +24,7 @@
 
 pub mod ingest;
 pub mod matcher;
+pub mod persist;
 pub mod stats;
 pub mod watcher;
 

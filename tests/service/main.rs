@@ -431,6 +431,8 @@ async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fa
     let shutdown = Shutdown::new();
     let generation = IngestGeneration::default();
     let stats = StatsActor::new().start();
+    let persist =
+        event_dedup::actors::persist::PersistActor::new(env.pool.clone(), shutdown.clone()).start();
     let matcher = MatcherActor::new(
         env.pool.clone(),
         lists.clone(),
@@ -439,6 +441,7 @@ async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fa
             required: false,
         },
         generation.clone(),
+        persist,
         stats.clone(),
         shutdown.clone(),
     )
