@@ -138,6 +138,40 @@ pub async fn export(
     let created = bound("created_after", req.created_after.as_deref())?;
     let modified = bound("modified_after", req.modified_after.as_deref())?;
     let client = state.pool.get().await?;
+    let stamp = Utc::now().format("%Y-%m-%dT%H-%M").to_string();
+    let filters = (req.created_after.clone(), req.modified_after.clone());
+    let files = export_parts(&**client, created, modified, filters).await?;
+    drop(client);
+    if let [(name, bytes)] = files.as_slice() {
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .body(bytes.clone()));
+    }
+    let zip = web::block(move || zip_files(&files))
+        .await
+        .map_err(|e| ApiError::unexpected(format!("zip task failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"export_{stamp}.zip\""),
+        ))
+        .body(zip))
+}
+
+/// The export as part files `(name, pretty JSON bytes)`: canonical events created
+/// and/or modified after the bounds, in id order, 200 per part; one empty part when
+/// nothing matches. `filters` is echoed into each part's metadata.
+pub async fn export_parts(
+    client: &impl tokio_postgres::GenericClient,
+    created: Option<DateTime<Utc>>,
+    modified: Option<DateTime<Utc>>,
+    filters: (Option<String>, Option<String>),
+) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
     let rows = client
         .query(
             "SELECT c.*,
@@ -150,7 +184,6 @@ pub async fn export(
             &[&created, &modified],
         )
         .await?;
-    drop(client);
     let events = rows
         .iter()
         .map(exported_event)
@@ -175,33 +208,15 @@ pub async fn export(
                 "part": i + 1,
                 "totalParts": total,
                 "filters": {
-                    "created_after": req.created_after,
-                    "modified_after": req.modified_after,
+                    "created_after": filters.0,
+                    "modified_after": filters.1,
                 },
             },
         });
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| ApiError::Unexpected(e.into()))?;
         files.push((format!("export_{stamp}_part_{}.json", i + 1), bytes));
     }
-    if let [(name, bytes)] = files.as_slice() {
-        return Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .body(bytes.clone()));
-    }
-    let zip = web::block(move || zip_files(&files))
-        .await
-        .map_err(|e| ApiError::unexpected(format!("zip task failed: {e}")))??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"export_{stamp}.zip\""),
-        ))
-        .body(zip))
+    Ok(files)
 }
 
 /// A deflate ZIP of the part files.

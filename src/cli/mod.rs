@@ -6,6 +6,7 @@ pub mod bench;
 pub mod config_args;
 pub mod dedup;
 pub mod evaluate;
+pub mod export;
 pub mod generate;
 pub mod input;
 pub mod migrate;
@@ -44,6 +45,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run the service: watch the event directory, ingest, match, persist.
     Run(run::RunArgs),
+    /// Write canonical events as input-format part files (200 events each).
+    Export(export::ExportArgs),
     /// Serve only the REST API (needs EVENT_DEDUP_DATABASE_URL; the worker runs `run`).
     Api(api::ApiArgs),
     /// Apply the database schema migrations and exit.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::BenchRun(args) => bench::run_child(&args),
         Command::Run(args) => run::run(&args),
         Command::Api(args) => api::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Migrate(args) => migrate::run(&args),
     };
     match result {

@@ -32,6 +32,8 @@ pub fn fixture_dir(rel: &str) -> PathBuf {
 
 pub struct TestApp {
     pub address: String,
+    /// The test database, for commands run as a separate process.
+    pub database_url: String,
     pub pool: Pool,
     pub client: reqwest::Client,
     pub rematches: Arc<AtomicUsize>,
@@ -51,7 +53,7 @@ pub async fn spawn_app_with(dir: &Path) -> TestApp {
 
 /// As [`spawn_app_with`], with the given API tokens (empty = loopback-only writes).
 pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> TestApp {
-    let (pool, _) = fresh_database().await.expect("test database");
+    let (pool, database_url) = fresh_database().await.expect("test database");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("fixture dir")
         .map(|e| e.expect("dir entry").path())
@@ -83,6 +85,7 @@ pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> 
     };
     let app = TestApp {
         address: String::new(),
+        database_url,
         pool,
         client: reqwest::Client::new(),
         rematches,
@@ -123,6 +126,16 @@ impl TestApp {
         store::persist_run(&mut client, &result, &RunInfo::new("test", 2))
             .await
             .expect("run persisted");
+    }
+
+    /// A single `count(*)`-style query.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let client = self.pool.get().await.expect("connection");
+        client
+            .query_one(sql, &[])
+            .await
+            .expect("count query")
+            .get(0)
     }
 
     pub fn url(&self, path: &str) -> String {
