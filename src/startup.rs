@@ -82,16 +82,7 @@ impl App {
             .load_file()
             .map_err(|e| anyhow::anyhow!("invalid matching config: {e}"))?;
 
-        let (database_url, embedded) = match &settings.database_url {
-            Some(url) => (url.expose().to_string(), None),
-            None => {
-                let options = EmbeddedOptions::new(settings.data_dir.join("pgdata"));
-                let pg = EmbeddedPostgres::start_async(options)
-                    .await
-                    .context("cannot start the embedded PostgreSQL (no EVENT_DEDUP_DATABASE_URL set); install the server with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL")?;
-                (pg.connection_url(), Some(pg))
-            }
-        };
+        let (database_url, embedded) = open_database(&settings).await?;
         let pool = store::build_pool(&database_url, settings.db_pool_size)
             .context("invalid EVENT_DEDUP_DATABASE_URL")?;
         migrate_with_retries(&pool).await?;
@@ -321,4 +312,21 @@ fn rematch_via_actor(
             tracing::warn!(error = %e, "re-match request not queued; a pending run covers it");
         }
     })
+}
+
+/// The configured database URL, or a started embedded cluster under `DATA_DIR` (and
+/// its URL) when none is configured. The caller stops the cluster on shutdown.
+pub async fn open_database(
+    settings: &Settings,
+) -> anyhow::Result<(String, Option<EmbeddedPostgres>)> {
+    match &settings.database_url {
+        Some(url) => Ok((url.expose().to_string(), None)),
+        None => {
+            let options = EmbeddedOptions::new(settings.data_dir.join("pgdata"));
+            let pg = EmbeddedPostgres::start_async(options)
+                .await
+                .context("cannot start the embedded PostgreSQL (no EVENT_DEDUP_DATABASE_URL set); install the server with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL")?;
+            Ok((pg.connection_url(), Some(pg)))
+        }
+    }
 }

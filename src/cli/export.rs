@@ -15,7 +15,8 @@ use clap::Args;
 
 use crate::api::export::{export_parts, parse_instant};
 use crate::settings::Settings;
-use crate::store::{build_pool, EmbeddedOptions, EmbeddedPostgres};
+use crate::startup::open_database;
+use crate::store::build_pool;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -52,15 +53,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let (url, mut embedded) = match &settings.database_url {
-            Some(url) => (url.expose().to_string(), None),
-            None => {
-                let pg = EmbeddedPostgres::start_async(EmbeddedOptions::new(settings.data_dir.join("pgdata")))
-                    .await
-                    .context("cannot start the embedded PostgreSQL (install it with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL)")?;
-                (pg.connection_url(), Some(pg))
-            }
-        };
+        let (url, mut embedded) = open_database(&settings).await?;
         let pool = build_pool(&url, 1)?;
         let outcome = async {
             let client = pool.get().await.context("cannot connect to the database")?;

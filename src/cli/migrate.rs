@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::settings::Settings;
-use crate::startup::migrate_with_retries;
-use crate::store::{build_pool, EmbeddedOptions, EmbeddedPostgres};
+use crate::startup::{migrate_with_retries, open_database};
+use crate::store::build_pool;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {}
@@ -20,17 +20,7 @@ pub fn run(_args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let (url, mut embedded) = match &settings.database_url {
-            Some(url) => (url.expose().to_string(), None),
-            None => {
-                let pg = EmbeddedPostgres::start_async(EmbeddedOptions::new(
-                    settings.data_dir.join("pgdata"),
-                ))
-                .await
-                .context("cannot start the embedded PostgreSQL (install it with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL)")?;
-                (pg.connection_url(), Some(pg))
-            }
-        };
+        let (url, mut embedded) = open_database(&settings).await?;
         let pool = build_pool(&url, 1)?;
         let outcome = migrate_with_retries(&pool).await;
         pool.close();
