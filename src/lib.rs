@@ -27,6 +27,7 @@ pub mod evaluation;
 pub mod generate;
 pub mod ingest;
 pub mod matching;
+pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod settings;

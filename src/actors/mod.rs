@@ -120,6 +120,7 @@ where
                 return Ok(v);
             }
             Err(e) if e.is_transient() && !shutdown.is_triggered() => {
+                crate::metrics::metrics().db_errors.inc();
                 tracing::warn!(
                     operation = what,
                     attempt,

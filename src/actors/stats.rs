@@ -121,6 +121,15 @@ impl StatsActor {
     }
 
     fn emit(&mut self, f: &FileProcessed, status: FileStatus, run: Option<&MatchRunFinished>) {
+        crate::metrics::metrics()
+            .files
+            .with_label_values(&[status.as_str()])
+            .inc();
+        if status == FileStatus::Completed {
+            crate::metrics::metrics()
+                .events_ingested
+                .inc_by(f.events_ingested as u64);
+        }
         match status {
             FileStatus::Completed => self.snapshot.files_completed += 1,
             FileStatus::Skipped => self.snapshot.files_skipped += 1,
@@ -177,6 +186,15 @@ impl Handler<MatchRunFinished> for StatsActor {
     type Result = ();
 
     fn handle(&mut self, run: MatchRunFinished, _: &mut Self::Context) {
+        let m = crate::metrics::metrics();
+        m.runs
+            .with_label_values(&[if run.outcome.is_ok() {
+                "completed"
+            } else {
+                "failed"
+            }])
+            .inc();
+        m.run_duration.observe(run.duration_ms as f64 / 1000.0);
         match &run.outcome {
             Ok(f) => {
                 self.snapshot.runs_completed += 1;

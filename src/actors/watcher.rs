@@ -211,6 +211,10 @@ impl WatcherActor {
 
     /// Sends the next ready file when none is in flight.
     fn dispatch(&mut self, ctx: &mut Context<Self>) {
+        // Files seen but not yet handed to the ingest (settling or ready).
+        crate::metrics::metrics()
+            .queue_depth
+            .set((self.pending.len() + self.ready.len()) as i64);
         if self.stopped || self.in_flight.is_some() {
             return;
         }

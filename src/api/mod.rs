@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod explain;
 pub mod export;
+pub mod metrics;
 pub mod rematch;
 pub mod review;
 pub mod server;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY))
         .service(resource("/health").route(web::get().to(health)))
+        .service(resource("/metrics").route(web::get().to(metrics::metrics_text)))
         .service(resource("/api/canonical-events").route(web::get().to(events::list)))
         .service(
             resource("/api/canonical-events/categories").route(web::get().to(events::categories)),

@@ -1036,3 +1036,35 @@ async fn export_command_writes_input_format_parts() {
         String::from_utf8_lossy(&bad.stderr).contains("Invalid datetime format for created_after")
     );
 }
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text_format() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    let canonicals = app.count("SELECT count(*) FROM canonical_events").await;
+    assert!(
+        text.contains(&format!(
+            "event_dedup_stored{{what=\"canonical_events\"}} {canonicals}"
+        )),
+        "{text}"
+    );
+    for name in [
+        "event_dedup_files_processed_total",
+        "event_dedup_matching_run_duration_seconds",
+        "event_dedup_db_errors_total",
+        "event_dedup_ingest_queue_depth",
+        "event_dedup_events_ingested_total",
+    ] {
+        assert!(text.contains(name), "{name} missing");
+    }
+}

@@ -64,6 +64,20 @@ async fn a_dropped_file_becomes_source_and_canonical_events() {
     );
     // Files stay where they are.
     assert_eq!(files_in(env.dir()).len(), 2);
+    // The files are counted in the metrics once their summary records are out
+    // (counters are process-wide, so other tests may have added to them).
+    wait_until("files counted in /metrics", TIMEOUT, || async {
+        let (status, body) = helpers::http_get(app.port, "/metrics").await;
+        status == 200
+            && body
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("event_dedup_files_processed_total{status=\"completed\"} ")
+                })
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .is_some_and(|n| n >= 2.0)
+    })
+    .await;
     app.stop().await;
 }
 
