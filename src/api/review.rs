@@ -16,7 +16,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Transaction;
 
 use super::audit::insert_audit;
@@ -148,6 +148,54 @@ async fn synthesize_members(
     Ok(synthesize(&refs, strategies))
 }
 
+/// The 20 content columns of a canonical row (title … field_provenance) as query
+/// parameters in column order, shared by the update and the insert below.
+struct ContentParams<'a> {
+    c: &'a CanonicalEvent,
+    highlights: Json<&'a Vec<String>>,
+    dates: Json<&'a Vec<crate::model::EventDate>>,
+    categories: Json<&'a Vec<String>>,
+    provenance: Json<&'a crate::model::FieldProvenance>,
+}
+
+impl<'a> ContentParams<'a> {
+    fn new(c: &'a CanonicalEvent) -> Self {
+        ContentParams {
+            c,
+            highlights: Json(&c.highlights),
+            dates: Json(&c.dates),
+            categories: Json(&c.categories),
+            provenance: Json(&c.field_provenance),
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let c = self.c;
+        vec![
+            &c.title,
+            &c.short_description,
+            &c.description,
+            &self.highlights,
+            &c.location_name,
+            &c.location_city,
+            &c.location_district,
+            &c.location_street,
+            &c.location_zipcode,
+            &c.geo_latitude,
+            &c.geo_longitude,
+            &c.geo_confidence,
+            &self.dates,
+            &c.first_date,
+            &c.last_date,
+            &self.categories,
+            &c.is_family_event,
+            &c.is_child_focused,
+            &c.admission_free,
+            &self.provenance,
+        ]
+    }
+}
+
 /// Re-synthesizes a canonical over its current members (§6, "re-synthesize"):
 /// content, provenance, count and date bounds are overwritten; `needs_review = false`.
 async fn resynthesize(
@@ -158,6 +206,7 @@ async fn resynthesize(
     let ids = members(tx, canonical_id).await?;
     let c = synthesize_members(tx, &ids, strategies).await?;
     let count = i32::try_from(ids.len()).map_err(|_| ApiError::unexpected("too many members"))?;
+    let content = ContentParams::new(&c);
     tx.execute(
         "UPDATE canonical_events SET
             title = $2, short_description = $3, description = $4, highlights = $5,
@@ -170,29 +219,11 @@ async fn resynthesize(
             content_hash = '', updated_at = now()
          WHERE id = $1",
         &[
-            &canonical_id,
-            &c.title,
-            &c.short_description,
-            &c.description,
-            &Json(&c.highlights),
-            &c.location_name,
-            &c.location_city,
-            &c.location_district,
-            &c.location_street,
-            &c.location_zipcode,
-            &c.geo_latitude,
-            &c.geo_longitude,
-            &c.geo_confidence,
-            &Json(&c.dates),
-            &c.first_date,
-            &c.last_date,
-            &Json(&c.categories),
-            &c.is_family_event,
-            &c.is_child_focused,
-            &c.admission_free,
-            &Json(&c.field_provenance),
-            &count,
-        ],
+            &[&canonical_id as &(dyn ToSql + Sync)],
+            content.params().as_slice(),
+            &[&count],
+        ]
+        .concat(),
     )
     .await?;
     Ok(())
@@ -216,28 +247,7 @@ async fn create_single(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
                      $16, $17, $18, $19, $20, 1, NULL, false, '')
              RETURNING id",
-            &[
-                &c.title,
-                &c.short_description,
-                &c.description,
-                &Json(&c.highlights),
-                &c.location_name,
-                &c.location_city,
-                &c.location_district,
-                &c.location_street,
-                &c.location_zipcode,
-                &c.geo_latitude,
-                &c.geo_longitude,
-                &c.geo_confidence,
-                &Json(&c.dates),
-                &c.first_date,
-                &c.last_date,
-                &Json(&c.categories),
-                &c.is_family_event,
-                &c.is_child_focused,
-                &c.admission_free,
-                &Json(&c.field_provenance),
-            ],
+            &ContentParams::new(&c).params(),
         )
         .await?;
     let id: i32 = col(&row, "id")?;

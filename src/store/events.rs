@@ -415,31 +415,25 @@ pub async fn is_completed(
     row.map(|r| get(&r, "filename")).transpose()
 }
 
+/// The `source_events` columns [`event_from_row`] reads.
+const SELECT_EVENT_COLUMNS: &str =
+    "id, source_code, source_type, title, short_description, description,
+    highlights, location_name, location_city, location_district,
+    location_street, location_street_no, location_zipcode,
+    geo_latitude, geo_longitude, geo_confidence, geo_country, categories,
+    is_family_event, is_child_focused, admission_free,
+    registration_required, registration_contact, confidence_score,
+    batch_index, extracted_at";
+
 /// Every source event with its dates, in id (code-point) order: two queries, one
 /// for the events and one for all dates, merged in memory.
 pub async fn load_all_events(client: &impl GenericClient) -> Result<Vec<SourceEvent>, StoreError> {
     let rows = client
         .query(
-            "SELECT id, source_code, source_type, title, short_description, description,
-                    highlights, location_name, location_city, location_district,
-                    location_street, location_street_no, location_zipcode,
-                    geo_latitude, geo_longitude, geo_confidence, geo_country, categories,
-                    is_family_event, is_child_focused, admission_free,
-                    registration_required, registration_contact, confidence_score,
-                    batch_index, extracted_at
-             FROM source_events ORDER BY id",
+            &format!("SELECT {SELECT_EVENT_COLUMNS} FROM source_events ORDER BY id"),
             &[],
         )
         .await?;
-    let mut events = rows
-        .iter()
-        .map(event_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let index: HashMap<String, usize> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id.clone(), i))
-        .collect();
     let dates = client
         .query(
             "SELECT event_id, date, start_time, end_time, end_date
@@ -447,19 +441,7 @@ pub async fn load_all_events(client: &impl GenericClient) -> Result<Vec<SourceEv
             &[],
         )
         .await?;
-    for row in &dates {
-        let event_id: &str = get(row, "event_id")?;
-        let i = *index
-            .get(event_id)
-            .ok_or_else(|| StoreError::Decode(format!("date row for unknown event {event_id}")))?;
-        events[i].dates.push(EventDate {
-            date: get::<NaiveDate>(row, "date")?,
-            start_time: get::<Option<NaiveTime>>(row, "start_time")?,
-            end_time: get::<Option<NaiveTime>>(row, "end_time")?,
-            end_date: get::<Option<NaiveDate>>(row, "end_date")?,
-        });
-    }
-    Ok(events)
+    events_with_dates(&rows, &dates)
 }
 
 /// The source events with the given ids (unknown ids are skipped), with their dates,
@@ -471,17 +453,24 @@ pub async fn load_events_by_ids(
 ) -> Result<Vec<SourceEvent>, StoreError> {
     let rows = client
         .query(
-            "SELECT id, source_code, source_type, title, short_description, description,
-                    highlights, location_name, location_city, location_district,
-                    location_street, location_street_no, location_zipcode,
-                    geo_latitude, geo_longitude, geo_confidence, geo_country, categories,
-                    is_family_event, is_child_focused, admission_free,
-                    registration_required, registration_contact, confidence_score,
-                    batch_index, extracted_at
-             FROM source_events WHERE id = ANY($1) ORDER BY id",
+            &format!(
+                "SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE id = ANY($1) ORDER BY id"
+            ),
             &[&ids],
         )
         .await?;
+    let dates = client
+        .query(
+            "SELECT event_id, date, start_time, end_time, end_date
+             FROM event_dates WHERE event_id = ANY($1) ORDER BY event_id, position",
+            &[&ids],
+        )
+        .await?;
+    events_with_dates(&rows, &dates)
+}
+
+/// Builds events from their rows and attaches the date rows (in stored order).
+fn events_with_dates(rows: &[Row], dates: &[Row]) -> Result<Vec<SourceEvent>, StoreError> {
     let mut events = rows
         .iter()
         .map(event_from_row)
@@ -491,14 +480,7 @@ pub async fn load_events_by_ids(
         .enumerate()
         .map(|(i, e)| (e.id.clone(), i))
         .collect();
-    let dates = client
-        .query(
-            "SELECT event_id, date, start_time, end_time, end_date
-             FROM event_dates WHERE event_id = ANY($1) ORDER BY event_id, position",
-            &[&ids],
-        )
-        .await?;
-    for row in &dates {
+    for row in dates {
         let event_id: &str = get(row, "event_id")?;
         let i = *index
             .get(event_id)
