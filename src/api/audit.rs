@@ -34,6 +34,12 @@ pub(crate) async fn insert_audit(
 }
 
 /// `GET /api/audit-log`
+#[utoipa::path(get, path = "/api/audit-log", operation_id = "list_audit_log", tag = "review",
+    params(crate::api::openapi::AuditQuery),
+    responses(
+        (status = 200, description = "Paginated audit entries, newest first", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let (page, size, mut problems) = page_params(&query.0, 100, 20);
     let mut canonical: Option<i32> = None;

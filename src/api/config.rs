@@ -125,6 +125,8 @@ fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Va
 }
 
 /// `GET /api/config`
+#[utoipa::path(get, path = "/api/config", operation_id = "get_config", tag = "config",
+    responses((status = 200, description = "The effective matching config (defaults, file, stored overrides); the API key only as `has_api_key`", body = Object)))]
 pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let (config, stored) = effective_config(&state, &**client).await?;
@@ -133,6 +135,15 @@ pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
 
 /// `PATCH /api/config`
 #[tracing::instrument(name = "Updating the matching config", skip_all, fields(operator = %op.0))]
+#[utoipa::path(patch, path = "/api/config", operation_id = "patch_config", tag = "config",
+    request_body(content = Object, description = "Any subset of the config sections (deep-merged), plus optional `ai_api_key`"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Stored, audited, and a re-match triggered; the new effective config", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "Every validation problem, naming its key; nothing stored", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn patch(
     state: web::Data<ApiState>,
     op: Operator,

@@ -30,6 +30,12 @@ fn cutoff(days: i64) -> DateTime<Utc> {
 }
 
 /// `GET /api/dashboard/stats`
+#[utoipa::path(get, path = "/api/dashboard/stats", operation_id = "dashboard_stats", tag = "operations",
+    params(crate::api::openapi::DaysQuery),
+    responses(
+        (status = 200, description = "File, event, canonical and match-decision figures of the period", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let since = cutoff(days(&query)?);
     let client = state.pool.get().await?;
@@ -82,6 +88,12 @@ pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
 }
 
 /// `GET /api/dashboard/processing-history`: one entry per UTC day with files.
+#[utoipa::path(get, path = "/api/dashboard/processing-history", operation_id = "processing_history", tag = "operations",
+    params(crate::api::openapi::DaysQuery),
+    responses(
+        (status = 200, description = "One entry per UTC day: files processed, events ingested, errors", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn processing_history(
     state: web::Data<ApiState>,
     query: RawQuery,
@@ -114,6 +126,12 @@ pub async fn processing_history(
 }
 
 /// `GET /api/runs?limit=N` (1–500, default 50): the most recent pipeline runs.
+#[utoipa::path(get, path = "/api/runs", operation_id = "list_runs", tag = "operations",
+    params(crate::api::openapi::RunsQuery),
+    responses(
+        (status = 200, description = "The most recent matching runs with their figures", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let mut limit = 50;

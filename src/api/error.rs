@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::store::StoreError;
 
 /// One request-validation problem: where (`["query", "size"]`) and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     pub loc: Vec<String>,
     pub msg: String,

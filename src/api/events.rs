@@ -135,6 +135,12 @@ pub fn escape_like(text: &str) -> String {
 }
 
 /// `GET /api/canonical-events`
+#[utoipa::path(get, path = "/api/canonical-events", operation_id = "list_canonical_events", tag = "events",
+    params(crate::api::openapi::EventListQuery),
+    responses(
+        (status = 200, description = "`{items, total, page, size, pages}` of canonical event summaries", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let p = parse_list_params(&query.0)?;
     let offset = (p.page - 1)
@@ -219,6 +225,8 @@ pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
 }
 
 /// `GET /api/canonical-events/categories`: distinct category strings, sorted.
+#[utoipa::path(get, path = "/api/canonical-events/categories", operation_id = "list_categories", tag = "events",
+    responses((status = 200, description = "Distinct categories, sorted", body = Vec<String>)))]
 pub async fn categories(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let rows = client
@@ -239,6 +247,8 @@ pub async fn categories(state: web::Data<ApiState>) -> Result<HttpResponse, ApiE
 }
 
 /// `GET /api/canonical-events/cities`: distinct non-null cities, sorted.
+#[utoipa::path(get, path = "/api/canonical-events/cities", operation_id = "list_cities", tag = "events",
+    responses((status = 200, description = "Distinct cities, sorted", body = Vec<String>)))]
 pub async fn cities(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let rows = client
@@ -256,6 +266,13 @@ pub async fn cities(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError
 }
 
 /// `GET /api/canonical-events/{id}`
+#[utoipa::path(get, path = "/api/canonical-events/{id}", operation_id = "get_canonical_event", tag = "events",
+    params(("id" = i32, Path, description = "Canonical event id")),
+    responses(
+        (status = 200, description = "The canonical event with field provenance, its sources and every pair decision with its explanation", body = Object),
+        (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The id is not an integer", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn detail(
     state: web::Data<ApiState>,
     path: web::Path<i32>,

@@ -22,6 +22,13 @@ fn lists() -> &'static WordLists {
 }
 
 /// `GET /api/explain`
+#[utoipa::path(get, path = "/api/explain", operation_id = "explain", tag = "events",
+    params(crate::api::openapi::ExplainQuery),
+    responses(
+        (status = 200, description = "Signal scores, weights, combined score, decision and deciding rule for the pair", body = Object),
+        (status = 404, description = "A source event does not exist", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "`a` or `b` missing", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn explain(
     state: web::Data<ApiState>,
     query: RawQuery,

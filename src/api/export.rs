@@ -21,7 +21,7 @@ use super::state::ApiState;
 /// Events per exported file (spec §10).
 pub const EVENTS_PER_FILE: usize = 200;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ExportRequest {
     #[serde(default)]
     pub created_after: Option<String>,
@@ -130,6 +130,12 @@ fn exported_event(row: &Row) -> Result<Value, ApiError> {
 
 /// `POST /api/export`
 #[tracing::instrument(name = "Exporting canonical events", skip_all)]
+#[utoipa::path(post, path = "/api/export", operation_id = "export", tag = "export",
+    request_body(content = Option<ExportRequest>, description = "Optional `created_after` / `modified_after` bounds (ISO 8601)"),
+    responses(
+        (status = 200, description = "One JSON file in the input format (≤ 200 events) or a ZIP of 200-event parts", content((Object = "application/json"), (String = "application/zip"))),
+        (status = 422, description = "A bound is not a date-time", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn export(
     state: web::Data<ApiState>,
     payload: web::Payload,

@@ -24,6 +24,8 @@ const STORED: [(&str, &str); 5] = [
     ),
 ];
 
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let m = metrics();
     let read = async {

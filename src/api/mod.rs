@@ -23,6 +23,7 @@ pub mod events;
 pub mod explain;
 pub mod export;
 pub mod metrics;
+pub mod openapi;
 pub mod rematch;
 pub mod review;
 pub mod server;
@@ -45,7 +46,8 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 /// Every query parameter in order, so repeated keys (`city=a&city=b`) survive.
 pub type RawQuery = web::Query<Vec<(String, String)>>;
 
-/// Registers all routes. Literal paths come before `{id}` paths.
+/// Registers every route of the OpenAPI document ([`openapi`]), literal paths before
+/// `{id}` paths, plus the JSON error handlers and the JSON 404 for everything else.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
@@ -54,34 +56,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .limit(MAX_JSON_BODY)
                 .error_handler(error::json_error),
         )
-        .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY))
-        .service(resource("/health").route(web::get().to(health)))
-        .service(resource("/metrics").route(web::get().to(metrics::metrics_text)))
-        .service(resource("/api/canonical-events").route(web::get().to(events::list)))
-        .service(
-            resource("/api/canonical-events/categories").route(web::get().to(events::categories)),
-        )
-        .service(resource("/api/canonical-events/cities").route(web::get().to(events::cities)))
-        .service(resource("/api/canonical-events/{id}").route(web::get().to(events::detail)))
-        .service(resource("/api/review/queue").route(web::get().to(review::queue)))
-        .service(resource("/api/review/split").route(web::post().to(review::split)))
-        .service(resource("/api/review/merge").route(web::post().to(review::merge)))
-        .service(resource("/api/review/queue/{id}/dismiss").route(web::post().to(review::dismiss)))
-        .service(resource("/api/audit-log").route(web::get().to(audit::list)))
-        .service(resource("/api/dashboard/stats").route(web::get().to(dashboard::stats)))
-        .service(
-            resource("/api/dashboard/processing-history")
-                .route(web::get().to(dashboard::processing_history)),
-        )
-        .service(resource("/api/runs").route(web::get().to(dashboard::runs)))
-        .service(
-            resource("/api/config")
-                .route(web::get().to(config::get))
-                .route(web::patch().to(config::patch)),
-        )
-        .service(resource("/api/export").route(web::post().to(export::export)))
-        .service(resource("/api/explain").route(web::get().to(explain::explain)))
-        .default_service(web::to(not_found));
+        .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY));
+    let routes = openapi::documented_routes();
+    for same_path in routes.chunk_by(|a, b| a.path == b.path) {
+        // OpenAPI and actix write path parameters alike (`{id}`).
+        let resource = same_path
+            .iter()
+            .fold(resource(&same_path[0].path), |res, r| {
+                res.route(handler_route(&r.operation_id).method(r.method.clone()))
+            });
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(not_found));
 }
 
 /// Origins of the development UI (spec §5), allowed with every method and header.
@@ -98,6 +84,34 @@ pub fn cors() -> actix_cors::Cors {
         .allow_any_method()
         .allow_any_header()
         .max_age(3600)
+}
+
+/// The handler of a documented operation. An operation id without a handler is a
+/// programming error that every API test would hit at start-up, hence the panic.
+fn handler_route(operation_id: &str) -> actix_web::Route {
+    let route = web::route();
+    match operation_id {
+        "health" => route.to(health),
+        "metrics" => route.to(metrics::metrics_text),
+        "openapi" => route.to(openapi::openapi_json),
+        "list_canonical_events" => route.to(events::list),
+        "list_categories" => route.to(events::categories),
+        "list_cities" => route.to(events::cities),
+        "get_canonical_event" => route.to(events::detail),
+        "review_queue" => route.to(review::queue),
+        "split" => route.to(review::split),
+        "merge" => route.to(review::merge),
+        "dismiss" => route.to(review::dismiss),
+        "list_audit_log" => route.to(audit::list),
+        "dashboard_stats" => route.to(dashboard::stats),
+        "processing_history" => route.to(dashboard::processing_history),
+        "list_runs" => route.to(dashboard::runs),
+        "get_config" => route.to(config::get),
+        "patch_config" => route.to(config::patch),
+        "export" => route.to(export::export),
+        "explain" => route.to(explain::explain),
+        other => panic!("the OpenAPI document names operation {other:?} without a handler"),
+    }
 }
 
 /// A resource whose unsupported methods get a JSON 405 (actix's default is empty).
@@ -131,6 +145,11 @@ pub const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 
 /// `200 {"status":"ok","database":"up"}` when a query round-trips, else `503` with
 /// `"database":"down"` (the process is alive; its dependency is not).
+#[utoipa::path(get, path = "/health", operation_id = "health", tag = "operations",
+    responses(
+        (status = 200, description = "Process and database are up", body = Object),
+        (status = 503, description = "The database does not answer", body = Object),
+    ))]
 async fn health(state: web::Data<ApiState>) -> HttpResponse {
     let probe = async {
         let client = state.pool.get().await.ok()?;

@@ -36,6 +36,12 @@ use crate::store::{self, PairConstraint};
 const MAX_QUEUE_PAGE: i64 = 100;
 
 /// `GET /api/review/queue` (§6.4).
+#[utoipa::path(get, path = "/api/review/queue", operation_id = "review_queue", tag = "review",
+    params(crate::api::openapi::QueueQuery),
+    responses(
+        (status = 200, description = "Paginated summaries, most uncertain first", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn queue(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let (page, size, mut problems) = page_params(&query.0, MAX_QUEUE_PAGE, 20);
     let mut min_sources = 1i32;
@@ -73,7 +79,7 @@ pub async fn queue(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(paginated(items, total, page, size)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SplitRequest {
     pub canonical_event_id: i32,
     pub source_event_id: String,
@@ -84,7 +90,7 @@ pub struct SplitRequest {
     pub operator: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MergeRequest {
     pub source_canonical_id: i32,
     pub target_canonical_id: i32,
@@ -92,7 +98,7 @@ pub struct MergeRequest {
     pub operator: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct DismissRequest {
     #[serde(default)]
     pub operator: Option<String>,
@@ -303,6 +309,15 @@ async fn link_constraints_to_audit(tx: &Transaction<'_>, audit_id: i64) -> Resul
 
 /// `POST /api/review/split` (§6.1).
 #[tracing::instrument(name = "Splitting a canonical event", skip_all, fields(operator = %op.0, canonical_event_id = body.canonical_event_id, source_event_id = %body.source_event_id))]
+#[utoipa::path(post, path = "/api/review/split", operation_id = "split", tag = "review",
+    request_body = SplitRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The source was detached; a cannot-link constraint keeps it apart in every later re-match", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such canonical event or member", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn split(
     state: web::Data<ApiState>,
     op: Operator,
@@ -411,6 +426,15 @@ pub async fn split(
 
 /// `POST /api/review/merge` (§6.2).
 #[tracing::instrument(name = "Merging canonical events", skip_all, fields(operator = %op.0, source_canonical_id = body.source_canonical_id, target_canonical_id = body.target_canonical_id))]
+#[utoipa::path(post, path = "/api/review/merge", operation_id = "merge", tag = "review",
+    request_body = MergeRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Merged; must-link constraints keep the groups together in every later re-match", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn merge(
     state: web::Data<ApiState>,
     op: Operator,
@@ -486,6 +510,17 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
 
 /// `POST /api/review/queue/{id}/dismiss` (§6.3).
 #[tracing::instrument(name = "Dismissing a review item", skip_all, fields(operator = %op.0, canonical_event_id = *path))]
+#[utoipa::path(post, path = "/api/review/queue/{id}/dismiss", operation_id = "dismiss", tag = "review",
+    params(("id" = i32, Path, description = "Canonical event id")),
+    request_body(content = Option<DismissRequest>, description = "Optional operator and reason"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dismissed; the group stays out of the queue until its membership changes", body = Object),
+        (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body or id is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
 pub async fn dismiss(
     state: web::Data<ApiState>,
     op: Operator,

@@ -880,44 +880,14 @@ fn random_requests_never_cause_server_errors() {
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let app = rt.block_on(spawn_app());
-    let gets = [
-        "/api/canonical-events",
-        "/api/canonical-events/categories",
-        "/api/canonical-events/1",
-        "/api/review/queue",
-        "/api/audit-log",
-        "/api/dashboard/stats",
-        "/api/dashboard/processing-history",
-        "/api/runs",
-        "/api/config",
-        "/api/explain",
-    ];
-    let posts = [
-        "/api/review/split",
-        "/api/review/merge",
-        "/api/review/queue/1/dismiss",
-        "/api/export",
-    ];
-    let keys = prop::sample::select(vec![
-        "q",
-        "city",
-        "category",
-        "date_from",
-        "date_to",
-        "review",
-        "min_sources",
-        "sort_by",
-        "sort_dir",
-        "page",
-        "size",
-        "days",
-        "limit",
-        "canonical_event_id",
-        "action_type",
-        "a",
-        "b",
-        "x",
-    ]);
+    // Routes and query keys come from the OpenAPI document, so every documented
+    // route and parameter is fuzzed (and the document is what `configure` serves).
+    let doc = rt.block_on(app.get_json("/api/openapi.json"));
+    let (gets, posts, documented_keys) = fuzz_targets(&doc);
+    assert!(gets.len() >= 10 && posts.len() >= 4, "{gets:?} {posts:?}");
+    let mut key_list: Vec<String> = documented_keys.into_iter().collect();
+    key_list.push("x".into());
+    let keys = prop::sample::select(key_list);
     let value = prop_oneof![
         "[ -~]{0,12}",
         any::<i64>().prop_map(|v| v.to_string()),
@@ -936,7 +906,8 @@ fn random_requests_never_cause_server_errors() {
         failure_persistence: None,
         ..ProptestConfig::default()
     };
-    proptest!(config, |(route in 0usize..14, query in query, body in body)| {
+    let routes = gets.len() + posts.len();
+    proptest!(config, |(route in 0usize..routes, query in query, body in body)| {
         let encoded: String = query
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -946,8 +917,9 @@ fn random_requests_never_cause_server_errors() {
             let request = if route < gets.len() {
                 app.client.get(app.url(&format!("{}?{encoded}", gets[route])))
             } else {
+                let (method, path) = &posts[route - gets.len()];
                 app.client
-                    .post(app.url(posts[route - gets.len()]))
+                    .request(method.clone(), app.url(path))
                     .bearer_auth(helpers::TOKEN)
                     .header("content-type", "application/json")
                     .body(body.clone())
@@ -956,6 +928,108 @@ fn random_requests_never_cause_server_errors() {
         });
         prop_assert!(status < 500, "route {route} query {encoded} body {body} -> {status}");
     });
+}
+
+/// GET paths, write (method, path) pairs and every documented query key, with path
+/// parameters filled in with `1`.
+fn fuzz_targets(
+    doc: &Value,
+) -> (
+    Vec<String>,
+    Vec<(reqwest::Method, String)>,
+    std::collections::BTreeSet<String>,
+) {
+    let (mut gets, mut writes, mut keys) =
+        (Vec::new(), Vec::new(), std::collections::BTreeSet::new());
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let concrete = path.replace("{id}", "1");
+        for (method, op) in item.as_object().expect("path item") {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "query" {
+                    keys.insert(p["name"].as_str().expect("name").to_string());
+                }
+            }
+            match method.as_str() {
+                "get" if path != "/metrics" => gets.push(concrete.clone()),
+                "post" => writes.push((reqwest::Method::POST, concrete.clone())),
+                "patch" => writes.push((reqwest::Method::PATCH, concrete.clone())),
+                _ => {}
+            }
+        }
+    }
+    (gets, writes, keys)
+}
+
+/// The document lists exactly what the service serves: each documented (method,
+/// path) reaches a handler (never the JSON "Not found" of unknown paths, never 405),
+/// and an undocumented method on a documented path is refused with 405.
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    let paths = doc["paths"].as_object().expect("paths");
+    for expected in [
+        "/health",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/canonical-events",
+        "/api/canonical-events/{id}",
+        "/api/canonical-events/categories",
+        "/api/canonical-events/cities",
+        "/api/review/queue",
+        "/api/review/split",
+        "/api/review/merge",
+        "/api/review/queue/{id}/dismiss",
+        "/api/audit-log",
+        "/api/dashboard/stats",
+        "/api/dashboard/processing-history",
+        "/api/runs",
+        "/api/config",
+        "/api/export",
+        "/api/explain",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} is not documented");
+    }
+    let mut checked = 0;
+    for (path, item) in paths {
+        let concrete = path.replace("{id}", "999999");
+        let documented: Vec<&str> = item
+            .as_object()
+            .expect("path item")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for method in ["get", "post", "patch", "put", "delete"] {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let response = app
+                .client
+                .request(m, app.url(&concrete))
+                .bearer_auth(helpers::TOKEN)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if documented.contains(&method) {
+                checked += 1;
+                assert_ne!(status, 405, "{method} {path} is documented but not routed");
+                assert!(
+                    !(status == 404 && body["detail"] == "Not found"),
+                    "{method} {path} is documented but reaches no handler"
+                );
+                assert!(status < 500, "{method} {path} -> {status} {body}");
+            } else {
+                assert_eq!(status, 405, "{method} {path} is served but not documented");
+            }
+        }
+    }
+    assert!(checked >= 19, "only {checked} operations checked");
+    // An undocumented path is the JSON 404, so the check above can fail.
+    let unknown = app.get("/api/canonical-events/1/sources").await;
+    assert_eq!(assert_error(unknown, 404).await["detail"], "Not found");
 }
 
 fn urlencode(s: &str) -> String {
