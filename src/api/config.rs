@@ -141,6 +141,7 @@ pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, description = "Stored, audited, and a re-match triggered; the new effective config", body = Object),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "Every validation problem, naming its key; nothing stored", body = crate::api::openapi::ErrorBody),
     ))]
@@ -149,7 +150,9 @@ pub async fn patch(
     op: Operator,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(mut patch) = body.into_inner() else {
+    let body = body.into_inner();
+    super::input::reject_nul_in_json(&body)?;
+    let Value::Object(mut patch) = body else {
         return Err(ApiError::invalid(&["body"], "expected a JSON object"));
     };
     let api_key = match patch.remove("ai_api_key") {

@@ -91,7 +91,7 @@ pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
 #[utoipa::path(get, path = "/api/dashboard/processing-history", operation_id = "processing_history", tag = "operations",
     params(crate::api::openapi::DaysQuery),
     responses(
-        (status = 200, description = "One entry per UTC day: files processed, events ingested, errors", body = Object),
+        (status = 200, description = "One entry per UTC day: files processed, events ingested, errors", body = Vec<Object>),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
 pub async fn processing_history(
@@ -129,7 +129,7 @@ pub async fn processing_history(
 #[utoipa::path(get, path = "/api/runs", operation_id = "list_runs", tag = "operations",
     params(crate::api::openapi::RunsQuery),
     responses(
-        (status = 200, description = "The most recent matching runs with their figures", body = Object),
+        (status = 200, description = "The most recent matching runs with their figures", body = Vec<Object>),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
 pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {

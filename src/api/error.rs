@@ -44,6 +44,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A body that is not `application/json` where JSON is expected.
+    #[error("expected a JSON body (content-type: application/json)")]
+    UnsupportedMediaType,
     /// Every problem of the request at once, so a client fixes it in one pass.
     #[error("request validation failed")]
     Validation(Vec<FieldProblem>),
@@ -111,6 +114,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -149,6 +153,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::PayloadTooLarge.into()
         }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
         other => ApiError::invalid(&["body"], other.to_string()).into(),
     }
 }

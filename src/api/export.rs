@@ -134,7 +134,8 @@ fn exported_event(row: &Row) -> Result<Value, ApiError> {
     request_body(content = Option<ExportRequest>, description = "Optional `created_after` / `modified_after` bounds (ISO 8601)"),
     responses(
         (status = 200, description = "One JSON file in the input format (≤ 200 events) or a ZIP of 200-event parts", content((Object = "application/json"), (String = "application/zip"))),
-        (status = 422, description = "A bound is not a date-time", body = crate::api::openapi::ErrorBody),
+        (status = 400, description = "A bound is not a date-time", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body is not a JSON object of that shape", body = crate::api::openapi::ErrorBody),
     ))]
 pub async fn export(
     state: web::Data<ApiState>,

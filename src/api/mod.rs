@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod explain;
 pub mod export;
+pub mod input;
 pub mod metrics;
 pub mod openapi;
 pub mod rematch;
@@ -43,8 +44,7 @@ use error::FieldProblem;
 /// room for a full config document while bounding memory per request.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// Every query parameter in order, so repeated keys (`city=a&city=b`) survive.
-pub type RawQuery = web::Query<Vec<(String, String)>>;
+pub use input::RawQuery;
 
 /// Registers every route of the OpenAPI document ([`openapi`]), literal paths before
 /// `{id}` paths, plus the JSON error handlers and the JSON 404 for everything else.
@@ -60,9 +60,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let routes = openapi::documented_routes();
     for same_path in routes.chunk_by(|a, b| a.path == b.path) {
         // OpenAPI and actix write path parameters alike (`{id}`).
+        let allowed: Vec<&str> = same_path.iter().map(|r| r.method.as_str()).collect();
         let resource = same_path
             .iter()
-            .fold(resource(&same_path[0].path), |res, r| {
+            .fold(resource(&same_path[0].path, &allowed), |res, r| {
                 res.route(handler_route(&r.operation_id).method(r.method.clone()))
             });
         cfg.service(resource);
@@ -114,13 +115,18 @@ fn handler_route(operation_id: &str) -> actix_web::Route {
     }
 }
 
-/// A resource whose unsupported methods get a JSON 405 (actix's default is empty).
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(json!({"detail": "Method not allowed"}))
+/// A resource whose unsupported methods get a JSON 405 with the `Allow` header RFC
+/// 9110 requires (actix's default is an empty body without it).
+fn resource(path: &str, allowed: &[&str]) -> actix_web::Resource {
+    let allow = allowed.join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            HttpResponse::MethodNotAllowed()
+                .insert_header((actix_web::http::header::ALLOW, allow))
+                .json(json!({"detail": "Method not allowed"}))
+        }
+    }))
 }
 
 /// Reads a request body of at most [`MAX_JSON_BODY`] bytes (413 beyond), for

@@ -49,7 +49,7 @@ use super::error::FieldProblem;
         super::export::export,
         super::explain::explain,
     ),
-    components(schemas(ErrorBody, FieldProblem)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
     modifiers(&BearerAuth),
     tags(
         (name = "events", description = "The canonical catalogue"),
@@ -78,19 +78,15 @@ impl utoipa::Modify for BearerAuth {
 /// Every error response: `detail` is a message, or for 422 a list of problems.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A message, or (422) a list of `{loc, msg}` problems.
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
+    pub detail: ErrorDetail,
 }
 
-/// `page` and `size` of the paginated endpoints.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page number, from 1.
-    pub page: Option<i64>,
-    /// Rows per page (endpoint-specific maximum).
-    pub size: Option<i64>,
+/// A message, or (422) every `{loc, msg}` problem of the request.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetail {
+    Message(String),
+    Problems(Vec<FieldProblem>),
 }
 
 /// Filters, sorting and paging of the canonical catalogue.
@@ -104,20 +100,24 @@ pub struct EventListQuery {
     /// Category filter; repeat the key for several categories.
     pub category: Option<Vec<String>>,
     /// Events ending on or after this date (`YYYY-MM-DD`).
-    pub date_from: Option<String>,
+    pub date_from: Option<chrono::NaiveDate>,
     /// Events starting on or before this date (`YYYY-MM-DD`).
-    pub date_to: Option<String>,
+    pub date_to: Option<chrono::NaiveDate>,
     /// `true`: only events needing review; `false`: only the others.
     pub review: Option<bool>,
     /// Minimum number of sources.
+    #[param(minimum = 1)]
     pub min_sources: Option<i32>,
-    /// `title` | `city` | `date` | `categories` | `source_count` | `confidence` | `review`.
+    /// `title` | `city` | `date` | `categories` | `source_count` | `confidence` | `review`
+    /// (anything else sorts by title).
     pub sort_by: Option<String>,
-    /// `asc` | `desc`.
+    /// `asc` | `desc` (anything else is ascending).
     pub sort_dir: Option<String>,
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Rows per page, 1–10000 (default 25).
+    #[param(minimum = 1, maximum = 10000)]
     pub size: Option<i64>,
 }
 
@@ -126,10 +126,13 @@ pub struct EventListQuery {
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub size: Option<i64>,
     /// Minimum number of sources (default 1).
+    #[param(minimum = 1)]
     pub min_sources: Option<i32>,
 }
 
@@ -138,12 +141,15 @@ pub struct QueueQuery {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub size: Option<i64>,
     /// Only actions on this canonical event.
     pub canonical_event_id: Option<i32>,
     /// Only this action (`split`, `merge`, `dismiss`, `config_update`).
+    #[param(max_length = 100)]
     pub action_type: Option<String>,
 }
 
@@ -152,6 +158,7 @@ pub struct AuditQuery {
 #[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// Days back from now, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
     pub days: Option<i64>,
 }
 
@@ -160,6 +167,7 @@ pub struct DaysQuery {
 #[into_params(parameter_in = Query)]
 pub struct RunsQuery {
     /// Most recent runs, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

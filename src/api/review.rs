@@ -24,6 +24,7 @@ use super::auth::Operator;
 use super::config::effective_config;
 use super::error::ApiError;
 use super::events::{summary, SUMMARY_COLUMNS};
+use super::input::reject_nul;
 use super::state::ApiState;
 use super::{col, page_params, paginated, parse_int, RawQuery};
 use crate::matching::config::FieldStrategies;
@@ -313,7 +314,9 @@ async fn link_constraints_to_audit(tx: &Transaction<'_>, audit_id: i64) -> Resul
     request_body = SplitRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The source was detached; a cannot-link constraint keeps it apart in every later re-match", body = Object),
+        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such canonical event or member", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
@@ -324,6 +327,8 @@ pub async fn split(
     body: web::Json<SplitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
+    reject_nul(&["body", "source_event_id"], Some(&req.source_event_id))?;
+    reject_nul(&["body", "operator"], req.operator.as_deref())?;
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (cid, sid) = (req.canonical_event_id, req.source_event_id.as_str());
     if req.target_canonical_id == Some(cid) {
@@ -430,7 +435,9 @@ pub async fn split(
     request_body = MergeRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Merged; must-link constraints keep the groups together in every later re-match", body = Object),
+        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
@@ -441,6 +448,7 @@ pub async fn merge(
     body: web::Json<MergeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
+    reject_nul(&["body", "operator"], req.operator.as_deref())?;
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (donor, target) = (req.source_canonical_id, req.target_canonical_id);
     if donor == target {
@@ -505,7 +513,14 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(&["body"], e.to_string()))
+    // `null` is "no body" too (the optional body's schema allows it). Only an object
+    // is a body: serde would otherwise read a struct from a JSON array as well.
+    let invalid = |e: serde_json::Error| ApiError::invalid(&["body"], e.to_string());
+    match serde_json::from_slice::<Value>(body).map_err(invalid)? {
+        Value::Null => Ok(T::default()),
+        v @ Value::Object(_) => serde_json::from_value(v).map_err(invalid),
+        _ => Err(ApiError::invalid(&["body"], "expected a JSON object")),
+    }
 }
 
 /// `POST /api/review/queue/{id}/dismiss` (§6.3).
@@ -516,7 +531,9 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Dismissed; the group stays out of the queue until its membership changes", body = Object),
+        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body or id is invalid", body = crate::api::openapi::ErrorBody),
@@ -529,6 +546,8 @@ pub async fn dismiss(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let req: DismissRequest = optional_json(&super::read_body(payload).await?)?;
+    reject_nul(&["body", "operator"], req.operator.as_deref())?;
+    reject_nul(&["body", "reason"], req.reason.as_deref())?;
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
