@@ -547,6 +547,28 @@ async fn service_run_records_usage_and_never_returns_the_key() {
         .await;
     assert!(ai_decisions >= 1);
 
+    let assisted: i32 = client
+        .query_one(
+            "SELECT id FROM canonical_events WHERE ai_assisted ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("an AI-assisted canonical event")
+        .get(0);
+    let (status, detail) =
+        helpers::http_get(app.port, &format!("/api/canonical-events/{assisted}")).await;
+    assert_eq!(status, 200);
+    let detail: Value = serde_json::from_str(&detail).expect("json");
+    let decided = detail["match_decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|d| d["tier"] == "ai")
+        .expect("a decision taken by the model");
+    assert_eq!(decided["rule"], "llm");
+    assert_eq!(decided["ai_reasoning"], "Same event.");
+    assert_eq!(decided["ai_confidence"], json!(0.9));
+
     let (status, stats) = helpers::http_get(app.port, "/api/dashboard/stats").await;
     assert_eq!(status, 200);
     let stats: Value = serde_json::from_str(&stats).expect("json");
