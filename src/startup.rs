@@ -300,6 +300,7 @@ pub fn api_state(
         tokens: settings.api_tokens.0.clone(),
         matching_config_path: settings.matching_config_path.clone(),
         encryption_key: settings.llm.encryption_key.clone(),
+        llm_env_key: settings.llm.env_key.is_some(),
     }
 }
 

@@ -103,9 +103,14 @@ pub async fn effective_config(
         .map(|s| s.config_json.clone())
         .unwrap_or_else(|| json!({}));
     let file = file_layer(state)?;
-    let config = build_config(file.as_ref(), &overrides).map_err(|problems| {
+    let mut config = build_config(file.as_ref(), &overrides).map_err(|problems| {
         ApiError::unexpected(format!("stored matching config is invalid: {problems:?}"))
     })?;
+    // What the next run uses: without a row, the environment key enables the
+    // tie-breaker (the same rule as `TiebreakSettings::adjust_config`).
+    if stored.is_none() && state.llm_env_key {
+        config.ai.enabled = true;
+    }
     Ok((config, stored))
 }
 
@@ -131,7 +136,12 @@ fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Va
 pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let (config, stored) = effective_config(&state, &**client).await?;
-    Ok(HttpResponse::Ok().json(response(&config, stored.as_ref())?))
+    let mut body = response(&config, stored.as_ref())?;
+    if stored.is_none() && state.llm_env_key {
+        // The run will use EVENT_DEDUP_LLM_API_KEY (never shown, only its presence).
+        body["has_api_key"] = json!(true);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `PATCH /api/config`

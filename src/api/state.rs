@@ -24,6 +24,10 @@ pub struct ApiState {
     /// `EVENT_DEDUP_ENCRYPTION_KEY`: a stored LLM API key is a Fernet token with it,
     /// `plain:` + key without it (storage spec §4).
     pub encryption_key: Option<EncryptionKey>,
+    /// `EVENT_DEDUP_LLM_API_KEY` is set: while no config row exists it enables the
+    /// tie-breaker (storage spec §4), so `GET /api/config` reports it. The key itself
+    /// is not kept here.
+    pub llm_env_key: bool,
 }
 
 impl std::fmt::Debug for ApiState {

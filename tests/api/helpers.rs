@@ -102,6 +102,7 @@ async fn spawn_app_full(
         tokens,
         matching_config_path: config_dir.path().join("matching.toml"),
         encryption_key,
+        llm_env_key: false,
     };
     let app = TestApp {
         address: String::new(),

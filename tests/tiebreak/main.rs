@@ -617,6 +617,11 @@ async fn service_run_records_usage_and_never_returns_the_key() {
 
     let (_, config) = helpers::http_get(app.port, "/api/config").await;
     assert!(!config.contains(KEY));
+    let shown: Value = serde_json::from_str(&config).expect("json");
+    // No stored row yet: GET says what the run used, the environment key enabling it.
+    assert_eq!(shown["ai"]["enabled"], json!(true), "{shown}");
+    assert_eq!(shown["has_api_key"], json!(true));
+    assert!(shown["ai"].get("api_key").is_none());
     let http = reqwest::Client::new();
     let patched = http
         .patch(format!("http://127.0.0.1:{}/api/config", app.port))
