@@ -8,6 +8,8 @@
 //!   and blocking keys, driven by the word lists under `config/`.
 //! * [`matching`] - candidate pairs, the four signal scorers, decisions, clustering and
 //!   canonical synthesis: a pure function of events + config + review constraints.
+//! * [`tiebreak`] - the optional LLM tie-breaker for ambiguous pairs (client, prompt,
+//!   cache, usage and cost, secrets).
 //! * [`evaluation`] - precision / recall / F1 against labelled ground truth.
 //! * [`generate`] - realistic synthetic event files with ground truth, for demos and
 //!   benchmarks.
@@ -34,3 +36,4 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tiebreak;

@@ -11,8 +11,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Counter, Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Every metric of the process.
@@ -30,7 +30,27 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// Database figures set at scrape time.
     pub stored: IntGaugeVec,
+    /// LLM tie-breaker HTTP calls by outcome: ok, malformed, timeout,
+    /// transient_error (429/5xx/transport, retried), error (not retried),
+    /// budget_exhausted (not sent or cut by the run's budget).
+    pub llm_requests: IntCounterVec,
+    /// Pairs answered from the cache (no HTTP call).
+    pub llm_cache_hits: IntCounter,
+    /// Tokens billed, `direction` = in (prompt) or out (completion).
+    pub llm_tokens: IntCounterVec,
+    /// Estimated cost in USD (`ai.cost_per_1m_*` prices).
+    pub llm_cost_usd: Counter,
 }
+
+/// Outcome labels of [`Metrics::llm_requests`].
+pub const LLM_OUTCOMES: [&str; 6] = [
+    "ok",
+    "malformed",
+    "timeout",
+    "transient_error",
+    "error",
+    "budget_exhausted",
+];
 
 /// Run durations span 0.1 s (small catalogues) to minutes (millions of events).
 const RUN_DURATION_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
@@ -57,6 +77,35 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Opts::new("stored", "Rows in the database at scrape time"),
         &["what"],
     )?;
+    let llm_requests = IntCounterVec::new(
+        Opts::new(
+            "llm_requests_total",
+            "LLM tie-breaker HTTP calls by outcome",
+        ),
+        &["outcome"],
+    )?;
+    let llm_cache_hits = IntCounter::new(
+        "llm_cache_hits_total",
+        "LLM tie-breaker answers served from the cache",
+    )?;
+    let llm_tokens = IntCounterVec::new(
+        Opts::new(
+            "llm_tokens_total",
+            "LLM tokens billed (in = prompt, out = completion)",
+        ),
+        &["direction"],
+    )?;
+    let llm_cost_usd = Counter::new("llm_estimated_cost_usd_total", "Estimated LLM cost in USD")?;
+    registry.register(Box::new(llm_requests.clone()))?;
+    registry.register(Box::new(llm_cache_hits.clone()))?;
+    registry.register(Box::new(llm_tokens.clone()))?;
+    registry.register(Box::new(llm_cost_usd.clone()))?;
+    for outcome in LLM_OUTCOMES {
+        llm_requests.with_label_values(&[outcome]);
+    }
+    for direction in ["in", "out"] {
+        llm_tokens.with_label_values(&[direction]);
+    }
     registry.register(Box::new(files.clone()))?;
     registry.register(Box::new(events_ingested.clone()))?;
     registry.register(Box::new(runs.clone()))?;
@@ -81,6 +130,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         db_errors,
         queue_depth,
         stored,
+        llm_requests,
+        llm_cache_hits,
+        llm_tokens,
+        llm_cost_usd,
     })
 }
 
@@ -119,6 +172,10 @@ mod tests {
             "event_dedup_matching_run_duration_seconds_bucket",
             "event_dedup_db_errors_total",
             "event_dedup_ingest_queue_depth",
+            "event_dedup_llm_requests_total{outcome=\"timeout\"}",
+            "event_dedup_llm_cache_hits_total",
+            "event_dedup_llm_tokens_total{direction=\"in\"}",
+            "event_dedup_llm_estimated_cost_usd_total",
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");
         }

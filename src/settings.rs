@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::tiebreak::{ApiKey, EncryptionKey, TiebreakSettings, DEFAULT_BASE_URL};
+
 /// Prefix shared by every variable.
 pub const ENV_PREFIX: &str = "EVENT_DEDUP_";
 
@@ -35,7 +37,8 @@ pub struct SettingsError {
 
 /// The raw strings as `envy` sees them. Everything is an optional string so that a
 /// malformed number is reported by us, naming the variable, rather than by serde.
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds the raw secrets (`LLM_API_KEY`, `ENCRYPTION_KEY`).
+#[derive(Default, Deserialize)]
 struct RawSettings {
     database_url: Option<String>,
     event_data_dir: Option<String>,
@@ -54,6 +57,9 @@ struct RawSettings {
     file_settle_ms: Option<String>,
     data_dir: Option<String>,
     api_tokens: Option<String>,
+    llm_api_key: Option<String>,
+    llm_base_url: Option<String>,
+    encryption_key: Option<String>,
 }
 
 /// A database URL. `Debug` and `Display` hide the password so the settings can be
@@ -183,6 +189,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `(name, token)` pairs for write endpoints; empty = writes only from loopback.
     pub api_tokens: ApiTokens,
+    /// LLM tie-breaker: `LLM_BASE_URL`, `LLM_API_KEY`, `ENCRYPTION_KEY` (keys are
+    /// masked in `Debug`).
+    pub llm: TiebreakSettings,
 }
 
 /// Bearer tokens of the write endpoints. `Debug` shows only the names.
@@ -329,6 +338,26 @@ impl Settings {
                 Duration::from_millis,
             )?,
             data_dir: path_or(raw.data_dir, DEFAULT_DATA_DIR),
+            llm: TiebreakSettings {
+                base_url: parse_with("LLM_BASE_URL", raw.llm_base_url, DEFAULT_BASE_URL, |s| {
+                    match reqwest::Url::parse(s) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
+                        Ok(_) => Err("expected an http:// or https:// URL".to_string()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                })?,
+                env_key: raw.llm_api_key.and_then(ApiKey::new),
+                encryption_key: non_empty(raw.encryption_key)
+                    .map(|k| {
+                        EncryptionKey::parse(&k).map_err(|problem| SettingsError {
+                            variable: "ENCRYPTION_KEY",
+                            value: "<redacted>".to_string(),
+                            problem,
+                        })
+                    })
+                    .transpose()?,
+                ..TiebreakSettings::default()
+            },
         })
     }
 }
@@ -504,5 +533,28 @@ mod tests {
             .api_tokens
             .0
             .is_empty());
+    }
+
+    #[test]
+    fn llm_settings_are_read_and_never_printed() {
+        let enc = crate::tiebreak::EncryptionKey::generate();
+        let enc_text = format!("{enc:?}");
+        let s = load(&[
+            ("LLM_API_KEY", "sk-very-secret"),
+            ("LLM_BASE_URL", "http://127.0.0.1:11434/v1"),
+        ])
+        .unwrap();
+        assert_eq!(s.llm.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(
+            s.llm.env_key.as_ref().map(|k| k.expose()),
+            Some("sk-very-secret")
+        );
+        assert!(!format!("{s:?}").contains("sk-very-secret"));
+        assert_eq!(load(&[]).unwrap().llm.base_url, "https://api.openai.com/v1");
+        let err = load(&[("ENCRYPTION_KEY", "short")]).unwrap_err();
+        assert_eq!(err.variable, "ENCRYPTION_KEY");
+        assert!(!err.to_string().contains("short"));
+        assert!(load(&[("LLM_BASE_URL", "ftp://x")]).is_err());
+        assert!(enc_text.contains("***"));
     }
 }

@@ -127,6 +127,7 @@ impl App {
             stats.clone(),
             shutdown.clone(),
         )
+        .with_tiebreak(settings.llm.clone())
         .start();
         let ingest = IngestActor::new(
             pool.clone(),
@@ -298,6 +299,8 @@ pub fn api_state(
         rematch,
         tokens: settings.api_tokens.0.clone(),
         matching_config_path: settings.matching_config_path.clone(),
+        encryption_key: settings.llm.encryption_key.clone(),
+        llm_env_key: settings.llm.env_key.is_some(),
     }
 }
 

@@ -11,10 +11,12 @@
 //! stats actor after every run.
 //!
 //! A run: read the ingest generation it will cover, load the effective matching config
-//! (file ← stored overrides), all source events and the review constraints, run the
-//! pure pipeline in `spawn_blocking` (a panic there becomes a failed-run record, the
-//! service keeps running), hand the result to the [`PersistActor`] (one transaction,
-//! by diff).
+//! (file ← stored overrides), all source events and the review constraints, score
+//! the pairs in `spawn_blocking` (a panic there becomes a failed-run record, the
+//! service keeps running), optionally ask the LLM tie-breaker about ambiguous pairs
+//! (async, bounded by `ai.budget_seconds`, only when `ai.enabled` and a key exist),
+//! cluster and synthesize in `spawn_blocking`, hand the result to the
+//! [`PersistActor`] (one transaction, by diff) with the tie-breaker's usage summary.
 //!
 //! Invariants:
 //! * at most one run at a time (`running`); notices arriving meanwhile only mark dirty;
@@ -40,6 +42,7 @@ use crate::matching::{self, MatchingConfig};
 use crate::preprocess::WordLists;
 use crate::store::{self, RunInfo, StoreError};
 use crate::telemetry::run_contained;
+use crate::tiebreak::{self, TiebreakSettings};
 
 /// Quiet period after the last ingested file before a run starts: files of one drop
 /// (a copy of a directory) arrive within this of each other.
@@ -98,6 +101,8 @@ struct Shared {
     persist: Addr<PersistActor>,
     stats: Addr<StatsActor>,
     shutdown: Shutdown,
+    /// Where the LLM tie-breaker is and which keys the deployment provides.
+    llm: TiebreakSettings,
 }
 
 pub struct MatcherActor {
@@ -136,6 +141,7 @@ impl MatcherActor {
                 persist,
                 stats,
                 shutdown,
+                llm: TiebreakSettings::default(),
             }),
             covered: generation.current(),
             review_pending: false,
@@ -147,6 +153,15 @@ impl MatcherActor {
             forced: false,
             drain_waiters: Vec::new(),
         }
+    }
+
+    /// Sets the LLM tie-breaker's deployment settings (default: provider URL, no
+    /// environment key, no encryption key).
+    pub fn with_tiebreak(mut self, llm: TiebreakSettings) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.llm = llm;
+        }
+        self
     }
 
     fn arm(&mut self, ctx: &mut Context<Self>, after: Duration) {
@@ -357,7 +372,7 @@ async fn execute_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
 
 async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
     let fmt = |e: StoreError| format!("{e:?}").trim_end().replace('\n', " ");
-    let (config, events, constraints) =
+    let (config, events, constraints, stored) =
         retry_transient("load run input", &shared.shutdown, || async {
             let client = shared.pool.get().await?;
             let stored = store::load_stored_config(&**client).await?;
@@ -368,21 +383,29 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
         .await
         .map_err(fmt)
         .and_then(|(stored, events, constraints)| {
-            effective_config(&shared.config, stored.as_ref()).map(|c| (c, events, constraints))
+            effective_config(&shared.config, stored.as_ref())
+                .map(|c| (c, events, constraints, stored))
         })?;
+    let mut config = config;
+    shared.llm.adjust_config(&mut config, stored.as_ref());
+    let tiebreaker = shared.llm.for_run(&config, stored.as_ref());
+    let config = Arc::new(config);
+    let constraints = Arc::new(constraints);
 
     let lists = Arc::clone(&shared.lists);
-    let result = tokio::task::spawn_blocking(move || {
-        run_contained(|| matching::run(events, &config, &lists, &constraints))
-    })
-    .await
-    .map_err(|e| {
-        if e.is_panic() {
-            "matching pipeline panicked (see the panic record)".to_string()
-        } else {
-            format!("matching pipeline task failed: {e}")
-        }
-    })?;
+    let (c, k) = (Arc::clone(&config), Arc::clone(&constraints));
+    let mut scored = in_blocking(move || matching::score(events, &c, &lists, &k)).await?;
+
+    let ai_usage = match &tiebreaker {
+        Some(t) => Some(tiebreak::resolve(&mut scored, &config.ai, t, &shared.pool).await),
+        None => None,
+    };
+
+    let (c, k) = (Arc::clone(&config), Arc::clone(&constraints));
+    let result = in_blocking(move || scored.finish(&c, &k)).await?;
+    let mut run = run.clone();
+    run.ai_usage = ai_usage;
+    let run = &run;
 
     let result = Arc::new(result);
     let summary = shared
@@ -411,15 +434,40 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
     } else {
         100.0 * (1.0 - s.canonical_events as f64 / s.events as f64)
     };
+    let ai = run.ai_usage.as_ref();
     tracing::info!(
         matches = s.matches,
         ambiguous = s.ambiguous,
         canonical_count = s.canonical_events,
         flagged_count = s.flagged,
         reduction_pct,
+        ai_batch_id = ai.map(|a| a.batch_id.as_str()),
+        ai_requests = ai.map(|a| a.total_requests),
+        ai_cached_requests = ai.map(|a| a.cached_requests),
+        ai_api_requests = ai.map(|a| a.api_requests),
+        ai_total_tokens = ai.map(|a| a.total_tokens),
+        ai_estimated_cost_usd = ai.map(|a| a.estimated_cost_usd),
+        ai_resolved = ai.map(|a| a.resolved),
+        ai_remaining = ai.map(|a| a.remaining),
+        ai_budget_exhausted = ai.map(|a| a.budget_exhausted),
         "matching_complete"
     );
     Ok(figures)
+}
+
+/// Runs a pure pipeline half on the blocking pool; a panic becomes an error.
+async fn in_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(move || run_contained(f))
+        .await
+        .map_err(|e| {
+            if e.is_panic() {
+                "matching pipeline panicked (see the panic record)".to_string()
+            } else {
+                format!("matching pipeline task failed: {e}")
+            }
+        })
 }
 
 /// The config of this run: the file (or defaults), then the stored overrides (storage

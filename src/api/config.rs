@@ -5,7 +5,9 @@
 //! JSON objects key by key. `PATCH` deep-merges the request into the stored overrides
 //! and validates the *effective* result exactly like a file (serde type/unknown-key
 //! errors and every `validate()` error); on any problem it answers 422 listing them
-//! all and stores nothing. The API key is never returned (`has_api_key` only).
+//! all and stores nothing. The API key is never returned (`has_api_key` only), never
+//! part of `config_json` or the audit details, and stored as a Fernet token when
+//! `EVENT_DEDUP_ENCRYPTION_KEY` is set (`plain:` + key and a warning otherwise).
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -18,6 +20,7 @@ use super::state::ApiState;
 use crate::matching::config::Severity;
 use crate::matching::MatchingConfig;
 use crate::store::{self, StoredConfig};
+use crate::tiebreak::{secret, ApiKey};
 
 /// Objects merge key by key, recursively; anything else replaces.
 pub fn deep_merge(target: &mut Value, patch: &Value) {
@@ -100,9 +103,14 @@ pub async fn effective_config(
         .map(|s| s.config_json.clone())
         .unwrap_or_else(|| json!({}));
     let file = file_layer(state)?;
-    let config = build_config(file.as_ref(), &overrides).map_err(|problems| {
+    let mut config = build_config(file.as_ref(), &overrides).map_err(|problems| {
         ApiError::unexpected(format!("stored matching config is invalid: {problems:?}"))
     })?;
+    // What the next run uses: without a row, the environment key enables the
+    // tie-breaker (the same rule as `TiebreakSettings::adjust_config`).
+    if stored.is_none() && state.llm_env_key {
+        config.ai.enabled = true;
+    }
     Ok((config, stored))
 }
 
@@ -130,7 +138,12 @@ fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Va
 pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let (config, stored) = effective_config(&state, &**client).await?;
-    Ok(HttpResponse::Ok().json(response(&config, stored.as_ref())?))
+    let mut body = response(&config, stored.as_ref())?;
+    if stored.is_none() && state.llm_env_key {
+        // The run will use EVENT_DEDUP_LLM_API_KEY (never shown, only its presence).
+        body["has_api_key"] = json!(true);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `PATCH /api/config`
@@ -181,9 +194,14 @@ pub async fn patch(
     let old_key = stored.as_ref().and_then(|s| s.encrypted_api_key.clone());
     let new_key = match api_key.as_deref() {
         None => old_key.clone(),
-        Some("") => None,
-        // No encryption key is configured in this service: stored as `plain:` (store §4).
-        Some(k) => Some(format!("plain:{k}")),
+        Some(k) => match ApiKey::new(k) {
+            None => None,
+            // A Fernet token with EVENT_DEDUP_ENCRYPTION_KEY, else `plain:` (store §4).
+            Some(key) => Some(
+                secret::seal(&key, state.encryption_key.as_ref())
+                    .map_err(|e| ApiError::unexpected(e.to_string()))?,
+            ),
+        },
     };
     store::save_stored_config(&*tx, &after, new_key.as_deref(), "api").await?;
     let details = json!({

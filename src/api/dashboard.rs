@@ -1,5 +1,7 @@
 //! Dashboard (storage-and-api.md §7): file and decision figures, daily processing
-//! history, and the recent pipeline runs (`processing_runs`, which §7's note asks for).
+//! history, and the recent pipeline runs (`processing_runs`, which §7's note asks for),
+//! with the LLM tie-breaker's usage and cost (§9's note: show them): totals over the
+//! period in `stats.ai`, and per run in `ai_usage`.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -67,7 +69,33 @@ pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
             &[],
         )
         .await?;
+    let ai = client
+        .query_one(
+            "SELECT count(DISTINCT batch_id) AS batch_count,
+                    count(*) AS total_requests,
+                    count(*) FILTER (WHERE cached) AS cached_requests,
+                    coalesce(sum(prompt_tokens), 0)::int8 AS prompt_tokens,
+                    coalesce(sum(completion_tokens), 0)::int8 AS completion_tokens,
+                    coalesce(sum(total_tokens), 0)::int8 AS total_tokens,
+                    round(coalesce(sum(estimated_cost_usd), 0)::numeric, 6)::float8 AS cost
+             FROM ai_usage_log WHERE created_at >= $1",
+            &[&since],
+        )
+        .await?;
+    let total_requests = col::<i64>(&ai, "total_requests")?;
+    let cached_requests = col::<i64>(&ai, "cached_requests")?;
     Ok(HttpResponse::Ok().json(json!({
+        "ai": {
+            "since": since.to_rfc3339(),
+            "batch_count": col::<i64>(&ai, "batch_count")?,
+            "total_requests": total_requests,
+            "cached_requests": cached_requests,
+            "api_requests": total_requests - cached_requests,
+            "prompt_tokens": col::<i64>(&ai, "prompt_tokens")?,
+            "completion_tokens": col::<i64>(&ai, "completion_tokens")?,
+            "total_tokens": col::<i64>(&ai, "total_tokens")?,
+            "estimated_cost_usd": col::<f64>(&ai, "cost")?,
+        },
         "files": {
             "total_files": col::<i64>(&files, "total_files")?,
             "total_events": col::<i64>(&files, "total_events")?,
@@ -173,6 +201,7 @@ pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
                 "duration_ms": col::<Option<i64>>(r, "duration_ms")?,
                 "error": col::<Option<String>>(r, "error")?,
                 "stats": col::<Option<Value>>(r, "stats")?,
+                "ai_usage": col::<Option<Value>>(r, "ai_usage")?,
             }))
         })
         .collect::<Result<Vec<Value>, ApiError>>()?;

@@ -371,6 +371,10 @@ pub async fn detail(
                 "weights": col::<Value>(d, "weights")?,
                 "weight_source": col::<Option<String>>(d, "weight_source")?,
                 "rule": col::<String>(d, "rule")?,
+                // Set when the LLM tie-breaker answered for the pair (any `ai*` tier):
+                // the model's own explanation and confidence.
+                "ai_reasoning": col::<Option<String>>(d, "ai_reasoning")?,
+                "ai_confidence": col::<Option<f64>>(d, "ai_confidence")?,
             }))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

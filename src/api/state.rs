@@ -1,10 +1,13 @@
-//! `ApiState`: what every handler shares (pool, re-match trigger, tokens, config path).
+//! `ApiState`: what every handler shares (pool, re-match trigger, tokens, config path,
+//! the key that encrypts a stored LLM API key).
 //!
 //! Register it as `web::Data<ApiState>` next to [`super::configure`]. The state is
 //! immutable; per-request data never lives here.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use crate::tiebreak::EncryptionKey;
 
 /// Shared state of the REST API.
 #[derive(Clone)]
@@ -18,6 +21,13 @@ pub struct ApiState {
     /// The matching config file (defaults ← this file ← stored overrides). A missing
     /// file means "defaults only".
     pub matching_config_path: PathBuf,
+    /// `EVENT_DEDUP_ENCRYPTION_KEY`: a stored LLM API key is a Fernet token with it,
+    /// `plain:` + key without it (storage spec §4).
+    pub encryption_key: Option<EncryptionKey>,
+    /// `EVENT_DEDUP_LLM_API_KEY` is set: while no config row exists it enables the
+    /// tie-breaker (storage spec §4), so `GET /api/config` reports it. The key itself
+    /// is not kept here.
+    pub llm_env_key: bool,
 }
 
 impl std::fmt::Debug for ApiState {

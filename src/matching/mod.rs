@@ -17,4 +17,6 @@ pub mod similarity;
 pub mod synthesis;
 
 pub use constraints::ReviewConstraints;
-pub use pipeline::{explain_pair, run, PipelineResult, PipelineStats, ScoredPair};
+pub use pipeline::{
+    explain_pair, run, score, PipelineResult, PipelineStats, ScoredPair, ScoredRun,
+};

@@ -1,12 +1,14 @@
 //! The matching pipeline as one pure function:
 //! `events + config + word lists + review constraints → PipelineResult`.
 //!
-//! Stages: preprocess → candidate pairs → scores and decisions → constraints →
-//! clusters → coherence → synthesis. CPU-heavy stages run on rayon's pool; results
+//! Stages: preprocess → candidate pairs → scores and decisions → constraints
+//! ([`score`], giving a [`ScoredRun`]) → clusters → coherence → synthesis
+//! ([`ScoredRun::finish`]). The split lets the service ask the optional LLM
+//! tie-breaker about ambiguous pairs in between, outside the CPU-bound halves. CPU-heavy stages run on rayon's pool; results
 //! are collected in index order, so the output is identical whatever the thread count
 //! or the order in which events were loaded (events are sorted by id first).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -22,7 +24,8 @@ use super::signals::geo::trusted_points;
 use super::signals::score_pair;
 use super::synthesis::synthesize;
 use crate::model::{
-    CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier, Weights,
+    AiNote, CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier,
+    Weights,
 };
 use crate::preprocess::WordLists;
 
@@ -85,6 +88,8 @@ pub struct PipelineResult {
     pub events: Vec<SourceEvent>,
     /// Every candidate pair with its decision, sorted by `(a, b)`.
     pub pairs: Vec<ScoredPair>,
+    /// The LLM tie-breaker's answer per pair index (into `pairs`), when it answered.
+    pub ai_notes: BTreeMap<usize, AiNote>,
     /// Member indices of each canonical event, in output order: valid clusters first,
     /// then flagged ones; each group by smallest member id.
     pub clusters: Vec<Vec<u32>>,
@@ -163,7 +168,21 @@ impl PipelineResult {
             weights,
             weight_source: source.clone(),
             rule: p.rule,
+            ai: self
+                .pair_index(p)
+                .and_then(|i| self.ai_notes.get(&i))
+                .cloned(),
         }
+    }
+
+    /// Position of a pair in [`PipelineResult::pairs`].
+    fn pair_index(&self, p: &ScoredPair) -> Option<usize> {
+        if self.ai_notes.is_empty() {
+            return None;
+        }
+        self.pairs
+            .binary_search_by(|q| (q.a, q.b).cmp(&(p.a, p.b)))
+            .ok()
     }
 
     /// Index of an event by id.
@@ -210,16 +229,121 @@ pub fn explain_pair(
         weights: *weights,
         weight_source: source.map(str::to_string),
         rule,
+        ai: None,
     }
 }
 
-/// Runs the whole pipeline.
+/// The first half of a run: events sorted, every candidate pair scored and decided,
+/// review constraints applied to the pairs. Nothing is clustered yet, so an optional
+/// second opinion (the LLM tie-breaker, `matching.md` §5.4) can still change
+/// decisions of ambiguous pairs before [`ScoredRun::finish`] clusters and synthesizes.
+#[derive(Debug, Clone)]
+pub struct ScoredRun {
+    /// Input events sorted by id (duplicates removed, first kept).
+    pub events: Vec<SourceEvent>,
+    /// Every candidate pair with its decision, sorted by `(a, b)`. Whoever edits a
+    /// decision between the halves keeps the scores, `combined` and the order.
+    pub pairs: Vec<ScoredPair>,
+    /// The model's answer per pair index (into `pairs`), for pairs it answered.
+    pub ai_notes: BTreeMap<usize, AiNote>,
+    weight_sets: Vec<(Option<String>, Weights)>,
+    blocking: BlockingStats,
+    constraint_overrides: usize,
+    timings: StageTimings,
+    /// Time spent in the pure stages so far (the tie-breaker's wait is not counted).
+    elapsed_ms: f64,
+}
+
+impl ScoredRun {
+    /// Clusters the (possibly revised) decisions and synthesizes canonical events.
+    pub fn finish(
+        self,
+        config: &MatchingConfig,
+        constraints: &ReviewConstraints,
+    ) -> PipelineResult {
+        let started = Instant::now();
+        let ScoredRun {
+            events,
+            mut pairs,
+            ai_notes,
+            weight_sets,
+            blocking,
+            constraint_overrides,
+            mut timings,
+            elapsed_ms,
+        } = self;
+
+        let t = Instant::now();
+        let (clusters, dropped) = cluster_pairs(&events, &pairs, constraints);
+        for e in &dropped {
+            if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(e.a, e.b))) {
+                pairs[i].decision = Decision::Ambiguous;
+                pairs[i].rule = DecisionRule::CannotLinkSeparation;
+            }
+        }
+        timings.clustering_ms += ms_since(t);
+
+        let t = Instant::now();
+        let (clusters, meta, content_hashes) =
+            synthesize_all(&events, &pairs, clusters, config, constraints);
+        timings.synthesis_ms = ms_since(t);
+        timings.total_ms = elapsed_ms + ms_since(started);
+
+        let n = events.len() as u64;
+        let total_possible_pairs = n * n.saturating_sub(1) / 2;
+        let count = |d: Decision| pairs.iter().filter(|p| p.decision == d).count();
+        let stats = PipelineStats {
+            events: events.len(),
+            total_possible_pairs,
+            candidate_pairs: pairs.len(),
+            comparisons_avoided_pct: if total_possible_pairs == 0 {
+                0.0
+            } else {
+                (1.0 - pairs.len() as f64 / total_possible_pairs as f64) * 100.0
+            },
+            matches: count(Decision::Match),
+            ambiguous: count(Decision::Ambiguous),
+            no_matches: count(Decision::NoMatch),
+            canonical_events: clusters.len(),
+            multi_source_canonicals: clusters.iter().filter(|c| c.len() > 1).count(),
+            flagged: meta.iter().filter(|m| m.flag.is_some()).count(),
+            blocking,
+            constraint_overrides,
+            edges_dropped_by_cannot_link: dropped.len(),
+            timings,
+        };
+        PipelineResult {
+            events,
+            pairs,
+            ai_notes,
+            clusters,
+            meta,
+            content_hashes,
+            stats,
+            weight_sets,
+            strategies: config.canonical.field_strategies.clone(),
+        }
+    }
+}
+
+/// Runs the whole pipeline ([`score`] then [`ScoredRun::finish`]).
 pub fn run(
-    mut events: Vec<SourceEvent>,
+    events: Vec<SourceEvent>,
     config: &MatchingConfig,
     lists: &WordLists,
     constraints: &ReviewConstraints,
 ) -> PipelineResult {
+    score(events, config, lists, constraints).finish(config, constraints)
+}
+
+/// The first half of a run: preprocess, candidate pairs, scores and decisions, review
+/// constraints on the pairs.
+pub fn score(
+    mut events: Vec<SourceEvent>,
+    config: &MatchingConfig,
+    lists: &WordLists,
+    constraints: &ReviewConstraints,
+) -> ScoredRun {
     let started = Instant::now();
     let mut timings = StageTimings::default();
 
@@ -246,53 +370,16 @@ pub fn run(
 
     let t = Instant::now();
     let constraint_overrides = apply_pair_constraints(&mut pairs, &events, constraints);
-    let (clusters, dropped) = cluster_pairs(&events, &pairs, constraints);
-    for e in &dropped {
-        if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(e.a, e.b))) {
-            pairs[i].decision = Decision::Ambiguous;
-            pairs[i].rule = DecisionRule::CannotLinkSeparation;
-        }
-    }
     timings.clustering_ms = ms_since(t);
-
-    let t = Instant::now();
-    let (clusters, meta, content_hashes) =
-        synthesize_all(&events, &pairs, clusters, config, constraints);
-    timings.synthesis_ms = ms_since(t);
-    timings.total_ms = ms_since(started);
-
-    let n = events.len() as u64;
-    let total_possible_pairs = n * n.saturating_sub(1) / 2;
-    let count = |d: Decision| pairs.iter().filter(|p| p.decision == d).count();
-    let stats = PipelineStats {
-        events: events.len(),
-        total_possible_pairs,
-        candidate_pairs: pairs.len(),
-        comparisons_avoided_pct: if total_possible_pairs == 0 {
-            0.0
-        } else {
-            (1.0 - pairs.len() as f64 / total_possible_pairs as f64) * 100.0
-        },
-        matches: count(Decision::Match),
-        ambiguous: count(Decision::Ambiguous),
-        no_matches: count(Decision::NoMatch),
-        canonical_events: clusters.len(),
-        multi_source_canonicals: clusters.iter().filter(|c| c.len() > 1).count(),
-        flagged: meta.iter().filter(|m| m.flag.is_some()).count(),
-        blocking,
-        constraint_overrides,
-        edges_dropped_by_cannot_link: dropped.len(),
-        timings,
-    };
-    PipelineResult {
+    ScoredRun {
         events,
         pairs,
-        clusters,
-        meta,
-        content_hashes,
-        stats,
+        ai_notes: BTreeMap::new(),
         weight_sets,
-        strategies: config.canonical.field_strategies.clone(),
+        blocking,
+        constraint_overrides,
+        timings,
+        elapsed_ms: ms_since(started),
     }
 }
 

@@ -117,4 +117,22 @@ pub struct PairDecision {
     /// `None` for the default weights, else the category whose override was used.
     pub weight_source: Option<String>,
     pub rule: DecisionRule,
+    /// The model's answer, when the LLM tie-breaker answered for this pair (any `ai*`
+    /// tier): the explanation of an AI decision is the model's own reasoning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiNote>,
+}
+
+/// What the LLM tie-breaker said about a pair (`matching.md` §5.4). Kept next to the
+/// decision because "the model decided" is not an explanation without the why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiNote {
+    /// The decision text as answered (`same`, `different`, or anything else for
+    /// `ai_unexpected`).
+    pub answer: String,
+    /// The model's confidence in [0, 1].
+    pub confidence: f64,
+    pub reasoning: String,
+    /// The model that answered (a cached answer names the model it came from).
+    pub model: String,
 }

@@ -35,6 +35,7 @@ use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
 use crate::model::Tier;
+use crate::tiebreak::UsageSummary;
 
 /// Advisory lock key serializing run persistence and review writes
 /// (ASCII "evdedup").
@@ -49,6 +50,8 @@ pub struct RunInfo {
     pub trigger: String,
     /// Completed files the run covers (for the dashboard).
     pub files_covered: i32,
+    /// The LLM tie-breaker's figures, when it ran (stored in `processing_runs.ai_usage`).
+    pub ai_usage: Option<UsageSummary>,
 }
 
 impl RunInfo {
@@ -58,6 +61,7 @@ impl RunInfo {
             started_at: Utc::now(),
             trigger: trigger.into(),
             files_covered,
+            ai_usage: None,
         }
     }
 }
@@ -505,6 +509,8 @@ const DECISION_TYPES: &[Type] = &[
     Type::TEXT,
     Type::TEXT,
     Type::INT8,
+    Type::TEXT,
+    Type::FLOAT8,
 ];
 
 /// Bulk-copies every candidate pair of the run with its explanation.
@@ -517,7 +523,8 @@ async fn copy_decisions(
         .copy_in(
             "COPY match_decisions (source_event_id_a, source_event_id_b, combined_score,
                  date_score, geo_score, title_score, description_score, decision, tier,
-                 weights, weight_source, rule, processing_run_id)
+                 weights, weight_source, rule, processing_run_id, ai_reasoning,
+                 ai_confidence)
              FROM STDIN BINARY",
         )
         .await?;
@@ -526,6 +533,8 @@ async fn copy_decisions(
     for p in &result.pairs {
         let d = result.explain(p);
         let weights = Json(&d.weights);
+        let ai_reasoning = d.ai.as_ref().map(|n| n.reasoning.as_str());
+        let ai_confidence = d.ai.as_ref().map(|n| n.confidence);
         writer
             .as_mut()
             .write(&[
@@ -542,6 +551,8 @@ async fn copy_decisions(
                 &d.weight_source,
                 &d.rule.as_str(),
                 &run_row_id,
+                &ai_reasoning,
+                &ai_confidence,
             ])
             .await?;
     }
@@ -567,12 +578,18 @@ async fn insert_run_row(
     let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     let stats = serde_json::to_value(s).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let ai_usage = run
+        .ai_usage
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
     let row = tx
         .query_one(
             "INSERT INTO processing_runs
                  (run_id, started_at, status, trigger, files_covered, total_events,
-                  candidate_pairs, matches, ambiguous, flagged, stats)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10)
+                  candidate_pairs, matches, ambiguous, flagged, stats, ai_usage)
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11)
              RETURNING id",
             &[
                 &run.run_id,
@@ -585,6 +602,7 @@ async fn insert_run_row(
                 &as_i64(s.ambiguous),
                 &as_i32(s.flagged),
                 &stats,
+                &ai_usage,
             ],
         )
         .await?;

@@ -14,6 +14,7 @@ use event_dedup::ingest::parse_event_file;
 use event_dedup::matching::{run, MatchingConfig};
 use event_dedup::preprocess::{derive, WordLists};
 use event_dedup::store::{self, test_support::fresh_database, RunInfo};
+use event_dedup::tiebreak::EncryptionKey;
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token-alice";
@@ -53,6 +54,24 @@ pub async fn spawn_app_with(dir: &Path) -> TestApp {
 
 /// As [`spawn_app_with`], with the given API tokens (empty = loopback-only writes).
 pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> TestApp {
+    spawn_app_full(dir, tokens, None).await
+}
+
+/// The worked example, with an `EVENT_DEDUP_ENCRYPTION_KEY` for stored API keys.
+pub async fn spawn_app_encrypted(key: EncryptionKey) -> TestApp {
+    spawn_app_full(
+        &fixture_dir("worked_example"),
+        vec![(OPERATOR.to_string(), TOKEN.to_string())],
+        Some(key),
+    )
+    .await
+}
+
+async fn spawn_app_full(
+    dir: &Path,
+    tokens: Vec<(String, String)>,
+    encryption_key: Option<EncryptionKey>,
+) -> TestApp {
     let (pool, database_url) = fresh_database().await.expect("test database");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("fixture dir")
@@ -82,6 +101,8 @@ pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> 
         }),
         tokens,
         matching_config_path: config_dir.path().join("matching.toml"),
+        encryption_key,
+        llm_env_key: false,
     };
     let app = TestApp {
         address: String::new(),

@@ -1269,3 +1269,57 @@ async fn export_round_trips_into_a_fresh_instance_with_the_same_groups() {
     carried.sort();
     assert_eq!(carried, original);
 }
+
+/// Storage spec §4: with `EVENT_DEDUP_ENCRYPTION_KEY` the stored key is a Fernet
+/// token, without it `plain:` + key; the key is never in `config_json`, the audit
+/// details or any response.
+#[tokio::test]
+async fn config_api_key_is_encrypted_at_rest_when_a_key_is_configured() {
+    use event_dedup::tiebreak::{secret, ApiKey, EncryptionKey};
+    const SECRET: &str = "sk-config-test-0815";
+    async fn stored_key(app: &TestApp) -> (Option<String>, String) {
+        let client = app.pool.get().await.expect("connection");
+        let stored = event_dedup::store::load_stored_config(&**client)
+            .await
+            .expect("load")
+            .expect("row");
+        let audit: Vec<String> = client
+            .query("SELECT details::text FROM audit_log", &[])
+            .await
+            .expect("audit")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        (
+            stored.encrypted_api_key,
+            format!("{} {}", stored.config_json, audit.join(" ")),
+        )
+    }
+
+    let enc = EncryptionKey::generate();
+    let app = helpers::spawn_app_encrypted(enc.clone()).await;
+    let r = app
+        .patch("/api/config", &json!({"ai_api_key": SECRET}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(!r.text().await.expect("body").contains(SECRET));
+    let (value, elsewhere) = stored_key(&app).await;
+    let value = value.expect("a stored key");
+    assert!(!value.starts_with("plain:") && !value.contains(SECRET));
+    assert_eq!(secret::open(&value, Some(&enc)), Ok(ApiKey::new(SECRET)));
+    assert!(!elsewhere.contains(SECRET), "{elsewhere}");
+
+    let plain = spawn_app().await;
+    let r = plain
+        .patch("/api/config", &json!({"ai_api_key": SECRET}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let (value, elsewhere) = stored_key(&plain).await;
+    assert_eq!(value, Some(format!("plain:{SECRET}")));
+    assert!(!elsewhere.contains(SECRET), "{elsewhere}");
+    assert!(!plain
+        .get_json("/api/config")
+        .await
+        .to_string()
+        .contains(SECRET));
+}

@@ -250,6 +250,7 @@ pub enum CityKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AiConfig {
+    /// Off by default; also needs an API key (runtime config or environment).
     pub enabled: bool,
     pub model: String,
     pub temperature: f64,
@@ -261,6 +262,11 @@ pub struct AiConfig {
     pub cache_enabled: bool,
     pub cost_per_1m_input_tokens: f64,
     pub cost_per_1m_output_tokens: f64,
+    /// A run never waits on the model longer than this (seconds): past it, pairs not
+    /// yet answered stay ambiguous and the run completes.
+    pub budget_seconds: f64,
+    /// Limit of one HTTP request (seconds); a timeout is retried like a 5xx.
+    pub request_timeout_seconds: f64,
 }
 
 fn optional_block<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BlendParams>, D::Error> {
@@ -434,6 +440,8 @@ impl Default for AiConfig {
             cache_enabled: true,
             cost_per_1m_input_tokens: 0.30,
             cost_per_1m_output_tokens: 2.50,
+            budget_seconds: 120.0,
+            request_timeout_seconds: 30.0,
         }
     }
 }

@@ -203,6 +203,15 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
             k.error(key, format!("must be ≥ 0, got {v}"));
         }
     }
+    for (key, v) in [
+        ("ai.budget_seconds", a.budget_seconds),
+        ("ai.request_timeout_seconds", a.request_timeout_seconds),
+    ] {
+        // Bounded above so a typo cannot make a run wait for days (a day is plenty).
+        if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+            k.error(key, format!("must be > 0 and at most 86400, got {v}"));
+        }
+    }
     k.problems
 }
 
@@ -267,5 +276,18 @@ mod tests {
         let problems = validate(&c);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn tie_breaker_time_limits_must_be_positive() {
+        let mut c = MatchingConfig::default();
+        c.ai.budget_seconds = 0.0;
+        c.ai.request_timeout_seconds = f64::INFINITY;
+        let keys = errors(&c);
+        assert!(keys.contains(&"ai.budget_seconds".to_string()), "{keys:?}");
+        assert!(
+            keys.contains(&"ai.request_timeout_seconds".to_string()),
+            "{keys:?}"
+        );
     }
 }

@@ -1,0 +1,429 @@
+//! Asking the model about the ambiguous pairs of one run (`matching.md` §5.4,
+//! storage-and-api.md §9) and applying its answers to the [`ScoredRun`].
+//!
+//! Order of work: select the pairs in the score band → cache lookup (one query) →
+//! ask the rest with at most `ai.max_concurrent_requests` in flight, each request
+//! bounded by `ai.request_timeout_seconds`, transient failures retried with
+//! exponential backoff → apply every answer → write usage rows and new cache rows
+//! (one statement each) → metrics and the `tiebreak_complete` log record.
+//!
+//! Invariants:
+//! * scores and `combined` never change; only `decision`, `tier`, `rule` and the note;
+//! * a confident `same` → match, `different` → no_match (tier `ai`, rule `llm`); below
+//!   the confidence threshold → stays ambiguous (`ai_low_confidence`); another
+//!   decision text → stays ambiguous (`ai_unexpected`); no usable answer → unchanged;
+//! * the whole step ends by `ai.budget_seconds`: nothing is started after it, a
+//!   request in flight is cut at it, and the run goes on with the pairs left as they
+//!   were;
+//! * a database failure (cache or usage log) is logged and never fails the run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use futures_util::stream::{self, StreamExt};
+use tokio::time::Instant;
+
+use super::cache::{self, CachedAnswer, NewCacheRow};
+use super::client::{CallError, ChatClient, ChatRequest, ModelAnswer, Usage};
+use super::prompt::{user_message, SYSTEM_MESSAGE};
+use super::usage::{estimated_cost, insert_rows, new_batch_id, UsageRow, UsageSummary};
+use crate::matching::config::AiConfig;
+use crate::matching::ScoredRun;
+use crate::metrics::metrics;
+use crate::model::{AiNote, Decision, DecisionRule, Tier};
+
+/// Retries of transient failures (storage spec §9: up to 4) and their backoff.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// Delay before the first retry; doubled for each further one.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this is not honoured (the backoff applies): a
+    /// provider asking for minutes would otherwise eat the whole budget on one pair.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The model, its client and the retry policy: what [`resolve`] needs besides the run.
+#[derive(Debug, Clone)]
+pub struct Tiebreaker {
+    pub client: ChatClient,
+    pub retry: RetryPolicy,
+}
+
+/// One pair to ask.
+struct Job {
+    index: usize,
+    hash: String,
+    id_a: String,
+    id_b: String,
+    user: String,
+}
+
+/// How asking about one pair ended.
+enum Outcome {
+    /// The server answered (`None` = malformed content).
+    Answered(Option<ModelAnswer>),
+    /// No usable reply (the reason is logged).
+    Failed(String),
+    /// The budget ran out before or while asking.
+    OutOfBudget,
+}
+
+struct Asked {
+    outcome: Outcome,
+    usage: Usage,
+    http_calls: u64,
+    /// Whether an HTTP request was sent at all (no request, no usage row).
+    attempted: bool,
+}
+
+/// Asks about the ambiguous pairs in the band and applies the answers to `run`.
+pub async fn resolve(
+    run: &mut ScoredRun,
+    config: &AiConfig,
+    tiebreaker: &Tiebreaker,
+    pool: &Pool,
+) -> UsageSummary {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(config.budget_seconds);
+    let mut summary = UsageSummary {
+        batch_id: new_batch_id(),
+        model: config.model.clone(),
+        ..UsageSummary::default()
+    };
+    let selected: Vec<usize> = run
+        .pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.decision == Decision::Ambiguous
+                && config.min_combined_score <= p.combined
+                && p.combined <= config.max_combined_score
+        })
+        .map(|(i, _)| i)
+        .collect();
+    summary.candidates = selected.len() as u64;
+    let jobs: Vec<Job> = selected
+        .iter()
+        .map(|&index| {
+            let p = &run.pairs[index];
+            let (a, b) = (&run.events[p.a as usize], &run.events[p.b as usize]);
+            Job {
+                index,
+                hash: cache::pair_hash(a, b),
+                id_a: a.id.clone(),
+                id_b: b.id.clone(),
+                user: user_message(a, b, p),
+            }
+        })
+        .collect();
+
+    let cached = if config.cache_enabled {
+        lookup_cache(pool, &jobs).await
+    } else {
+        HashMap::new()
+    };
+    let mut rows: Vec<UsageRow> = Vec::new();
+    let mut to_ask = Vec::new();
+    for job in jobs {
+        match cached.get(&job.hash).filter(|c| c.model == config.model) {
+            Some(hit) => {
+                let answer = ModelAnswer {
+                    decision: hit.decision.clone(),
+                    confidence: hit.confidence,
+                    reasoning: hit.reasoning.clone(),
+                };
+                apply(run, job.index, &answer, &hit.model, config, &mut summary);
+                metrics().llm_cache_hits.inc();
+                rows.push(UsageRow {
+                    event_id_a: job.id_a,
+                    event_id_b: job.id_b,
+                    model: config.model.clone(),
+                    usage: Usage::default(),
+                    estimated_cost_usd: 0.0,
+                    cached: true,
+                });
+            }
+            None => to_ask.push(job),
+        }
+    }
+
+    let concurrency = usize::try_from(config.max_concurrent_requests.max(1)).unwrap_or(1);
+    let answers: Vec<(Job, Asked)> = stream::iter(to_ask)
+        .map(|job| async move {
+            let asked = ask_with_retries(tiebreaker, config, &job, deadline).await;
+            (job, asked)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    let mut new_cache = Vec::new();
+    for (job, asked) in answers {
+        summary.http_calls += asked.http_calls;
+        if asked.attempted {
+            rows.push(UsageRow {
+                event_id_a: job.id_a.clone(),
+                event_id_b: job.id_b.clone(),
+                model: config.model.clone(),
+                usage: asked.usage,
+                estimated_cost_usd: estimated_cost(asked.usage, config),
+                cached: false,
+            });
+        }
+        match asked.outcome {
+            Outcome::Answered(Some(answer)) => {
+                if matches!(answer.decision.as_str(), "same" | "different") {
+                    new_cache.push(NewCacheRow {
+                        pair_hash: job.hash.clone(),
+                        event_id_a: job.id_a.clone(),
+                        event_id_b: job.id_b.clone(),
+                        answer: CachedAnswer {
+                            decision: answer.decision.clone(),
+                            confidence: answer.confidence,
+                            reasoning: answer.reasoning.clone(),
+                            model: config.model.clone(),
+                        },
+                    });
+                }
+                apply(run, job.index, &answer, &config.model, config, &mut summary);
+            }
+            Outcome::Answered(None) => {
+                summary.failed += 1;
+                tracing::warn!(event_id_a = %job.id_a, event_id_b = %job.id_b, "tiebreak_malformed_answer");
+            }
+            Outcome::Failed(reason) => {
+                summary.failed += 1;
+                tracing::warn!(event_id_a = %job.id_a, event_id_b = %job.id_b, error = %reason, "tiebreak_request_failed");
+            }
+            Outcome::OutOfBudget => {
+                summary.failed += 1;
+                summary.budget_exhausted = true;
+            }
+        }
+    }
+    for row in &rows {
+        summary.count(row);
+    }
+    summary.remaining = selected
+        .iter()
+        .filter(|&&i| run.pairs[i].decision == Decision::Ambiguous)
+        .count() as u64;
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+
+    persist(pool, &summary.batch_id, &rows, &new_cache).await;
+    let m = metrics();
+    m.llm_tokens
+        .with_label_values(&["in"])
+        .inc_by(summary.prompt_tokens);
+    m.llm_tokens
+        .with_label_values(&["out"])
+        .inc_by(summary.completion_tokens);
+    m.llm_cost_usd.inc_by(
+        rows.iter()
+            .map(|r| r.estimated_cost_usd)
+            .sum::<f64>()
+            .max(0.0),
+    );
+    tracing::info!(
+        batch_id = %summary.batch_id,
+        model = %summary.model,
+        candidates = summary.candidates,
+        total_requests = summary.total_requests,
+        cached_requests = summary.cached_requests,
+        api_requests = summary.api_requests,
+        http_calls = summary.http_calls,
+        prompt_tokens = summary.prompt_tokens,
+        completion_tokens = summary.completion_tokens,
+        total_tokens = summary.total_tokens,
+        estimated_cost_usd = summary.estimated_cost_usd,
+        resolved = summary.resolved,
+        low_confidence = summary.low_confidence,
+        unexpected = summary.unexpected,
+        failed = summary.failed,
+        remaining = summary.remaining,
+        budget_exhausted = summary.budget_exhausted,
+        duration_ms = summary.duration_ms,
+        "tiebreak_complete"
+    );
+    summary
+}
+
+/// Applies one answer to pair `index` (the mapping of `matching.md` §5.4).
+fn apply(
+    run: &mut ScoredRun,
+    index: usize,
+    answer: &ModelAnswer,
+    model: &str,
+    config: &AiConfig,
+    summary: &mut UsageSummary,
+) {
+    let pair = &mut run.pairs[index];
+    let verdict = match answer.decision.as_str() {
+        "same" => Some(Decision::Match),
+        "different" => Some(Decision::NoMatch),
+        _ => None,
+    };
+    match verdict {
+        None => {
+            pair.tier = Tier::AiUnexpected;
+            summary.unexpected += 1;
+        }
+        Some(_) if answer.confidence < config.confidence_threshold => {
+            pair.tier = Tier::AiLowConfidence;
+            summary.low_confidence += 1;
+        }
+        Some(decision) => {
+            pair.decision = decision;
+            pair.tier = Tier::Ai;
+            pair.rule = DecisionRule::Llm;
+            summary.resolved += 1;
+        }
+    }
+    run.ai_notes.insert(
+        index,
+        AiNote {
+            answer: answer.decision.clone(),
+            confidence: answer.confidence,
+            reasoning: answer.reasoning.clone(),
+            model: model.to_string(),
+        },
+    );
+}
+
+/// Asks once, retrying transient failures, never past `deadline`.
+async fn ask_with_retries(
+    tiebreaker: &Tiebreaker,
+    config: &AiConfig,
+    job: &Job,
+    deadline: Instant,
+) -> Asked {
+    let request = ChatRequest {
+        model: &config.model,
+        temperature: config.temperature,
+        max_tokens: config.max_output_tokens,
+        system: SYSTEM_MESSAGE,
+        user: &job.user,
+    };
+    let per_request = Duration::from_secs_f64(config.request_timeout_seconds);
+    let policy = tiebreaker.retry;
+    let m = metrics();
+    let mut asked = Asked {
+        outcome: Outcome::OutOfBudget,
+        usage: Usage::default(),
+        http_calls: 0,
+        attempted: false,
+    };
+    let mut retry = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            m.llm_requests
+                .with_label_values(&["budget_exhausted"])
+                .inc();
+            asked.outcome = Outcome::OutOfBudget;
+            return asked;
+        }
+        asked.attempted = true;
+        asked.http_calls += 1;
+        let cut_by_budget = left < per_request;
+        match tiebreaker.client.ask(&request, per_request.min(left)).await {
+            Ok(reply) => {
+                asked.usage.prompt_tokens += reply.usage.prompt_tokens;
+                asked.usage.completion_tokens += reply.usage.completion_tokens;
+                let label = if reply.answer.is_some() {
+                    "ok"
+                } else {
+                    "malformed"
+                };
+                m.llm_requests.with_label_values(&[label]).inc();
+                asked.outcome = Outcome::Answered(reply.answer);
+                return asked;
+            }
+            Err(CallError::Transient { timeout: true, .. }) if cut_by_budget => {
+                m.llm_requests
+                    .with_label_values(&["budget_exhausted"])
+                    .inc();
+                asked.outcome = Outcome::OutOfBudget;
+                return asked;
+            }
+            Err(CallError::Transient {
+                reason,
+                retry_after,
+                timeout,
+            }) => {
+                let label = if timeout {
+                    "timeout"
+                } else {
+                    "transient_error"
+                };
+                m.llm_requests.with_label_values(&[label]).inc();
+                if retry >= policy.max_retries {
+                    asked.outcome = Outcome::Failed(format!(
+                        "{reason} (gave up after {} retries)",
+                        policy.max_retries
+                    ));
+                    return asked;
+                }
+                let backoff = policy
+                    .base_delay
+                    .saturating_mul(1 << retry.min(16))
+                    .min(policy.max_delay);
+                let wait = retry_after
+                    .filter(|d| *d <= policy.max_retry_after)
+                    .unwrap_or(backoff);
+                retry += 1;
+                tracing::debug!(event_id_a = %job.id_a, event_id_b = %job.id_b, error = %reason, retry, wait_ms = wait.as_millis() as u64, "tiebreak_retry");
+                if Instant::now() + wait >= deadline {
+                    asked.outcome = Outcome::OutOfBudget;
+                    return asked;
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(CallError::Permanent(reason)) => {
+                m.llm_requests.with_label_values(&["error"]).inc();
+                asked.outcome = Outcome::Failed(reason);
+                return asked;
+            }
+        }
+    }
+}
+
+async fn lookup_cache(pool: &Pool, jobs: &[Job]) -> HashMap<String, CachedAnswer> {
+    let hashes: Vec<String> = jobs.iter().map(|j| j.hash.clone()).collect();
+    let result = async {
+        let client = pool.get().await?;
+        cache::lookup(&**client, &hashes).await
+    }
+    .await;
+    result.unwrap_or_else(|e: crate::store::StoreError| {
+        tracing::warn!(error = %format!("{e:?}").trim_end(), "tiebreak_cache_unavailable");
+        HashMap::new()
+    })
+}
+
+async fn persist(pool: &Pool, batch_id: &str, rows: &[UsageRow], new_cache: &[NewCacheRow]) {
+    let result = async {
+        let client = pool.get().await?;
+        insert_rows(&**client, batch_id, rows).await?;
+        cache::store(&**client, new_cache).await
+    }
+    .await;
+    if let Err(e) = result {
+        let e: crate::store::StoreError = e;
+        tracing::error!(error = %format!("{e:?}").trim_end(), batch_id, "tiebreak_usage_not_stored");
+    }
+}
