@@ -182,16 +182,26 @@ impl Browser {
     /// Saves a PNG of the whole page to `target/ui-screenshots/<name>.png`: the window
     /// is stretched to the page's height for the shot, then restored.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let height = self
-            .js("return Math.ceil(document.documentElement.scrollHeight);")
-            .await
-            .as_u64()
-            .unwrap_or(WINDOW.1 as u64)
-            .clamp(WINDOW.1 as u64, 6000) as u32;
+        // The window includes the browser's frame: grow it by the page's height plus
+        // whatever the frame takes (outer minus inner height).
+        let sizes = self
+            .js("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];")
+            .await;
+        let page = sizes[0].as_u64().unwrap_or(WINDOW.1 as u64);
+        let frame = sizes[1].as_u64().unwrap_or(0);
+        let height = (page + frame).clamp(WINDOW.1 as u64, 8000) as u32;
         self.client
             .set_window_size(WINDOW.0, height)
             .await
             .expect("resize for the shot");
+        let inner = self.js("return window.innerHeight;").await.as_u64().unwrap_or(page);
+        if inner < page {
+            let grown = (height as u64 + page - inner).min(8000) as u32;
+            self.client
+                .set_window_size(WINDOW.0, grown)
+                .await
+                .expect("resize for the shot");
+        }
         let png = self.client.screenshot().await.expect("screenshot");
         self.client
             .set_window_size(WINDOW.0, WINDOW.1)

@@ -147,9 +147,24 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
         info.contains(&format!("({} results)", total["total"])),
         "pager shows the total: {info}"
     );
-    let text = ui.browser.find(".events-table").await.text().await.expect("text");
-    assert!(text.contains("Großer"), "umlauts render: {text}");
     ui.browser.screenshot("events").await;
+
+    // Title search with an umlaut, applied on Enter, reflected in the URL.
+    type_into(&ui, "#f-q", "Großer").await;
+    ui.browser.find("#f-q").await.send_keys("\u{E007}").await.expect("enter");
+    ui.browser
+        .wait_js("URL with the search", "location.search === '?q=Gro%C3%9Fer'")
+        .await;
+    ui.browser
+        .wait_js(
+            "only matching rows",
+            "(() => { const t = [...document.querySelectorAll('.events-table tbody .title-cell')].map(td => td.textContent); \
+             return t.length > 0 && t.every(x => x.includes('Großer')) && !document.querySelector('.events-table.loading'); })()",
+        )
+        .await;
+    ui.browser.screenshot("events-search").await;
+    click(&ui, "#f-clear").await;
+    ui.browser.wait_js("cleared", "location.search === ''").await;
 
     // Type-ahead over the distinct cities; Enter picks the first match.
     type_into(&ui, "#f-city", "waldk").await;
@@ -395,7 +410,7 @@ async fn config_shows_form_and_server_validation_next_to_the_fields() {
     ui.browser
         .wait_js(
             "server problem at the field",
-            "document.getElementById('cfg-thresholds-low-error').textContent.includes('must not exceed')",
+            "document.getElementById('cfg-thresholds-low-error').textContent.includes('must be below thresholds.high')",
         )
         .await;
     let cfg = ui.api("/api/config").await;
@@ -454,8 +469,8 @@ async fn dismissing_from_the_review_queue_removes_the_row_and_is_audited() {
 async fn the_dashboard_draws_the_processing_chart() {
     let ui = Ui::start().await;
     ui.goto("/dashboard").await;
-    ui.browser.find("svg.chart rect.bar").await;
-    let bars = ui.count("svg.chart rect.bar.s-events").await;
+    ui.browser.find("svg.chart rect.col").await;
+    let bars = ui.count("svg.chart rect.col.s-events").await;
     assert!(bars >= 1, "a bar for today's ingestion");
     assert!(ui.count("svg.chart text.tick").await >= 4, "axis labels");
     let cards = ui.browser.find(".stat-grid").await.text().await.expect("cards");
@@ -467,7 +482,7 @@ async fn the_dashboard_draws_the_processing_chart() {
     ui.browser
         .wait_js("7 days", "document.querySelector('#history h2')?.textContent.includes('last 7 days')")
         .await;
-    assert_eq!(ui.count(".charts figure:first-child rect.bar.s-events").await, 1);
+    assert_eq!(ui.count(".charts figure:first-child rect.col.s-events").await, 1);
     ui.stop().await;
 }
 

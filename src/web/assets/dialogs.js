@@ -185,7 +185,7 @@ export function mergeDialog(canonical) {
         warning.hidden = false;
         replace(
           warning,
-          h("p", {}, "Merging ", h("strong", {}, canonical.title), " INTO ", h("strong", {}, e.title)),
+          h("p", {}, "Merging ", h("strong", {}, canonical.title), ` (#${canonical.id}) INTO `, h("strong", {}, e.title), ` (#${e.id})`),
           h("p", {}, "The current event will be deleted. Its sources will be transferred to the target event."),
         );
       },

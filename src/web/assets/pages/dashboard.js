@@ -79,7 +79,7 @@ function barChart(title, days, series) {
         const top = y(base + v);
         const height = Math.max(1, y(base) - top);
         svg.appendChild(
-          s("rect", { x: cx - bw / 2, y: top, width: bw, height, class: `bar ${sr.cls}` }, s("title", {}, `${formatDate(d.date)}: ${count(v)} ${sr.label.toLowerCase()}`)),
+          s("rect", { x: cx - bw / 2, y: top, width: bw, height, class: `col ${sr.cls}` }, s("title", {}, `${formatDate(d.date)}: ${count(v)} ${sr.label.toLowerCase()}`)),
         );
       }
       base += v;
@@ -210,7 +210,7 @@ export function render(main, ctx) {
           "div",
           { class: "stat-grid" },
           card("Files Processed", count(f.total_files), `${count(f.completed)} completed / ${count(f.errors)} errors`),
-          card("Files Skipped", skipped == null ? "-" : count(skipped), "since the service started (e.g. content already ingested)"),
+          card("Files Skipped", skipped == null ? "-" : count(skipped), "since service start (content already ingested)"),
           card("Dead-lettered", count(f.errors), "files that failed and were moved aside", f.errors > 0 ? "red" : ""),
           card("Events Ingested", count(f.total_events)),
           card("Canonical Events", count(c.total), `${count(c.needs_review)} needing review`, c.needs_review > 0 ? "yellow" : ""),

@@ -40,6 +40,8 @@ const SIGNALS = [
 function from(provenance, key) {
   const id = provenance && provenance[key];
   if (!id) return null;
+  // The list strategy "union" names no single source.
+  if (id === "union_all_sources") return h("span", { class: "provenance", title: "Union over all sources" }, "(merged from all sources)");
   return h("span", { class: "provenance", title: `Source: ${id}` }, `(from ${shortId(id)})`);
 }
 
@@ -357,7 +359,8 @@ function draw(main, e, ctx) {
         },
         "Merge with...",
       ),
-      h(
+      e.needs_review || e.source_count > 1
+        ? h(
         "button",
         {
           type: "button",
@@ -372,7 +375,8 @@ function draw(main, e, ctx) {
           },
         },
         "Dismiss from review",
-      ),
+      )
+        : null,
     ),
   );
   replace(

@@ -235,6 +235,7 @@ export function render(main, ctx) {
         {
           type: "button",
           class: "btn",
+          id: "f-clear",
           onclick: () => {
             history.pushState(null, "", queryFromState({ ...stateFromQuery(new URLSearchParams()), size: state.size }));
             replace(main);
