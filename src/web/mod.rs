@@ -102,9 +102,7 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
     if matches {
         return Ok(response.finish());
     }
-    Ok(response
-        .content_type(asset.content_type)
-        .body(asset.bytes))
+    Ok(response.content_type(asset.content_type).body(asset.bytes))
 }
 
 /// The ETag as a header value (it is hex in quotes, always valid).
@@ -118,7 +116,13 @@ mod tests {
 
     #[test]
     fn api_namespace_is_never_the_app() {
-        for path in ["/api", "/api/unknown", "/health", "/metrics", "/assets/x.js"] {
+        for path in [
+            "/api",
+            "/api/unknown",
+            "/health",
+            "/metrics",
+            "/assets/x.js",
+        ] {
             assert!(is_api_path(path), "{path}");
         }
         for path in ["/", "/review", "/events/12", "/apix", "/healthz"] {

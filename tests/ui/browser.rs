@@ -194,7 +194,11 @@ impl Browser {
             .set_window_size(WINDOW.0, height)
             .await
             .expect("resize for the shot");
-        let inner = self.js("return window.innerHeight;").await.as_u64().unwrap_or(page);
+        let inner = self
+            .js("return window.innerHeight;")
+            .await
+            .as_u64()
+            .unwrap_or(page);
         if inner < page {
             let grown = (height as u64 + page - inner).min(8000) as u32;
             self.client

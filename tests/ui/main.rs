@@ -52,7 +52,11 @@ impl Ui {
         for rel in SEED {
             let path = fixture(rel);
             expected += events_in(&path) as i64;
-            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
             env.drop_copy(&path, &name);
         }
         wait_until("the seed ingested and matched", TIMEOUT, || async {
@@ -88,7 +92,11 @@ impl Ui {
             .send()
             .await
             .expect("API request");
-        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
         response.json().await.expect("JSON")
     }
 
@@ -139,10 +147,19 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
     let ui = Ui::start().await;
     ui.goto("/").await;
     ui.browser
-        .wait_js("rows", "document.querySelectorAll('.events-table tbody tr').length > 0")
+        .wait_js(
+            "rows",
+            "document.querySelectorAll('.events-table tbody tr').length > 0",
+        )
         .await;
     let total: Value = ui.api("/api/canonical-events?size=1").await;
-    let info = ui.browser.find(".page-info").await.text().await.expect("text");
+    let info = ui
+        .browser
+        .find(".page-info")
+        .await
+        .text()
+        .await
+        .expect("text");
     assert!(
         info.contains(&format!("({} results)", total["total"])),
         "pager shows the total: {info}"
@@ -151,9 +168,17 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
 
     // Title search with an umlaut, applied on Enter, reflected in the URL.
     type_into(&ui, "#f-q", "Großer").await;
-    ui.browser.find("#f-q").await.send_keys("\u{E007}").await.expect("enter");
     ui.browser
-        .wait_js("URL with the search", "location.search === '?q=Gro%C3%9Fer'")
+        .find("#f-q")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .expect("enter");
+    ui.browser
+        .wait_js(
+            "URL with the search",
+            "location.search === '?q=Gro%C3%9Fer'",
+        )
         .await;
     ui.browser
         .wait_js(
@@ -164,7 +189,9 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
         .await;
     ui.browser.screenshot("events-search").await;
     click(&ui, "#f-clear").await;
-    ui.browser.wait_js("cleared", "location.search === ''").await;
+    ui.browser
+        .wait_js("cleared", "location.search === ''")
+        .await;
 
     // Type-ahead over the distinct cities; Enter picks the first match.
     type_into(&ui, "#f-city", "waldk").await;
@@ -179,7 +206,10 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
         .await
         .expect("enter");
     ui.browser
-        .wait_js("URL with the city", "location.search.includes('city=Waldkirch')")
+        .wait_js(
+            "URL with the city",
+            "location.search.includes('city=Waldkirch')",
+        )
         .await;
     ui.browser
         .wait_js(
@@ -188,7 +218,13 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
              return c.length > 0 && c.every(x => x === 'Waldkirch') && !document.querySelector('.events-table.loading'); })()",
         )
         .await;
-    let chip = ui.browser.find(".chip-removable").await.text().await.expect("chip");
+    let chip = ui
+        .browser
+        .find(".chip-removable")
+        .await
+        .text()
+        .await
+        .expect("chip");
     assert!(chip.starts_with("Waldkirch"), "chip shown: {chip}");
     let location = ui.browser.location().await;
     assert_eq!(location, "/?city=Waldkirch", "the view is linkable");
@@ -197,14 +233,21 @@ async fn the_event_list_shows_rows_and_filters_by_a_city_chip() {
     // The URL alone restores the view (shareable).
     ui.goto("/?city=Waldkirch&sort_by=date").await;
     ui.browser
-        .wait_js("filtered rows from the URL", "document.querySelectorAll('.events-table tbody tr').length > 0")
+        .wait_js(
+            "filtered rows from the URL",
+            "document.querySelectorAll('.events-table tbody tr').length > 0",
+        )
         .await;
     let cities = ui
         .browser
         .js("return [...document.querySelectorAll('.events-table tbody .city-cell')].map(td => td.textContent);")
         .await;
     assert!(
-        cities.as_array().expect("cities").iter().all(|c| c == "Waldkirch"),
+        cities
+            .as_array()
+            .expect("cities")
+            .iter()
+            .all(|c| c == "Waldkirch"),
         "{cities}"
     );
     ui.stop().await;
@@ -215,15 +258,24 @@ async fn sorting_by_a_column_orders_rows_and_toggles_direction() {
     let ui = Ui::start().await;
     ui.goto("/").await;
     ui.browser
-        .wait_js("rows", "document.querySelectorAll('.events-table tbody tr').length > 0")
+        .wait_js(
+            "rows",
+            "document.querySelectorAll('.events-table tbody tr').length > 0",
+        )
         .await;
     let sources = "[...document.querySelectorAll('.events-table tbody tr')].map(tr => Number(tr.children[4].textContent))";
     click(&ui, "button.sort[data-sort='source_count']").await;
     ui.browser
-        .wait_js("ascending by sources", "location.search === '?sort_by=source_count'")
+        .wait_js(
+            "ascending by sources",
+            "location.search === '?sort_by=source_count'",
+        )
         .await;
     ui.browser
-        .wait_js("rows re-ordered", "!document.querySelector('.events-table.loading')")
+        .wait_js(
+            "rows re-ordered",
+            "!document.querySelector('.events-table.loading')",
+        )
         .await;
     let asc = ui.browser.js(&format!("return {sources};")).await;
     let asc: Vec<i64> = serde_json::from_value(asc).expect("numbers");
@@ -231,7 +283,10 @@ async fn sorting_by_a_column_orders_rows_and_toggles_direction() {
 
     click(&ui, "button.sort[data-sort='source_count']").await;
     ui.browser
-        .wait_js("descending", "location.search === '?sort_by=source_count&sort_dir=desc'")
+        .wait_js(
+            "descending",
+            "location.search === '?sort_by=source_count&sort_dir=desc'",
+        )
         .await;
     ui.browser
         .wait_js(
@@ -239,9 +294,12 @@ async fn sorting_by_a_column_orders_rows_and_toggles_direction() {
             "!document.querySelector('.events-table.loading') && document.querySelector(\"th[aria-sort='descending'] .arrow\")?.textContent === '▼'",
         )
         .await;
-    let desc: Vec<i64> =
-        serde_json::from_value(ui.browser.js(&format!("return {sources};")).await).expect("numbers");
-    assert!(desc.windows(2).all(|w| w[0] >= w[1]), "descending: {desc:?}");
+    let desc: Vec<i64> = serde_json::from_value(ui.browser.js(&format!("return {sources};")).await)
+        .expect("numbers");
+    assert!(
+        desc.windows(2).all(|w| w[0] >= w[1]),
+        "descending: {desc:?}"
+    );
     assert!(desc[0] >= 2, "the seed has multi-source groups: {desc:?}");
     ui.browser.screenshot("events-sorted").await;
     ui.stop().await;
@@ -256,29 +314,61 @@ async fn the_detail_shows_sources_provenance_and_score_bars() {
     ui.goto(&format!("/events/{id}")).await;
     ui.browser.find(".source-card").await;
     assert_eq!(ui.count(".source-card").await, n, "one card per source");
-    let chip = ui.browser.find("[data-testid='source-count']").await.text().await.expect("chip");
+    let chip = ui
+        .browser
+        .find("[data-testid='source-count']")
+        .await
+        .text()
+        .await
+        .expect("chip");
     assert_eq!(chip, format!("{n} source(s)"));
     assert!(ui.count(".provenance").await > 0, "provenance hints");
     let decisions = c["match_decisions"].as_array().expect("decisions").len();
-    assert_eq!(ui.count(".decision-card").await, decisions, "one card per decision");
+    assert_eq!(
+        ui.count(".decision-card").await,
+        decisions,
+        "one card per decision"
+    );
     assert!(decisions > 0, "the group has decisions");
     // Four signal bars plus the combined one per decision, each a meter with a width.
-    assert_eq!(ui.count(".decision-card .score-row .bar[role='meter']").await, decisions * 5);
+    assert_eq!(
+        ui.count(".decision-card .score-row .bar[role='meter']")
+            .await,
+        decisions * 5
+    );
     let width = ui
         .browser
         .js("return document.querySelector('.decision-card .combined .bar-fill').style.width;")
         .await;
-    assert!(width.as_str().is_some_and(|w| w.ends_with('%')), "bar width: {width}");
-    let rule = ui.browser.find(".decision-card .rule").await.text().await.expect("rule");
+    assert!(
+        width.as_str().is_some_and(|w| w.ends_with('%')),
+        "bar width: {width}"
+    );
+    let rule = ui
+        .browser
+        .find(".decision-card .rule")
+        .await
+        .text()
+        .await
+        .expect("rule");
     let expected_rule = c["match_decisions"][0]["rule"].as_str().expect("rule");
     assert!(rule.contains(expected_rule), "deciding rule shown: {rule}");
-    let weights = ui.browser.find(".decision-card .weights").await.text().await.expect("weights");
+    let weights = ui
+        .browser
+        .find(".decision-card .weights")
+        .await
+        .text()
+        .await
+        .expect("weights");
     assert!(weights.contains("Title 0."), "weights shown: {weights}");
     ui.browser.screenshot("detail").await;
 
     ui.goto("/events/999999").await;
     ui.browser
-        .wait_js("not found", "document.querySelector('main h1')?.textContent === 'Event not found.'")
+        .wait_js(
+            "not found",
+            "document.querySelector('main h1')?.textContent === 'Event not found.'",
+        )
         .await;
     ui.stop().await;
 }
@@ -289,7 +379,10 @@ async fn split_a_source_off_then_merge_it_back_and_see_both_in_the_audit_trail()
     let c = ui.canonical_with_sources(2).await;
     let id = c["id"].as_i64().expect("id");
     let n = c["sources"].as_array().expect("sources").len();
-    let moved = c["sources"][n - 1]["id"].as_str().expect("source id").to_string();
+    let moved = c["sources"][n - 1]["id"]
+        .as_str()
+        .expect("source id")
+        .to_string();
     ui.goto(&format!("/events/{id}")).await;
 
     // Split the last source into a new canonical.
@@ -305,22 +398,44 @@ async fn split_a_source_off_then_merge_it_back_and_see_both_in_the_audit_trail()
         )
         .await;
     assert_eq!(ui.count(".source-card").await, n - 1);
-    assert_eq!(ui.count(&format!(".source-card[data-source-id='{moved}']")).await, 0);
+    assert_eq!(
+        ui.count(&format!(".source-card[data-source-id='{moved}']"))
+            .await,
+        0
+    );
     let after = ui.api(&format!("/api/canonical-events/{id}")).await;
     assert_eq!(after["sources"].as_array().expect("sources").len(), n - 1);
     let audit = ui
-        .api(&format!("/api/audit-log?canonical_event_id={id}&action_type=split"))
+        .api(&format!(
+            "/api/audit-log?canonical_event_id={id}&action_type=split"
+        ))
         .await;
     let new_id = audit["items"][0]["details"]["new_canonical_id"]
         .as_i64()
         .expect("a new canonical was created");
     let single = ui.api(&format!("/api/canonical-events/{new_id}")).await;
-    assert_eq!(single["sources"][0]["id"], moved.as_str(), "the source moved");
+    assert_eq!(
+        single["sources"][0]["id"],
+        moved.as_str(),
+        "the source moved"
+    );
     ui.browser
-        .wait_js("split in the detail's audit trail", "document.querySelector(\".audit-list li[data-action='split']\")")
+        .wait_js(
+            "split in the detail's audit trail",
+            "document.querySelector(\".audit-list li[data-action='split']\")",
+        )
         .await;
-    let entry = ui.browser.find(".audit-list li[data-action='split']").await.text().await.expect("entry");
-    assert!(entry.contains(&format!("Detached source {moved}")) && entry.contains("Jörg"), "{entry}");
+    let entry = ui
+        .browser
+        .find(".audit-list li[data-action='split']")
+        .await
+        .text()
+        .await
+        .expect("entry");
+    assert!(
+        entry.contains(&format!("Detached source {moved}")) && entry.contains("Jörg"),
+        "{entry}"
+    );
     ui.browser.screenshot("detail-after-split").await;
 
     // Merge the new single-source canonical back into the original.
@@ -331,12 +446,21 @@ async fn split_a_source_off_then_merge_it_back_and_see_both_in_the_audit_trail()
     let needle: String = title.chars().take(12).collect();
     type_into(&ui, "#merge-target", &needle).await;
     click(&ui, &format!("#merge-dialog .result[data-id='{id}']")).await;
-    let warning = ui.browser.find("#merge-dialog .warning-box").await.text().await.expect("warning");
+    let warning = ui
+        .browser
+        .find("#merge-dialog .warning-box")
+        .await
+        .text()
+        .await
+        .expect("warning");
     assert!(warning.contains("INTO"), "direction warning: {warning}");
     ui.browser.screenshot("merge-dialog").await;
     click(&ui, "#merge-dialog button[type='submit']").await;
     ui.browser
-        .wait_js("navigated to the survivor", &format!("location.pathname === '/events/{id}'"))
+        .wait_js(
+            "navigated to the survivor",
+            &format!("location.pathname === '/events/{id}'"),
+        )
         .await;
     ui.browser
         .wait_js(
@@ -344,27 +468,51 @@ async fn split_a_source_off_then_merge_it_back_and_see_both_in_the_audit_trail()
             &format!("document.querySelector(\"[data-testid='source-count']\")?.textContent === '{n} source(s)'"),
         )
         .await;
-    assert_eq!(ui.count(&format!(".source-card[data-source-id='{moved}']")).await, 1);
+    assert_eq!(
+        ui.count(&format!(".source-card[data-source-id='{moved}']"))
+            .await,
+        1
+    );
     let gone = ui
         .http
         .get(ui.url(&format!("/api/canonical-events/{new_id}")))
         .send()
         .await
         .expect("request");
-    assert_eq!(gone.status().as_u16(), 404, "the merged-away canonical is deleted");
+    assert_eq!(
+        gone.status().as_u16(),
+        404,
+        "the merged-away canonical is deleted"
+    );
 
     // The audit trail page lists both actions.
     ui.goto("/audit").await;
     ui.browser
-        .wait_js("audit rows", "document.querySelectorAll('.audit-table tbody tr').length >= 2")
+        .wait_js(
+            "audit rows",
+            "document.querySelectorAll('.audit-table tbody tr').length >= 2",
+        )
         .await;
     let actions = ui
         .browser
         .js("return [...document.querySelectorAll('.audit-table tbody tr')].map(tr => tr.dataset.action);")
         .await;
-    assert_eq!(actions, serde_json::json!(["merge", "split"]), "newest first");
-    let text = ui.browser.find(".audit-table").await.text().await.expect("text");
-    assert!(text.contains(&format!("Merged from canonical #{new_id}")), "{text}");
+    assert_eq!(
+        actions,
+        serde_json::json!(["merge", "split"]),
+        "newest first"
+    );
+    let text = ui
+        .browser
+        .find(".audit-table")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains(&format!("Merged from canonical #{new_id}")),
+        "{text}"
+    );
     ui.browser.screenshot("audit").await;
 
     // Filtered by action via the URL.
@@ -387,16 +535,36 @@ async fn config_shows_form_and_server_validation_next_to_the_fields() {
 
     // Client-side: out of range, empty and unparsable numbers are rejected, not 0.
     type_into(&ui, "#cfg-scoring-title", "1.5").await;
-    let msg = ui.browser.find("#cfg-scoring-title-error").await.text().await.expect("msg");
+    let msg = ui
+        .browser
+        .find("#cfg-scoring-title-error")
+        .await
+        .text()
+        .await
+        .expect("msg");
     assert_eq!(msg, "Must be at most 1");
     type_into(&ui, "#cfg-scoring-geo", "").await;
     // Clearing fires no input event in every driver: type and delete one character.
-    ui.browser.find("#cfg-scoring-geo").await.send_keys("x\u{E003}").await.expect("keys");
+    ui.browser
+        .find("#cfg-scoring-geo")
+        .await
+        .send_keys("x\u{E003}")
+        .await
+        .expect("keys");
     click(&ui, "#cfg-scoring-save").await;
     ui.browser
-        .wait_js("empty rejected", "document.getElementById('cfg-scoring-geo-error').textContent.startsWith('Required')")
+        .wait_js(
+            "empty rejected",
+            "document.getElementById('cfg-scoring-geo-error').textContent.startsWith('Required')",
+        )
         .await;
-    let section = ui.browser.find("#cfg-scoring-error").await.text().await.expect("section");
+    let section = ui
+        .browser
+        .find("#cfg-scoring-error")
+        .await
+        .text()
+        .await
+        .expect("section");
     assert!(section.contains("nothing was saved"), "{section}");
     let cfg = ui.api("/api/config").await;
     assert!(cfg["updated_at"].is_null(), "nothing was sent: {cfg}");
@@ -414,7 +582,10 @@ async fn config_shows_form_and_server_validation_next_to_the_fields() {
         )
         .await;
     let cfg = ui.api("/api/config").await;
-    assert_eq!(cfg["thresholds"]["low"], 0.35, "rejected values are not stored");
+    assert_eq!(
+        cfg["thresholds"]["low"], 0.35,
+        "rejected values are not stored"
+    );
     ui.browser.screenshot("config-server-validation").await;
 
     // A valid save of the title veto: toast, stored, re-match triggered.
@@ -423,12 +594,21 @@ async fn config_shows_form_and_server_validation_next_to_the_fields() {
     let runs = ui.env.runs().await;
     click(&ui, "#cfg-thresholds-save").await;
     ui.browser
-        .wait_js("toast", "document.getElementById('toasts').textContent.includes('re-match was triggered')")
+        .wait_js(
+            "toast",
+            "document.getElementById('toasts').textContent.includes('re-match was triggered')",
+        )
         .await;
     let cfg = ui.api("/api/config").await;
     assert_eq!(cfg["thresholds"]["title_veto"], 0.4);
-    assert_eq!(cfg["thresholds"]["low"], 0.35, "only the saved section changed");
-    wait_until("the re-match ran", TIMEOUT, || async { ui.env.runs().await > runs }).await;
+    assert_eq!(
+        cfg["thresholds"]["low"], 0.35,
+        "only the saved section changed"
+    );
+    wait_until("the re-match ran", TIMEOUT, || async {
+        ui.env.runs().await > runs
+    })
+    .await;
     ui.stop().await;
 }
 
@@ -437,12 +617,21 @@ async fn dismissing_from_the_review_queue_removes_the_row_and_is_audited() {
     let ui = Ui::start().await;
     ui.goto("/review").await;
     ui.browser
-        .wait_js("queue rows", "document.querySelectorAll('.queue-table tbody tr').length > 0")
+        .wait_js(
+            "queue rows",
+            "document.querySelectorAll('.queue-table tbody tr').length > 0",
+        )
         .await;
     let before = ui.api("/api/review/queue?size=100").await;
     let total = before["total"].as_i64().expect("total");
     let first = before["items"][0]["id"].as_i64().expect("id");
-    let badge = ui.browser.find("#queue-total").await.text().await.expect("badge");
+    let badge = ui
+        .browser
+        .find("#queue-total")
+        .await
+        .text()
+        .await
+        .expect("badge");
     assert_eq!(badge, total.to_string());
     ui.browser.screenshot("review").await;
 
@@ -460,7 +649,10 @@ async fn dismissing_from_the_review_queue_removes_the_row_and_is_audited() {
         .await;
     let audit = ui.api("/api/audit-log?action_type=review_dismiss").await;
     assert_eq!(audit["items"][0]["canonical_event_id"], first);
-    assert_eq!(audit["items"][0]["details"]["reason"], "Same parade, checked by hand");
+    assert_eq!(
+        audit["items"][0]["details"]["reason"],
+        "Same parade, checked by hand"
+    );
     assert_eq!(audit["items"][0]["operator"], "Anna Müller");
     ui.stop().await;
 }
@@ -473,16 +665,35 @@ async fn the_dashboard_draws_the_processing_chart() {
     let bars = ui.count("svg.chart rect.col.s-events").await;
     assert!(bars >= 1, "a bar for today's ingestion");
     assert!(ui.count("svg.chart text.tick").await >= 4, "axis labels");
-    let cards = ui.browser.find(".stat-grid").await.text().await.expect("cards");
+    let cards = ui
+        .browser
+        .find(".stat-grid")
+        .await
+        .text()
+        .await
+        .expect("cards");
     let expected: usize = SEED.iter().map(|r| events_in(&fixture(r))).sum();
-    assert!(cards.contains("Files Processed") && cards.contains(&expected.to_string()), "{cards}");
-    assert!(ui.count(".dist .score-row").await == 3, "match distribution bars");
+    assert!(
+        cards.contains("Files Processed") && cards.contains(&expected.to_string()),
+        "{cards}"
+    );
+    assert!(
+        ui.count(".dist .score-row").await == 3,
+        "match distribution bars"
+    );
     ui.browser.screenshot("dashboard").await;
     click(&ui, ".range button:nth-child(1)").await;
     ui.browser
-        .wait_js("7 days", "document.querySelector('#history h2')?.textContent.includes('last 7 days')")
+        .wait_js(
+            "7 days",
+            "document.querySelector('#history h2')?.textContent.includes('last 7 days')",
+        )
         .await;
-    assert_eq!(ui.count(".charts figure:first-child rect.col.s-events").await, 1);
+    assert_eq!(
+        ui.count(".charts figure:first-child rect.col.s-events")
+            .await,
+        1
+    );
     ui.stop().await;
 }
 
@@ -497,25 +708,49 @@ async fn export_downloads_and_unknown_paths_serve_the_app() {
     ui.browser.screenshot("export").await;
 
     // Unknown paths are the app (client-side routing), with its security headers.
-    let page = ui.http.get(ui.url("/no/such/page")).send().await.expect("request");
+    let page = ui
+        .http
+        .get(ui.url("/no/such/page"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(page.status().as_u16(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_string();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     assert!(page.text().await.expect("body").contains("/assets/app.js"));
     ui.goto("/no/such/page").await;
     ui.browser
-        .wait_js("not found page", "document.querySelector('main h1')?.textContent === 'Page not found'")
+        .wait_js(
+            "not found page",
+            "document.querySelector('main h1')?.textContent === 'Page not found'",
+        )
         .await;
     ui.browser.screenshot("not-found").await;
 
     // The API keeps its JSON 404, and assets have their types.
-    let api = ui.http.get(ui.url("/api/unknown")).send().await.expect("request");
+    let api = ui
+        .http
+        .get(ui.url("/api/unknown"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(api.status().as_u16(), 404);
     let body: Value = api.json().await.expect("JSON 404");
     assert_eq!(body["detail"], "Not found");
-    let js = ui.http.get(ui.url("/assets/app.js")).send().await.expect("request");
+    let js = ui
+        .http
+        .get(ui.url("/assets/app.js"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(js.status().as_u16(), 200);
-    assert!(js.headers()["content-type"].to_str().expect("type").starts_with("text/javascript"));
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .starts_with("text/javascript"));
     let etag = js.headers()["etag"].to_str().expect("etag").to_string();
     let again = ui
         .http
@@ -525,9 +760,19 @@ async fn export_downloads_and_unknown_paths_serve_the_app() {
         .await
         .expect("request");
     assert_eq!(again.status().as_u16(), 304, "revalidation is cheap");
-    let missing = ui.http.get(ui.url("/assets/nope.js")).send().await.expect("request");
+    let missing = ui
+        .http
+        .get(ui.url("/assets/nope.js"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(missing.status().as_u16(), 404);
-    let post = ui.http.post(ui.url("/review")).send().await.expect("request");
+    let post = ui
+        .http
+        .post(ui.url("/review"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(post.status().as_u16(), 404, "only GET/HEAD get the app");
     ui.stop().await;
 }
