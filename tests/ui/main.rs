@@ -363,6 +363,24 @@ async fn the_detail_shows_sources_provenance_and_score_bars() {
     assert!(weights.contains("Title 0."), "weights shown: {weights}");
     ui.browser.screenshot("detail").await;
 
+    // Keyboard: the merge dialog is modal and Escape closes it.
+    click(&ui, "#merge-button").await;
+    ui.browser.find("#merge-dialog[open]").await;
+    let focused = ui
+        .browser
+        .js("return document.activeElement?.id || document.activeElement?.tagName;")
+        .await;
+    assert_eq!(focused, "merge-target", "focus moves into the dialog");
+    ui.browser
+        .find("#merge-operator")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .expect("escape");
+    ui.browser
+        .wait_js("dialog closed", "!document.querySelector('#merge-dialog')")
+        .await;
+
     ui.goto("/events/999999").await;
     ui.browser
         .wait_js(
