@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the service and its tests need, when missing:
 # PostgreSQL server binaries (the service's embedded default and the tests' throwaway
-# clusters start them as the `postgres` user). Safe to run repeatedly.
+# clusters start them as the `postgres` user), and Chromium with chromedriver for the
+# review UI's browser tests. Safe to run repeatedly.
 set -euo pipefail
 
 have_pg_server() {
@@ -24,4 +25,10 @@ apt_install() {
 if ! have_pg_server; then
   echo "== installing PostgreSQL server binaries"
   apt_install postgresql postgresql-contrib
+fi
+
+# Headless Chromium and its WebDriver for the review UI's browser tests (tests/ui).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "== installing Chromium and chromedriver (browser tests)"
+  apt_install chromium chromium-driver
 fi

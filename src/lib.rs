@@ -18,6 +18,7 @@
 //! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once.
 //! * [`actors`] - the running service's stages (watcher, ingest, matcher, stats).
 //! * [`api`] - the REST API and the HTTP server (actix-web handlers over the store).
+//! * [`web`] - the review UI: embedded single-page app, served next to the API.
 //! * [`startup`] - `App::build` / `run_until_stopped`: the whole service in-process.
 //! * [`cli`] - the command-line surfaces (`run`, `api`, `migrate`, `dedup`,
 //!   `evaluate`, `generate`, `bench`).
@@ -37,3 +38,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tiebreak;
+pub mod web;

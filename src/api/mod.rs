@@ -68,7 +68,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             });
         cfg.service(resource);
     }
-    cfg.default_service(web::to(not_found));
+    cfg.configure(crate::web::configure)
+        .default_service(web::to(crate::web::app_or_not_found));
 }
 
 /// Origins of the development UI (spec §5), allowed with every method and header.
@@ -166,11 +167,6 @@ async fn health(state: web::Data<ApiState>) -> HttpResponse {
         _ => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "degraded", "database": "down"})),
     }
-}
-
-/// Unknown paths get a JSON 404 like every other error.
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("Not found".into()))
 }
 
 /// Reads a column; a type mismatch is a bug (500), never a panic.
