@@ -90,7 +90,11 @@ async fn health_reports_ok_with_the_database_up() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "ok");
     assert_eq!(v["database"], "up");
-    assert_eq!(helpers::http_get(app.port, "/nope").await.0, 404);
+    assert_eq!(helpers::http_get(app.port, "/api/nope").await.0, 404);
+    // Other paths are the review UI's client-side routes.
+    let (status, page) = helpers::http_get(app.port, "/nope").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>"), "{page}");
     app.stop().await;
 }
 

@@ -699,6 +699,15 @@ async fn the_dashboard_draws_the_processing_chart() {
         ui.count(".dist .score-row").await == 3,
         "match distribution bars"
     );
+    // The tie-breaker is off here: its usage section says so instead of showing zeros.
+    let ai = ui
+        .browser
+        .find("#ai-usage")
+        .await
+        .text()
+        .await
+        .expect("ai usage");
+    assert!(ai.contains("No model requests in this period"), "{ai}");
     ui.browser.screenshot("dashboard").await;
     click(&ui, ".range button:nth-child(1)").await;
     ui.browser

@@ -77,6 +77,8 @@ const SECTIONS = [
       { key: "cache_enabled", label: "Cache enabled", type: "bool" },
       n("cost_per_1m_input_tokens", "Cost per 1M input tokens ($)", { step: 0.01 }),
       n("cost_per_1m_output_tokens", "Cost per 1M output tokens ($)", { step: 0.01 }),
+      n("request_timeout_seconds", "Request timeout (s)", { step: 1, exclusiveMin: true, hint: "One answer may take this long before it is retried" }),
+      n("budget_seconds", "Run budget (s)", { step: 10, exclusiveMin: true, hint: "Past this, remaining pairs stay ambiguous and the run completes" }),
     ],
   },
   {

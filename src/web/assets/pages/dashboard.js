@@ -127,6 +127,25 @@ function distribution(matches) {
   );
 }
 
+/** The LLM tie-breaker's usage and estimated cost over the period (issue 6). */
+function aiUsage(ai) {
+  const section = h("section", { class: "card", id: "ai-usage" }, h("h2", {}, "AI Tie-breaker"));
+  if (!ai.total_requests) {
+    section.append(h("p", { class: "muted" }, "No model requests in this period (tie-breaker off, or no ambiguous pair in its score band)."));
+    return section;
+  }
+  section.append(
+    h(
+      "div",
+      { class: "stat-grid" },
+      card("Pairs Asked", count(ai.total_requests), `${count(ai.api_requests)} requests / ${count(ai.cached_requests)} from cache`),
+      card("Tokens", count(ai.total_tokens), `${count(ai.prompt_tokens)} in / ${count(ai.completion_tokens)} out`),
+      card("Estimated Cost", `$${Number(ai.estimated_cost_usd).toFixed(4)}`, `${count(ai.batch_count)} run(s)`),
+    ),
+  );
+  return section;
+}
+
 function runsTable(runs) {
   if (!runs.length) return h("p", { class: "muted" }, "No pipeline runs yet.");
   return h(
@@ -217,6 +236,7 @@ export function render(main, ctx) {
           card("Avg Confidence", pct(c.avg_confidence), null, c.avg_confidence == null ? "" : confidenceKind(c.avg_confidence)),
         ),
         h("section", { class: "card" }, h("h2", {}, "Match Distribution"), distribution(stats.matches)),
+        stats.ai ? aiUsage(stats.ai) : null,
         h(
           "section",
           { class: "card", id: "history" },
