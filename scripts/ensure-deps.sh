@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system packages the service and its tests need, when missing:
-# PostgreSQL server binaries (the service's embedded default and the tests' throwaway
-# clusters start them as the `postgres` user), and Chromium with chromedriver for the
-# review UI's browser tests. Safe to run repeatedly.
+# Installs the system packages the service needs, when missing: PostgreSQL server
+# binaries (the service's embedded default and the tests' throwaway clusters start
+# them as the `postgres` user). With `--test`, also Chromium and chromedriver for the
+# review UI's browser tests (scripts/test.sh passes it). Safe to run repeatedly.
 set -euo pipefail
+
+for_tests=0
+[ "${1:-}" = "--test" ] && for_tests=1
 
 have_pg_server() {
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1
@@ -28,7 +31,7 @@ if ! have_pg_server; then
 fi
 
 # Headless Chromium and its WebDriver for the review UI's browser tests (tests/ui).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+if [ "$for_tests" -eq 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   echo "== installing Chromium and chromedriver (browser tests)"
   apt_install chromium chromium-driver
 fi
