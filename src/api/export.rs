@@ -52,7 +52,9 @@ pub fn parse_instant(value: &str) -> Option<DateTime<Utc>> {
 
 fn bound(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     match value {
+        // A cleared form field arrives as "" and means "no bound", like null.
         None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
         Some(v) => parse_instant(v).map(Some).ok_or_else(|| {
             ApiError::BadRequest(format!("Invalid datetime format for {name}: '{v}'"))
         }),

@@ -176,8 +176,10 @@ pub struct RunsQuery {
 #[into_params(parameter_in = Query)]
 pub struct ExplainQuery {
     /// Id of the first source event.
+    #[param(min_length = 1)]
     pub a: String,
     /// Id of the second source event.
+    #[param(min_length = 1)]
     pub b: String,
 }
 

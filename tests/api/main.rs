@@ -793,6 +793,17 @@ async fn export_round_trips_as_an_input_file() {
         .await
         .expect("sent");
     assert_eq!(empty.status().as_u16(), 200);
+    // A cleared form field ("") is no bound, like null: everything is exported.
+    let blank = app
+        .client
+        .post(app.url("/api/export"))
+        .json(&json!({"created_after": "", "modified_after": "  "}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(blank.status().as_u16(), 200);
+    let blank: Value = blank.json().await.expect("json");
+    assert!(!blank["events"].as_array().expect("events").is_empty());
 
     let bad = app
         .client
