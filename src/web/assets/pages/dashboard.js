@@ -26,11 +26,12 @@ function card(title, value, subtitle, kind = "") {
   );
 }
 
-/** A "nice" axis maximum ≥ `v`: 1, 2 or 5 times a power of ten. */
+/** A "nice" axis maximum ≥ `v`: 1, 2, 2.5 or 5 times a power of ten (so 2,004 gets 2,500, not 5,000). */
 export function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  // 2.5 only where half of it is still a whole number (tick labels are counts).
+  for (const m of p >= 100 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
