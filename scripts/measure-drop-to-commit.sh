@@ -3,6 +3,7 @@
 # matching run being committed, on top of N stored events (default 10000).
 #
 #   cargo build --release && bash scripts/measure-drop-to-commit.sh 100000
+#   EVENT_DEDUP_BIN=/path/to/other/build bash scripts/measure-drop-to-commit.sh 10000
 #
 # Starts `event-dedup run` on a fresh embedded PostgreSQL in a temporary directory,
 # loads N generated events (`event-dedup generate`), waits until they are ingested and
@@ -11,7 +12,7 @@
 set -euo pipefail
 N=${1:-10000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN="$ROOT/target/release/event-dedup"
+BIN=${EVENT_DEDUP_BIN:-"$ROOT/target/release/event-dedup"}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/event-dedup-measure.XXXXXX)
 cd "$WORK"

@@ -481,6 +481,65 @@ async fn decisions_are_stored_with_rule_and_weights() {
     );
 }
 
+/// Decisions are written by diff: a run that adds one listing rewrites only the
+/// pairs it touches; every other decision keeps its row.
+#[tokio::test]
+async fn decisions_are_persisted_by_diff() {
+    use std::collections::HashMap;
+    async fn rows(pool: &Pool) -> HashMap<(String, String), (i64, String, i64)> {
+        let client = pool.get().await.expect("connection");
+        client
+            .query(
+                "SELECT source_event_id_a, source_event_id_b, id, decision, processing_run_id
+                 FROM match_decisions",
+                &[],
+            )
+            .await
+            .expect("decisions")
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3), r.get(4))))
+            .collect()
+    }
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let first = pipeline(load(&pool).await, &ReviewConstraints::default());
+    persist(&pool, &first).await;
+    let before = rows(&pool).await;
+    assert_eq!(before.len(), first.pairs.len());
+
+    // Unchanged input: nothing is written, every row stays.
+    let same = persist(&pool, &first).await;
+    assert_eq!(same.decisions_written, 0);
+    assert_eq!(rows(&pool).await, before);
+
+    // One more copy of the parade: only pairs involving it are new.
+    ingest(&pool, &parade_copy("zz-parade")).await;
+    let second = pipeline(load(&pool).await, &ReviewConstraints::default());
+    let summary = persist(&pool, &second).await;
+    let after = rows(&pool).await;
+    assert_eq!(after.len(), second.pairs.len(), "exactly this run's pairs");
+    let touches = |k: &(String, String)| k.0 == "zz-parade" || k.1 == "zz-parade";
+    let new_pairs = after.keys().filter(|k| touches(k)).count();
+    assert!(new_pairs > 0);
+    assert_eq!(summary.decisions_written, new_pairs as u64);
+    for (pair, row) in &after {
+        if touches(pair) {
+            assert_eq!(
+                row.2, summary.processing_run_id,
+                "{pair:?} written by this run"
+            );
+        } else {
+            assert_eq!(Some(row), before.get(pair), "{pair:?} kept its row");
+        }
+    }
+    for p in &second.pairs {
+        let d = second.explain(p);
+        let row = &after[&(d.id_a.to_string(), d.id_b.to_string())];
+        assert_eq!(row.1, d.decision.as_str());
+    }
+}
+
 #[tokio::test]
 async fn advisory_lock_serializes_review_writes_and_runs() {
     let pool = db().await;
