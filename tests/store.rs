@@ -540,6 +540,30 @@ async fn decisions_are_persisted_by_diff() {
     }
 }
 
+/// A run reads its input from one snapshot: a file committed while it loads is not
+/// half-seen (events from before, dates from after made runs fail).
+#[tokio::test]
+async fn run_input_is_read_from_one_snapshot() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let mut client = pool.get().await.expect("connection");
+    let tx = store::begin_run_snapshot(&mut client)
+        .await
+        .expect("snapshot");
+    // The first statement fixes the snapshot.
+    store::load_stored_config(&*tx).await.expect("config");
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let seen = store::load_all_events(&*tx).await.expect("events");
+    assert_eq!(
+        seen.len(),
+        fixture().events.len(),
+        "the later file is not seen"
+    );
+    assert!(seen.iter().all(|e| e.id != "bz-parade"));
+    tx.commit().await.expect("commit");
+    assert_eq!(load(&pool).await.len(), fixture().events.len() + 1);
+}
+
 #[tokio::test]
 async fn advisory_lock_serializes_review_writes_and_runs() {
     let pool = db().await;

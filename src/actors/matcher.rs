@@ -374,10 +374,12 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
     let fmt = |e: StoreError| format!("{e:?}").trim_end().replace('\n', " ");
     let (config, events, constraints, stored) =
         retry_transient("load run input", &shared.shutdown, || async {
-            let client = shared.pool.get().await?;
-            let stored = store::load_stored_config(&**client).await?;
-            let events = store::load_all_events(&**client).await?;
-            let constraints = store::load_constraints(&**client).await?;
+            let mut client = shared.pool.get().await?;
+            let tx = store::begin_run_snapshot(&mut client).await?;
+            let stored = store::load_stored_config(&*tx).await?;
+            let events = store::load_all_events(&*tx).await?;
+            let constraints = store::load_constraints(&*tx).await?;
+            tx.commit().await?;
             Ok((stored, events, constraints))
         })
         .await

@@ -33,6 +33,6 @@ pub use events::{
 };
 pub use pool::{build_pool, migrate};
 pub use runs::{
-    lock_canonical_state, persist_run, record_failed_run, PersistSummary, RunInfo,
-    CANONICAL_LOCK_KEY,
+    begin_run_snapshot, lock_canonical_state, persist_run, record_failed_run, PersistSummary,
+    RunInfo, CANONICAL_LOCK_KEY,
 };

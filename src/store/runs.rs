@@ -42,6 +42,22 @@ use crate::matching::pipeline::PipelineResult;
 use crate::model::Tier;
 use crate::tiebreak::UsageSummary;
 
+/// Opens the read-only, repeatable-read transaction a matching run reads its input
+/// in (config, events with their dates, review constraints): files keep committing
+/// while a run loads, and reading events from one state but their dates from a later
+/// one made runs fail ("date row for unknown event"). The snapshot is fixed by the
+/// transaction's first statement.
+pub async fn begin_run_snapshot(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 /// Advisory lock key serializing run persistence and review writes
 /// (ASCII "evdedup").
 pub const CANONICAL_LOCK_KEY: i64 = 0x0065_7664_6564_7570;
