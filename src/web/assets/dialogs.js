@@ -95,44 +95,30 @@ async function submitWith(button, busyText, errorSlot, action) {
   }
 }
 
-/** The split dialog for `source` of `canonical`. */
-export function splitDialog(canonical, source) {
+/**
+ * The frame every review dialog shares: heading, intro, the dialog's own fields, the
+ * operator field, the error slot and Cancel / submit. `request(operator)` returns the
+ * API call to make (a function), or `null` when there is nothing to send yet. On
+ * success the cached lists are invalidated and the promise resolves with the answer;
+ * on cancel with `null`.
+ */
+function reviewDialog({ name, heading, intro, submit, busyText, fields, request }) {
   return new Promise((resolve) => {
-    let target = null;
     let result = null;
     const error = h("div");
-    const op = operatorField("split-operator");
-    const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Split");
-    const modeNew = h("input", { type: "radio", name: "split-mode", id: "split-new", value: "new", checked: true });
-    const modeExisting = h("input", { type: "radio", name: "split-mode", id: "split-existing", value: "existing" });
-    const search = targetSearch({
-      id: "split-target",
-      label: "Target canonical event",
-      excludeId: canonical.id,
-      onSelect: (e) => {
-        target = e;
-        sync();
-      },
-    });
-    const sync = () => {
-      search.hidden = !modeExisting.checked;
-      submit.disabled = modeExisting.checked && !target;
-    };
-    modeNew.addEventListener("change", sync);
-    modeExisting.addEventListener("change", sync);
+    const op = operatorField(`${name}-operator`);
     const dialog = h(
       "dialog",
-      { class: "dialog", "aria-labelledby": "split-title", id: "split-dialog" },
+      { class: "dialog", "aria-labelledby": `${name}-title`, id: `${name}-dialog` },
       h(
         "form",
         {
           method: "dialog",
           onsubmit: async (e) => {
             e.preventDefault();
-            const body = { canonical_event_id: canonical.id, source_event_id: source.id };
-            if (modeExisting.checked && target) body.target_canonical_id = target.id;
-            if (op.input.value.trim()) body.operator = op.input.value.trim();
-            const answer = await submitWith(submit, "Splitting...", error, () => send("POST", "/api/review/split", body));
+            const call = request(op.input.value.trim());
+            if (!call) return;
+            const answer = await submitWith(submit, busyText, error, call);
             if (answer) {
               invalidateAfterReview();
               result = answer;
@@ -140,16 +126,9 @@ export function splitDialog(canonical, source) {
             }
           },
         },
-        h("h2", { id: "split-title" }, "Split Source Event"),
-        h("p", {}, "Detaching: ", h("strong", {}, source.title)),
-        h(
-          "fieldset",
-          { class: "radio-group" },
-          h("legend", {}, "Where should the source go?"),
-          h("label", { for: "split-new" }, modeNew, " Create new canonical event"),
-          h("label", { for: "split-existing" }, modeExisting, " Assign to existing canonical event"),
-        ),
-        search,
+        h("h2", { id: `${name}-title` }, heading),
+        intro,
+        ...fields,
         op.el,
         error,
         h(
@@ -161,118 +140,108 @@ export function splitDialog(canonical, source) {
       ),
     );
     dialog.addEventListener("close", () => resolve(result));
-    sync();
     openModal(dialog);
+  });
+}
+
+/** The split dialog for `source` of `canonical`. */
+export function splitDialog(canonical, source) {
+  let target = null;
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Split");
+  const modeNew = h("input", { type: "radio", name: "split-mode", id: "split-new", value: "new", checked: true });
+  const modeExisting = h("input", { type: "radio", name: "split-mode", id: "split-existing", value: "existing" });
+  const search = targetSearch({
+    id: "split-target",
+    label: "Target canonical event",
+    excludeId: canonical.id,
+    onSelect: (e) => {
+      target = e;
+      sync();
+    },
+  });
+  const sync = () => {
+    search.hidden = !modeExisting.checked;
+    submit.disabled = modeExisting.checked && !target;
+  };
+  modeNew.addEventListener("change", sync);
+  modeExisting.addEventListener("change", sync);
+  sync();
+  return reviewDialog({
+    name: "split",
+    heading: "Split Source Event",
+    intro: h("p", {}, "Detaching: ", h("strong", {}, source.title)),
+    submit,
+    busyText: "Splitting...",
+    fields: [
+      h(
+        "fieldset",
+        { class: "radio-group" },
+        h("legend", {}, "Where should the source go?"),
+        h("label", { for: "split-new" }, modeNew, " Create new canonical event"),
+        h("label", { for: "split-existing" }, modeExisting, " Assign to existing canonical event"),
+      ),
+      search,
+    ],
+    request: (operator) => {
+      const body = { canonical_event_id: canonical.id, source_event_id: source.id };
+      if (modeExisting.checked && target) body.target_canonical_id = target.id;
+      if (operator) body.operator = operator;
+      return () => send("POST", "/api/review/split", body);
+    },
   });
 }
 
 /** The merge dialog: `canonical` is merged INTO the chosen target (and deleted). */
 export function mergeDialog(canonical) {
-  return new Promise((resolve) => {
-    let target = null;
-    let result = null;
-    const error = h("div");
-    const op = operatorField("merge-operator");
-    const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true }, "Merge");
-    const warning = h("div", { class: "warning-box", hidden: true });
-    const search = targetSearch({
-      id: "merge-target",
-      label: "Search for target canonical event",
-      excludeId: canonical.id,
-      onSelect: (e) => {
-        target = e;
-        submit.disabled = false;
-        warning.hidden = false;
-        replace(
-          warning,
-          h("p", {}, "Merging ", h("strong", {}, canonical.title), ` (#${canonical.id}) INTO `, h("strong", {}, e.title), ` (#${e.id})`),
-          h("p", {}, "The current event will be deleted. Its sources will be transferred to the target event."),
-        );
-      },
-    });
-    const dialog = h(
-      "dialog",
-      { class: "dialog", "aria-labelledby": "merge-title", id: "merge-dialog" },
-      h(
-        "form",
-        {
-          method: "dialog",
-          onsubmit: async (e) => {
-            e.preventDefault();
-            if (!target) return;
-            const body = { source_canonical_id: canonical.id, target_canonical_id: target.id };
-            if (op.input.value.trim()) body.operator = op.input.value.trim();
-            const answer = await submitWith(submit, "Merging...", error, () => send("POST", "/api/review/merge", body));
-            if (answer) {
-              invalidateAfterReview();
-              result = answer;
-              dialog.close();
-            }
-          },
-        },
-        h("h2", { id: "merge-title" }, "Merge with Another Event"),
-        h("p", {}, "Current event: ", h("strong", {}, canonical.title)),
-        search,
+  let target = null;
+  const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true }, "Merge");
+  const warning = h("div", { class: "warning-box", hidden: true });
+  const search = targetSearch({
+    id: "merge-target",
+    label: "Search for target canonical event",
+    excludeId: canonical.id,
+    onSelect: (e) => {
+      target = e;
+      submit.disabled = false;
+      warning.hidden = false;
+      replace(
         warning,
-        op.el,
-        error,
-        h(
-          "div",
-          { class: "dialog-buttons" },
-          h("button", { type: "button", class: "btn", onclick: () => dialog.close() }, "Cancel"),
-          submit,
-        ),
-      ),
-    );
-    dialog.addEventListener("close", () => resolve(result));
-    openModal(dialog);
+        h("p", {}, "Merging ", h("strong", {}, canonical.title), ` (#${canonical.id}) INTO `, h("strong", {}, e.title), ` (#${e.id})`),
+        h("p", {}, "The current event will be deleted. Its sources will be transferred to the target event."),
+      );
+    },
+  });
+  return reviewDialog({
+    name: "merge",
+    heading: "Merge with Another Event",
+    intro: h("p", {}, "Current event: ", h("strong", {}, canonical.title)),
+    submit,
+    busyText: "Merging...",
+    fields: [search, warning],
+    request: (operator) => {
+      if (!target) return null;
+      const body = { source_canonical_id: canonical.id, target_canonical_id: target.id };
+      if (operator) body.operator = operator;
+      return () => send("POST", "/api/review/merge", body);
+    },
   });
 }
 
 /** The dismiss dialog: optional reason and operator (replaces the old bare confirm). */
 export function dismissDialog(canonical) {
-  return new Promise((resolve) => {
-    let result = null;
-    const error = h("div");
-    const op = operatorField("dismiss-operator");
-    const reason = h("textarea", { id: "dismiss-reason", rows: 3, maxlength: 1000, placeholder: "Why is this group correct?" });
-    const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Dismiss");
-    const dialog = h(
-      "dialog",
-      { class: "dialog", "aria-labelledby": "dismiss-title", id: "dismiss-dialog" },
-      h(
-        "form",
-        {
-          method: "dialog",
-          onsubmit: async (e) => {
-            e.preventDefault();
-            const body = {};
-            if (reason.value.trim()) body.reason = reason.value.trim();
-            if (op.input.value.trim()) body.operator = op.input.value.trim();
-            const answer = await submitWith(submit, "Dismissing...", error, () =>
-              send("POST", `/api/review/queue/${canonical.id}/dismiss`, body),
-            );
-            if (answer) {
-              invalidateAfterReview();
-              result = answer;
-              dialog.close();
-            }
-          },
-        },
-        h("h2", { id: "dismiss-title" }, "Dismiss from the review queue"),
-        h("p", {}, "Mark ", h("strong", {}, cut(canonical.title, 80)), " as reviewed: its group is kept as it is, also in later matching runs."),
-        h("div", { class: "field" }, h("label", { for: "dismiss-reason" }, "Reason (optional)"), reason),
-        op.el,
-        error,
-        h(
-          "div",
-          { class: "dialog-buttons" },
-          h("button", { type: "button", class: "btn", onclick: () => dialog.close() }, "Cancel"),
-          submit,
-        ),
-      ),
-    );
-    dialog.addEventListener("close", () => resolve(result));
-    openModal(dialog);
+  const reason = h("textarea", { id: "dismiss-reason", rows: 3, maxlength: 1000, placeholder: "Why is this group correct?" });
+  return reviewDialog({
+    name: "dismiss",
+    heading: "Dismiss from the review queue",
+    intro: h("p", {}, "Mark ", h("strong", {}, cut(canonical.title, 80)), " as reviewed: its group is kept as it is, also in later matching runs."),
+    submit: h("button", { type: "submit", class: "btn btn-primary" }, "Dismiss"),
+    busyText: "Dismissing...",
+    fields: [h("div", { class: "field" }, h("label", { for: "dismiss-reason" }, "Reason (optional)"), reason)],
+    request: (operator) => {
+      const body = {};
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      if (operator) body.operator = operator;
+      return () => send("POST", `/api/review/queue/${canonical.id}/dismiss`, body);
+    },
   });
 }
