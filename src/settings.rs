@@ -47,6 +47,8 @@ struct RawSettings {
     prefixes_config_path: Option<String>,
     synonyms_path: Option<String>,
     city_aliases_path: Option<String>,
+    model_path: Option<String>,
+    model_fallback: Option<String>,
     http_addr: Option<String>,
     log_level: Option<String>,
     log_json: Option<String>,
@@ -174,6 +176,11 @@ pub struct Settings {
     pub prefixes_config_path: Option<PathBuf>,
     pub synonyms_path: Option<PathBuf>,
     pub city_aliases_path: Option<PathBuf>,
+    /// The learned match model file; `None` = the bundled `config/model.json`.
+    pub model_path: Option<PathBuf>,
+    /// With a model file that cannot be loaded: start with the weighted sum (logged
+    /// as a warning) instead of refusing to start.
+    pub model_fallback: bool,
     pub http_addr: SocketAddr,
     pub log_level: LogLevel,
     pub log_json: bool,
@@ -286,6 +293,8 @@ impl Settings {
             prefixes_config_path: non_empty(raw.prefixes_config_path).map(PathBuf::from),
             synonyms_path: non_empty(raw.synonyms_path).map(PathBuf::from),
             city_aliases_path: non_empty(raw.city_aliases_path).map(PathBuf::from),
+            model_path: non_empty(raw.model_path).map(PathBuf::from),
+            model_fallback: parse_with("MODEL_FALLBACK", raw.model_fallback, "false", parse_bool)?,
             http_addr: parse_with("HTTP_ADDR", raw.http_addr, DEFAULT_HTTP_ADDR, |s| {
                 s.parse::<SocketAddr>().map_err(|e| e.to_string())
             })?,

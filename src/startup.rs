@@ -28,6 +28,7 @@ use crate::actors::persist::PersistActor;
 use crate::actors::stats::{FlushStats, GetStats, StatsActor, StatsSnapshot};
 use crate::actors::watcher::{StopWatching, WatcherActor, WatcherSettings};
 use crate::actors::{IngestGeneration, Shutdown};
+use crate::matching::learned::MatchModel;
 use crate::preprocess::WordLists;
 use crate::settings::Settings;
 use crate::store::{self, EmbeddedOptions, EmbeddedPostgres, StoreError};
@@ -72,7 +73,8 @@ impl App {
                 settings.synonyms_path.as_deref(),
                 settings.city_aliases_path.as_deref(),
             )
-            .context("cannot load the word lists")?,
+            .context("cannot load the word lists")?
+            .with_model(load_model(&settings)?),
         );
         let config = ConfigSource {
             path: settings.matching_config_path.clone(),
@@ -331,5 +333,23 @@ pub async fn open_database(
                 .context("cannot start the embedded PostgreSQL (no EVENT_DEDUP_DATABASE_URL set); install the server with `apt-get install postgresql` or set EVENT_DEDUP_DATABASE_URL")?;
             Ok((pg.connection_url(), Some(pg)))
         }
+    }
+}
+
+/// The match model of the settings: the bundled one, a file, or (when the file cannot
+/// be used and `MODEL_FALLBACK` allows it) none, so the weighted sum decides.
+fn load_model(settings: &Settings) -> anyhow::Result<Option<MatchModel>> {
+    let Some(path) = &settings.model_path else {
+        return Ok(Some(MatchModel::bundled()));
+    };
+    match MatchModel::load(path) {
+        Ok(model) => Ok(Some(model)),
+        Err(e) if settings.model_fallback => {
+            tracing::warn!(error = %e, "model_unavailable_weighted_sum_used");
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(
+            "cannot load the match model (set EVENT_DEDUP_MODEL_FALLBACK=true to start with the weighted sum)",
+        )),
     }
 }

@@ -24,7 +24,10 @@ fn dedup_writes_canonical_events_and_stats() {
     assert!(status.success());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let events = v["canonical_events"].as_array().unwrap();
-    assert!(events.len() >= 7 && events.len() <= 8, "{}", events.len());
+    // Nine listings of six real events (the spec's §10 example: the parade and the
+    // Primel-Aktion are each printed twice, the lecture twice); the weighted sum of the
+    // spec leaves two of those pairs ambiguous (8 groups), the learned model joins them.
+    assert!(events.len() >= 6 && events.len() <= 8, "{}", events.len());
     for e in events {
         for key in [
             "title",

@@ -8,7 +8,7 @@ use event_dedup::evaluation::{evaluate, GroundTruth};
 use event_dedup::matching::config::{DescriptionCompareOn, TitleCompareOn};
 use event_dedup::matching::MatchingConfig;
 
-use common::{dev_set, load_events, run, spec_config};
+use common::{dev_set, load_events, run, run_spec, spec_config};
 
 fn truth() -> GroundTruth {
     GroundTruth::load(&dev_set().join("truth.json")).expect("dev truth loads")
@@ -19,7 +19,7 @@ fn spec_pipeline_in_raw_modes_reproduces_the_documented_baseline() {
     let mut config = spec_config();
     config.title.compare_on = TitleCompareOn::RawCasefold;
     config.description.compare_on = DescriptionCompareOn::Raw;
-    let result = run(load_events(&dev_set().join("events")), &config);
+    let result = run_spec(load_events(&dev_set().join("events")), &config);
     let e = evaluate(&result, &truth(), 0);
     assert_eq!(
         (e.labelled_events, e.true_pairs, e.true_pairs_blocked),
@@ -65,7 +65,7 @@ fn each_improvement_helps_on_its_own() {
     let events = load_events(&dev_set().join("events"));
     let truth = truth();
     let f1 = |config: &MatchingConfig| {
-        evaluate(&run(events.clone(), config), &truth, 0)
+        evaluate(&run_spec(events.clone(), config), &truth, 0)
             .clusters
             .f1
     };

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use event_dedup::matching::config::{DescriptionCompareOn, TitleCompareOn};
 use event_dedup::model::Decision;
 
-use common::{fixture, load_events, run, spec_config};
+use common::{fixture, load_events, run_spec, spec_config};
 
 struct Row {
     a: &'static str,
@@ -71,7 +71,7 @@ fn close(got: f64, want: f64, what: &str) {
 
 #[test]
 fn normalized_mode_reproduces_golden_scores() {
-    let result = run(load_events(&fixture("worked_example")), &spec_config());
+    let result = run_spec(load_events(&fixture("worked_example")), &spec_config());
     assert_eq!(result.stats.events, 9);
     assert_eq!(result.stats.total_possible_pairs, 36);
     assert_eq!(result.stats.candidate_pairs, 5);
@@ -113,7 +113,7 @@ fn raw_modes_reproduce_golden_scores() {
     let mut config = spec_config();
     config.title.compare_on = TitleCompareOn::RawCasefold;
     config.description.compare_on = DescriptionCompareOn::Raw;
-    let result = run(load_events(&fixture("worked_example")), &config);
+    let result = run_spec(load_events(&fixture("worked_example")), &config);
     for row in &ROWS {
         let (ia, ib) = (
             result.index_of(row.a).unwrap(),
@@ -153,7 +153,7 @@ fn raw_modes_reproduce_golden_scores() {
 
 #[test]
 fn normalized_mode_clusters_and_canonical_fields() {
-    let result = run(load_events(&fixture("worked_example")), &spec_config());
+    let result = run_spec(load_events(&fixture("worked_example")), &spec_config());
     assert_eq!(result.canonical_count(), 8);
     assert_eq!(result.stats.flagged, 0);
     let multi: Vec<_> = result
@@ -222,7 +222,7 @@ fn normalized_mode_clusters_and_canonical_fields() {
 fn stored_keys_match_the_preprocessing_worked_example() {
     let config = spec_config();
     let lists = event_dedup::preprocess::WordLists::bundled();
-    let result = run(load_events(&fixture("worked_example")), &config);
+    let result = run_spec(load_events(&fixture("worked_example")), &config);
     let event = |id: &str| &result.events[result.index_of(id).unwrap() as usize];
     let keys = |id: &str| {
         event_dedup::matching::prepared::stored_blocking_keys(event(id), &lists, &config)

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use super::MatchingArgs;
+use crate::matching::learned::MatchModel;
 use crate::matching::MatchingConfig;
 use crate::preprocess::WordLists;
 
@@ -36,11 +37,15 @@ pub fn load_config(args: &MatchingArgs) -> anyhow::Result<MatchingConfig> {
 }
 
 pub fn load_word_lists(args: &MatchingArgs) -> anyhow::Result<WordLists> {
-    Ok(WordLists::load(
+    let lists = WordLists::load(
         args.prefixes.as_deref(),
         args.synonyms.as_deref(),
         args.city_aliases.as_deref(),
-    )?)
+    )?;
+    Ok(match &args.model {
+        Some(path) => lists.with_model(Some(MatchModel::load(path)?)),
+        None => lists,
+    })
 }
 
 /// Sets a dotted key in a TOML table, creating intermediate tables.
@@ -85,6 +90,7 @@ mod tests {
             prefixes: None,
             synonyms: None,
             city_aliases: None,
+            model: None,
         }
     }
 

@@ -11,6 +11,8 @@ pub mod generate;
 pub mod input;
 pub mod migrate;
 pub mod run;
+pub mod sets;
+pub mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,8 @@ pub enum Command {
     Dedup(dedup::DedupArgs),
     /// Run the pipeline on labelled data and report precision, recall and F1.
     Evaluate(evaluate::EvaluateArgs),
+    /// Fit the learned match model on labelled sets (and reviewers' decisions).
+    Train(train::TrainArgs),
     /// Write realistic synthetic event files plus ground truth.
     Generate(generate::GenerateArgs),
     /// Time the pipeline stage by stage on generated data of growing size.
@@ -76,6 +80,9 @@ pub struct MatchingArgs {
     /// City alias table (TOML). Default: the bundled table.
     #[arg(long, env = "EVENT_DEDUP_CITY_ALIASES_PATH")]
     pub city_aliases: Option<PathBuf>,
+    /// Learned match model (JSON, from `event-dedup train`). Default: the bundled model.
+    #[arg(long, env = "EVENT_DEDUP_MODEL_PATH")]
+    pub model: Option<PathBuf>,
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -83,6 +90,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Dedup(args) => dedup::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::run_child(&args),

@@ -34,6 +34,14 @@ fn pair(out: &mut String, e: &PairError) {
                 d.weight_source.as_deref().map(|c| format!(" (category_override:{c})")).unwrap_or_default(),
                 if e.same_cluster { " · same cluster" } else { "" },
             );
+            if let Some(cs) = &d.contributions {
+                let top: Vec<String> = cs
+                    .iter()
+                    .take(6)
+                    .map(|c| format!("{} {:+.2} (={:.2})", c.feature, c.contribution, c.value))
+                    .collect();
+                let _ = writeln!(out, "    p {:.3} · {}", d.combined, top.join(", "));
+            }
         }
         None => {
             let _ = writeln!(

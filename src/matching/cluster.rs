@@ -6,10 +6,18 @@
 //! descending combined score (ties by ids). An edge that would put two cannot-linked
 //! events into one cluster is dropped, so exactly the weakest edges separating them go.
 //! Without constraints this equals plain connected components.
+//!
+//! Conflict-aware (the default, `cluster.method`): connected components chain — one
+//! wrong edge between a 5-source and a 2-source group makes 10 false pairs. So a merge
+//! is also refused when the two groups hold a conflicting pair ([`super::conflicts`])
+//! or when the mean score of their cross pairs is below `cluster.min_average_link`
+//! (average linkage). Refused edges are reported so the pipeline can flag the groups
+//! with the reason.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::config::ClusterConfig;
+use super::conflicts::{conflict, Conflict, EventFacts};
 
 /// Distinct dates above this flag a cluster (fixed constant of the spec).
 pub const MAX_DISTINCT_DATES: usize = 3;
@@ -37,6 +45,8 @@ struct UnionFind {
     size: Vec<u32>,
     /// Cannot-link partners of each root's component.
     forbidden: HashMap<u32, Vec<u32>>,
+    /// Members of each root's component of two or more (conflict checks only).
+    members: HashMap<u32, Vec<u32>>,
 }
 
 impl UnionFind {
@@ -45,6 +55,7 @@ impl UnionFind {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
             forbidden: HashMap::new(),
+            members: HashMap::new(),
         }
     }
 
@@ -57,16 +68,20 @@ impl UnionFind {
         x
     }
 
-    /// Joins the components of `a` and `b` unless a cannot-link forbids it.
-    fn try_union(&mut self, a: u32, b: u32) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return true;
-        }
-        let partners_a = self.forbidden.get(&ra).cloned().unwrap_or_default();
-        if partners_a.iter().any(|&p| self.find(p) == rb) {
-            return false;
-        }
+    fn component(&self, root: u32) -> &[u32] {
+        self.members.get(&root).map_or(
+            std::slice::from_ref(&self.parent[root as usize]),
+            Vec::as_slice,
+        )
+    }
+
+    /// Whether a cannot-link separates the components of roots `ra` and `rb`.
+    fn cannot_link(&mut self, ra: u32, rb: u32) -> bool {
+        let partners = self.forbidden.get(&ra).cloned().unwrap_or_default();
+        partners.iter().any(|&p| self.find(p) == rb)
+    }
+
+    fn union_roots(&mut self, ra: u32, rb: u32, track_members: bool) {
         let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
             (ra, rb)
         } else {
@@ -77,8 +92,49 @@ impl UnionFind {
         if let Some(moved) = self.forbidden.remove(&small) {
             self.forbidden.entry(big).or_default().extend(moved);
         }
-        true
+        if track_members {
+            let moved = self.members.remove(&small).unwrap_or_else(|| vec![small]);
+            self.members
+                .entry(big)
+                .or_insert_with(|| vec![big])
+                .extend(moved);
+        }
     }
+}
+
+/// Why the clustering refused to join two groups along a match edge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Refusal {
+    /// A reviewer's cannot-link separates them.
+    CannotLink,
+    /// A hard conflict between members, or a strong negative that the average link
+    /// could not outvote.
+    Conflict(Conflict),
+    /// The mean match probability over the groups' compared pairs is too low.
+    WeakLink(f64),
+}
+
+impl Refusal {
+    /// The review reason of a group that was cut this way.
+    pub fn describe(&self) -> String {
+        match self {
+            Refusal::CannotLink => "cut: a reviewer's cannot-link".into(),
+            Refusal::Conflict(c) => format!("cut: {}", c.describe()),
+            Refusal::WeakLink(avg) => {
+                format!("cut: weak link to a neighbouring group (mean {avg:.2})")
+            }
+        }
+    }
+}
+
+/// What conflict-aware clustering needs besides the edges.
+pub struct ConflictContext<'a> {
+    pub facts: &'a [EventFacts],
+    /// The combined score (match probability) of a compared pair, `None` when the
+    /// pair was not a candidate.
+    pub score: &'a (dyn Fn(u32, u32) -> Option<f64> + Sync),
+    /// Joining two groups needs at least this mean over their cross pairs.
+    pub min_average_link: f64,
 }
 
 /// Builds clusters. `edges` must hold match edges and must-links; `cannot` the
@@ -89,6 +145,21 @@ pub fn connected_clusters(
     edges: &[Edge],
     cannot: &[(u32, u32)],
 ) -> (Vec<Vec<u32>>, Vec<Edge>) {
+    let (clusters, dropped) = agglomerate(n, edges, cannot, None);
+    (clusters, dropped.into_iter().map(|(e, _)| e).collect())
+}
+
+/// Constrained agglomerative clustering: edges in descending score order, each
+/// joining two groups only when no cannot-link, no hard conflict and a high enough
+/// average link allow it (`matching.md` §6 with the chain guard of the README).
+/// Must-links (infinite weight) join regardless of conflicts: reviewers are absolute.
+/// Without `context` this is plain connected components with cannot-links.
+pub fn agglomerate(
+    n: usize,
+    edges: &[Edge],
+    cannot: &[(u32, u32)],
+    context: Option<&ConflictContext<'_>>,
+) -> (Vec<Vec<u32>>, Vec<(Edge, Refusal)>) {
     let mut uf = UnionFind::new(n);
     for &(x, y) in cannot {
         uf.forbidden.entry(x).or_default().push(y);
@@ -102,9 +173,21 @@ pub fn connected_clusters(
     });
     let mut dropped = Vec::new();
     for e in ordered {
-        if !uf.try_union(e.a, e.b) {
-            dropped.push(*e);
+        let (ra, rb) = (uf.find(e.a), uf.find(e.b));
+        if ra == rb {
+            continue;
         }
+        if uf.cannot_link(ra, rb) {
+            dropped.push((*e, Refusal::CannotLink));
+            continue;
+        }
+        if let Some(ctx) = context.filter(|_| e.weight.is_finite()) {
+            if let Some(refusal) = link_refusal(uf.component(ra), uf.component(rb), ctx) {
+                dropped.push((*e, refusal));
+                continue;
+            }
+        }
+        uf.union_roots(ra, rb, context.is_some());
     }
     let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
     for i in 0..n as u32 {
@@ -115,6 +198,36 @@ pub fn connected_clusters(
     // Members are pushed in ascending order; order clusters by smallest member.
     clusters.sort_unstable_by_key(|c| c[0]);
     (clusters, dropped)
+}
+
+/// Why two groups must not be joined, if they must not: a hard conflict between any
+/// two members, or a mean over cross pairs (compared pairs at their score, strong
+/// negatives at 0, others left out) below the minimum.
+fn link_refusal(a: &[u32], b: &[u32], ctx: &ConflictContext<'_>) -> Option<Refusal> {
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    let mut strongest: Option<Conflict> = None;
+    for &x in a {
+        for &y in b {
+            let (lo, hi) = if x < y { (x, y) } else { (y, x) };
+            if let Some(c) = conflict(&ctx.facts[lo as usize], &ctx.facts[hi as usize]) {
+                if c.is_hard() {
+                    return Some(Refusal::Conflict(c));
+                }
+                strongest = Some(strongest.map_or(c, |s| s.min(c)));
+                count += 1;
+                continue;
+            }
+            if let Some(p) = (ctx.score)(lo, hi) {
+                sum += p;
+                count += 1;
+            }
+        }
+    }
+    let mean = if count == 0 { 1.0 } else { sum / count as f64 };
+    if mean >= ctx.min_average_link {
+        return None;
+    }
+    Some(strongest.map_or(Refusal::WeakLink(mean), Refusal::Conflict))
 }
 
 /// Inputs of the coherence check for one cluster.

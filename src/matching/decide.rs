@@ -5,6 +5,7 @@
 //! descriptions all agree while the titles differ.
 
 use super::config::MatchingConfig;
+use super::learned::ModelThresholds;
 use crate::model::{Decision, DecisionRule, SignalScores, Weights};
 
 /// The weight set for a pair and where it came from (`None` = default `scoring`).
@@ -43,6 +44,18 @@ pub fn decide(combined: f64, title: f64, config: &MatchingConfig) -> (Decision, 
     } else if combined >= t.high {
         (Decision::Match, DecisionRule::ThresholdHigh)
     } else if combined <= t.low {
+        (Decision::NoMatch, DecisionRule::ThresholdLow)
+    } else {
+        (Decision::Ambiguous, DecisionRule::Between)
+    }
+}
+
+/// The decision table of the learned model: its probability against its thresholds.
+/// No title veto: the model weighs the title against everything else itself.
+pub fn decide_probability(p: f64, t: &ModelThresholds) -> (Decision, DecisionRule) {
+    if p >= t.high {
+        (Decision::Match, DecisionRule::ThresholdHigh)
+    } else if p <= t.low {
         (Decision::NoMatch, DecisionRule::ThresholdLow)
     } else {
         (Decision::Ambiguous, DecisionRule::Between)

@@ -4,12 +4,14 @@
 //! offline.
 
 pub mod config;
+pub mod conflicts;
 
 pub use config::MatchingConfig;
 pub mod candidates;
 pub mod cluster;
 pub mod constraints;
 pub mod decide;
+pub mod learned;
 pub mod pipeline;
 pub mod prepared;
 pub mod signals;
@@ -18,5 +20,6 @@ pub mod synthesis;
 
 pub use constraints::ReviewConstraints;
 pub use pipeline::{
-    explain_pair, run, score, PipelineResult, PipelineStats, ScoredPair, ScoredRun,
+    candidate_features, explain_pair, features_of_pair, run, score, CandidateFeatures,
+    PipelineResult, PipelineStats, ScoredPair, ScoredRun,
 };

@@ -15,10 +15,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::candidates::{candidate_pairs, BlockingStats};
-use super::cluster::{coherence_flag, connected_clusters, CoherenceInput, Edge};
-use super::config::{FieldStrategies, MatchingConfig};
+use super::cluster::{agglomerate, coherence_flag, CoherenceInput, ConflictContext, Edge, Refusal};
+use super::config::ScoringMethod;
+use super::config::{ClusterMethod, FieldStrategies, MatchingConfig};
+use super::conflicts::{event_facts, EventFacts};
 use super::constraints::ReviewConstraints;
-use super::decide::{combine, decide, select_weights};
+use super::decide::{combine, decide, decide_probability, select_weights};
+use super::learned::{pair_features, Features, MatchModel};
 use super::prepared::PreparedEvent;
 use super::signals::geo::trusted_points;
 use super::signals::score_pair;
@@ -78,6 +81,8 @@ pub struct PipelineStats {
     pub blocking: BlockingStats,
     pub constraint_overrides: usize,
     pub edges_dropped_by_cannot_link: usize,
+    /// Match edges the conflict-aware clustering refused (their groups are flagged).
+    pub edges_cut_by_conflict: usize,
     pub timings: StageTimings,
 }
 
@@ -172,6 +177,7 @@ impl PipelineResult {
                 .pair_index(p)
                 .and_then(|i| self.ai_notes.get(&i))
                 .cloned(),
+            contributions: None,
         }
     }
 
@@ -217,8 +223,11 @@ pub fn explain_pair(
     let scores = score_pair((a, &pa), (b, &pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
     let weights = &effective_weights(weights, a, b, config);
-    let combined = combine(&scores, weights);
-    let (decision, rule) = decide(combined, scores.title, config);
+    let model = active_model(config, lists);
+    let (combined, decision, rule) =
+        combined_and_decision((a, &pa), (b, &pb), &scores, weights, config, model);
+    let contributions =
+        model.map(|m| m.contributions(&pair_features((a, &pa), (b, &pb), &scores, config)));
     PairDecision {
         id_a: a.id.clone(),
         id_b: b.id.clone(),
@@ -230,6 +239,7 @@ pub fn explain_pair(
         weight_source: source.map(str::to_string),
         rule,
         ai: None,
+        contributions,
     }
 }
 
@@ -247,6 +257,8 @@ pub struct ScoredRun {
     /// The model's answer per pair index (into `pairs`), for pairs it answered.
     pub ai_notes: BTreeMap<usize, AiNote>,
     weight_sets: Vec<(Option<String>, Weights)>,
+    /// Per event: what the clustering's conflict rules need.
+    facts: Vec<EventFacts>,
     blocking: BlockingStats,
     constraint_overrides: usize,
     timings: StageTimings,
@@ -267,6 +279,7 @@ impl ScoredRun {
             mut pairs,
             ai_notes,
             weight_sets,
+            facts,
             blocking,
             constraint_overrides,
             mut timings,
@@ -274,18 +287,32 @@ impl ScoredRun {
         } = self;
 
         let t = Instant::now();
-        let (clusters, dropped) = cluster_pairs(&events, &pairs, constraints);
-        for e in &dropped {
+        let (clusters, dropped) = cluster_pairs(&events, &pairs, &facts, config, constraints);
+        drop(facts);
+        let mut cut: HashMap<u32, String> = HashMap::new();
+        let mut edges_cut_by_conflict = 0;
+        for (e, refusal) in &dropped {
+            let rule = match refusal {
+                Refusal::CannotLink => DecisionRule::CannotLinkSeparation,
+                _ => {
+                    edges_cut_by_conflict += 1;
+                    for x in [e.a, e.b] {
+                        cut.entry(x).or_insert_with(|| refusal.describe());
+                    }
+                    DecisionRule::ClusterConflict
+                }
+            };
             if let Ok(i) = pairs.binary_search_by(|p| (p.a, p.b).cmp(&(e.a, e.b))) {
                 pairs[i].decision = Decision::Ambiguous;
-                pairs[i].rule = DecisionRule::CannotLinkSeparation;
+                pairs[i].rule = rule;
             }
         }
+        let dropped_by_cannot_link = dropped.len() - edges_cut_by_conflict;
         timings.clustering_ms += ms_since(t);
 
         let t = Instant::now();
         let (clusters, meta, content_hashes) =
-            synthesize_all(&events, &pairs, clusters, config, constraints);
+            synthesize_all(&events, &pairs, clusters, &cut, config, constraints);
         timings.synthesis_ms = ms_since(t);
         timings.total_ms = elapsed_ms + ms_since(started);
 
@@ -309,7 +336,8 @@ impl ScoredRun {
             flagged: meta.iter().filter(|m| m.flag.is_some()).count(),
             blocking,
             constraint_overrides,
-            edges_dropped_by_cannot_link: dropped.len(),
+            edges_dropped_by_cannot_link: dropped_by_cannot_link,
+            edges_cut_by_conflict,
             timings,
         };
         PipelineResult {
@@ -360,11 +388,16 @@ pub fn score(
 
     let t = Instant::now();
     let weight_sets = weight_sets(config);
+    let model = active_model(config, lists);
     let mut pairs: Vec<ScoredPair> = candidates
         .par_iter()
-        .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config))
+        .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config, model))
         .collect();
     timings.scoring_ms = ms_since(t);
+    let facts = match config.cluster.method {
+        ClusterMethod::ConflictAware => event_facts(&events, &prepared, config),
+        ClusterMethod::ConnectedComponents => Vec::new(),
+    };
     // Scoring is done: free the per-event text before synthesis allocates canonicals.
     drop(prepared);
 
@@ -376,11 +409,59 @@ pub fn score(
         pairs,
         ai_notes: BTreeMap::new(),
         weight_sets,
+        facts,
         blocking,
         constraint_overrides,
         timings,
         elapsed_ms: ms_since(started),
     }
+}
+
+/// The features of two arbitrary events (e.g. a reviewer's decision used for training).
+pub fn features_of_pair(
+    a: &SourceEvent,
+    b: &SourceEvent,
+    config: &MatchingConfig,
+    lists: &WordLists,
+) -> Features {
+    let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
+    let pa = PreparedEvent::new(a, lists, config);
+    let pb = PreparedEvent::new(b, lists, config);
+    let scores = score_pair((a, &pa), (b, &pb), config);
+    pair_features((a, &pa), (b, &pb), &scores, config)
+}
+
+/// Every candidate pair of a set of events with its features, for training a model.
+#[derive(Debug, Clone)]
+pub struct CandidateFeatures {
+    /// Events sorted by id (duplicates removed), as in a run.
+    pub events: Vec<SourceEvent>,
+    /// `(a, b)` indices into `events`, `a < b`, with the pair's features.
+    pub pairs: Vec<(u32, u32, Features)>,
+}
+
+/// The candidate pairs a run would score, with the features the learned model sees.
+pub fn candidate_features(
+    events: Vec<SourceEvent>,
+    config: &MatchingConfig,
+    lists: &WordLists,
+) -> CandidateFeatures {
+    let events = sorted_unique_by_id(events);
+    let prepared: Vec<PreparedEvent> = events
+        .par_iter()
+        .map(|e| PreparedEvent::new(e, lists, config))
+        .collect();
+    let (candidates, _) = candidate_pairs(&events, &prepared, lists, config);
+    let pairs = candidates
+        .par_iter()
+        .map(|&(a, b)| {
+            let x = (&events[a as usize], &prepared[a as usize]);
+            let y = (&events[b as usize], &prepared[b as usize]);
+            let scores = score_pair(x, y, config);
+            (a, b, pair_features(x, y, &scores, config))
+        })
+        .collect();
+    CandidateFeatures { events, pairs }
 }
 
 /// Sorts by id (first occurrence of an id wins). Sorts a compact key (the first 16
@@ -431,20 +512,54 @@ fn weight_sets(config: &MatchingConfig) -> Vec<(Option<String>, Weights)> {
     sets
 }
 
+/// The learned model when the config asks for it and one is loaded; `None` means the
+/// weighted sum decides.
+pub fn active_model<'l>(config: &MatchingConfig, lists: &'l WordLists) -> Option<&'l MatchModel> {
+    match config.model.method {
+        ScoringMethod::Learned => lists.model.as_deref(),
+        ScoringMethod::WeightedSum => None,
+    }
+}
+
+/// Combined score and decision of a pair: the model's probability on its thresholds,
+/// or the weighted sum on the config's thresholds and title veto.
+fn combined_and_decision(
+    a: (&SourceEvent, &PreparedEvent),
+    b: (&SourceEvent, &PreparedEvent),
+    scores: &SignalScores,
+    weights: &Weights,
+    config: &MatchingConfig,
+    model: Option<&MatchModel>,
+) -> (f64, Decision, DecisionRule) {
+    match model {
+        Some(m) => {
+            let p = m.probability(&pair_features(a, b, scores, config));
+            let (decision, rule) = decide_probability(p, &m.thresholds);
+            (p, decision, rule)
+        }
+        None => {
+            let combined = combine(scores, weights);
+            let (decision, rule) = decide(combined, scores.title, config);
+            (combined, decision, rule)
+        }
+    }
+}
+
 fn score_candidate(
     a: u32,
     b: u32,
     events: &[SourceEvent],
     prepared: &[PreparedEvent],
     config: &MatchingConfig,
+    model: Option<&MatchModel>,
 ) -> ScoredPair {
     let (ea, eb) = (&events[a as usize], &events[b as usize]);
     let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
     let scores = score_pair((ea, pa), (eb, pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
     let effective = effective_weights(weights, ea, eb, config);
-    let combined = combine(&scores, &effective);
-    let (decision, rule) = decide(combined, scores.title, config);
+    let (combined, decision, rule) =
+        combined_and_decision((ea, pa), (eb, pb), &scores, &effective, config, model);
     let weight_set = source
         .and_then(|s| config.category_weights.priority.iter().position(|c| c == s))
         .map_or(0, |i| i as u16 + 1);
@@ -533,8 +648,10 @@ fn apply_pair_constraints(
 fn cluster_pairs(
     events: &[SourceEvent],
     pairs: &[ScoredPair],
+    facts: &[EventFacts],
+    config: &MatchingConfig,
     constraints: &ReviewConstraints,
-) -> (Vec<Vec<u32>>, Vec<Edge>) {
+) -> (Vec<Vec<u32>>, Vec<(Edge, Refusal)>) {
     let mut edges: Vec<Edge> = pairs
         .iter()
         .filter(|p| p.decision == Decision::Match && p.rule != DecisionRule::MustLink)
@@ -554,10 +671,33 @@ fn cluster_pairs(
             }),
     );
     let cannot = constraint_pairs(events, &constraints.cannot_link);
-    let (clusters, dropped) = connected_clusters(events.len(), &edges, &cannot);
+    let score = |a: u32, b: u32| {
+        pairs
+            .binary_search_by(|p| (p.a, p.b).cmp(&(a, b)))
+            .ok()
+            .map(|i| match pairs[i].decision {
+                // A reviewer's verdict counts as certainty in the average link.
+                _ if pairs[i].rule == DecisionRule::MustLink => 1.0,
+                _ if pairs[i].rule == DecisionRule::CannotLink => 0.0,
+                _ => pairs[i].combined,
+            })
+    };
+    let context = ConflictContext {
+        facts,
+        score: &score,
+        min_average_link: config.cluster.min_average_link,
+    };
+    let use_context =
+        config.cluster.method == ClusterMethod::ConflictAware && facts.len() == events.len();
+    let (clusters, dropped) = agglomerate(
+        events.len(),
+        &edges,
+        &cannot,
+        use_context.then_some(&context),
+    );
     let dropped = dropped
         .into_iter()
-        .filter(|e| e.weight.is_finite())
+        .filter(|(e, _)| e.weight.is_finite())
         .collect();
     (clusters, dropped)
 }
@@ -607,6 +747,7 @@ fn synthesize_all(
     events: &[SourceEvent],
     pairs: &[ScoredPair],
     clusters: Vec<Vec<u32>>,
+    cut: &HashMap<u32, String>,
     config: &MatchingConfig,
     constraints: &ReviewConstraints,
 ) -> (Vec<Vec<u32>>, Vec<ClusterMeta>, Vec<[u8; 32]>) {
@@ -648,8 +789,12 @@ fn synthesize_all(
         .par_iter()
         .enumerate()
         .map(|(ci, members)| {
-            if members.len() < 2 || is_reviewed(members) {
+            if is_reviewed(members) {
                 return None;
+            }
+            let cut_reason = || members.iter().find_map(|m| cut.get(m).cloned());
+            if members.len() < 2 {
+                return cut_reason();
             }
             let dates: BTreeSet<chrono::NaiveDate> = members
                 .iter()
@@ -665,6 +810,7 @@ fn synthesize_all(
                 },
                 &config.cluster,
             )
+            .or_else(cut_reason)
         })
         .collect();
     let mut order: Vec<usize> = (0..clusters.len()).collect();

@@ -38,6 +38,15 @@ pub struct PreparedEvent {
     pub categories: Vec<String>,
     /// Whether the source type takes part in cross-source title blending.
     pub source_kind: SourceKind,
+    /// The municipality as far as it is known: the derived city with district aliases
+    /// applied, reduced to its town stem (`lahr schwarzwald` and `lahr` agree). `None`
+    /// when blank, or when the printed city is only a district the alias table does not
+    /// know (`city` = `district` = `Griesheim`, no sanitizer result).
+    pub city: Option<Box<str>>,
+    /// The source document (one issue of one source) the listing was extracted from,
+    /// read from the id's `pdf-<hex>` part (`input-format.md` §3: the extractor derives
+    /// it from the PDF). `None` when the id has another form.
+    pub document: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +96,8 @@ impl PreparedEvent {
             days: day_times(event, expand),
             categories,
             source_kind: SourceKind::of(&event.source_type),
+            city: municipality(event, lists).map(String::into_boxed_str),
+            document: document_of(&event.id).map(Box::from),
         }
     }
 }
@@ -126,6 +137,30 @@ pub fn stored_blocking_keys(
         .iter()
         .map(ToString::to_string)
         .collect()
+}
+
+/// See [`PreparedEvent::city`].
+fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<String> {
+    let printed = normalize(event.location_city.as_deref()?, None);
+    let aliased = lists.city_aliases.normalize_city(Some(&printed))?;
+    let unknown_district = aliased == printed
+        && event
+            .location_district
+            .as_deref()
+            .is_some_and(|d| normalize(d, None) == printed);
+    (!unknown_district).then(|| town_stem_of(&aliased).to_string())
+}
+
+/// The document part of an id of the extractor's form `pdf-<hex>-<batch>-<index>`.
+pub fn document_of(id: &str) -> Option<&str> {
+    let mut parts = id.splitn(3, '-');
+    let (kind, hex) = (parts.next()?, parts.next()?);
+    let rest = parts.next()?;
+    let well_formed = !kind.is_empty()
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && !rest.is_empty();
+    well_formed.then(|| &id[..kind.len() + 1 + hex.len()])
 }
 
 /// First non-blank of `description`, `short_description`.

@@ -71,6 +71,11 @@ impl TokenizedText {
         &self.sorted_joined
     }
 
+    /// Length of the sorted form in code points.
+    pub fn char_len(&self) -> usize {
+        self.sorted_len as usize
+    }
+
     /// Distinct tokens in ascending order.
     pub fn token_set(&self) -> impl Iterator<Item = &str> + '_ {
         let mut previous: Option<&str> = None;

@@ -60,6 +60,9 @@ pub enum DecisionRule {
     CannotLink,
     /// A match edge dropped because it would join two cannot-linked events.
     CannotLinkSeparation,
+    /// A match edge the clustering refused: it would join groups with conflicting
+    /// members or too weak a link between them (the groups are flagged).
+    ClusterConflict,
     /// The LLM tie-breaker decided.
     Llm,
 }
@@ -74,6 +77,7 @@ impl DecisionRule {
             DecisionRule::MustLink => "review_constraint:must_link",
             DecisionRule::CannotLink => "review_constraint:cannot_link",
             DecisionRule::CannotLinkSeparation => "review_constraint:cannot_link_separation",
+            DecisionRule::ClusterConflict => "cluster_conflict",
             DecisionRule::Llm => "llm",
         }
     }
@@ -121,6 +125,22 @@ pub struct PairDecision {
     /// tier): the explanation of an AI decision is the model's own reasoning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiNote>,
+    /// With the learned model: each feature's share of `combined` (then the match
+    /// probability), largest effect first. `None` under the weighted sum, whose
+    /// explanation is `scores` × `weights`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributions: Option<Vec<FeatureContribution>>,
+}
+
+/// One feature's share of a learned decision, in log-odds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeatureContribution {
+    pub feature: String,
+    /// The pair's raw feature value.
+    pub value: f64,
+    /// Log-odds added to (positive) or taken from (negative) the match probability,
+    /// relative to an average candidate pair.
+    pub contribution: f64,
 }
 
 /// What the LLM tie-breaker said about a pair (`matching.md` §5.4). Kept next to the

@@ -12,5 +12,7 @@ pub mod decision;
 pub mod source;
 
 pub use canonical::{CanonicalEvent, FieldProvenance};
-pub use decision::{AiNote, Decision, DecisionRule, PairDecision, SignalScores, Tier, Weights};
+pub use decision::{
+    AiNote, Decision, DecisionRule, FeatureContribution, PairDecision, SignalScores, Tier, Weights,
+};
 pub use source::{EventDate, SourceEvent};

@@ -62,6 +62,6 @@ mod tests {
         ] {
             assert_eq!(aliases.normalize_city(input).as_deref(), want, "{input:?}");
         }
-        assert_eq!(aliases.len(), 19);
+        assert_eq!(aliases.len(), 91);
     }
 }

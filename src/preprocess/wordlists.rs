@@ -3,14 +3,20 @@
 //! The shipped defaults are compiled in (`config/*.toml` via `include_str!`) so the
 //! binary works from any directory; a path given in the settings replaces one list.
 //! A list that cannot be read or parsed is a start-up error naming the file.
+//!
+//! The learned match model travels with the word lists: like them it is data that
+//! matching reads besides its config, loaded once at start-up, bundled by default,
+//! and replaced by a file from the settings.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::synonyms::SynonymGroup;
 use super::{CityAliases, PrefixLists, SynonymMap};
+use crate::matching::learned::MatchModel;
 
 const BUNDLED_PREFIXES: &str = include_str!("../../config/prefixes.toml");
 const BUNDLED_SYNONYMS: &str = include_str!("../../config/synonyms.toml");
@@ -34,6 +40,9 @@ pub struct WordLists {
     pub prefixes: PrefixLists,
     pub synonyms: SynonymMap,
     pub city_aliases: CityAliases,
+    /// The learned match model; `None` when it could not be loaded and the settings
+    /// allow falling back to the weighted sum.
+    pub model: Option<Arc<MatchModel>>,
 }
 
 #[derive(Deserialize)]
@@ -82,7 +91,16 @@ impl WordLists {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             ),
+            model: Some(Arc::new(MatchModel::bundled())),
         })
+    }
+
+    /// The same lists with another model (`None`: the weighted sum is used).
+    pub fn with_model(self, model: Option<MatchModel>) -> Self {
+        WordLists {
+            model: model.map(Arc::new),
+            ..self
+        }
     }
 }
 

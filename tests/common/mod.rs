@@ -36,6 +36,17 @@ pub fn spec_config() -> MatchingConfig {
     MatchingConfig::load(&fixture("config/spec.toml")).expect("spec config is valid")
 }
 
+/// The word lists as the specification ships them (its 19 district aliases).
+pub fn spec_lists() -> WordLists {
+    WordLists::load(None, None, Some(&fixture("config/spec_city_aliases.toml")))
+        .expect("spec alias table loads")
+}
+
+/// A run with the specification's word lists (faithfulness tests).
+pub fn run_spec(events: Vec<SourceEvent>, config: &MatchingConfig) -> PipelineResult {
+    matching::run(events, config, &spec_lists(), &ReviewConstraints::default())
+}
+
 pub fn run(events: Vec<SourceEvent>, config: &MatchingConfig) -> PipelineResult {
     matching::run(
         events,

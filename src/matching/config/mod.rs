@@ -56,6 +56,26 @@ pub struct MatchingConfig {
     pub category_weights: CategoryWeights,
     pub blocking: BlockingConfig,
     pub ai: AiConfig,
+    pub model: ModelConfig,
+}
+
+/// How a pair's decision is reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub method: ScoringMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoringMethod {
+    /// The learned, calibrated model (`config/model.json` or the model file setting):
+    /// `combined` is the match probability, decided on the model's thresholds.
+    #[default]
+    Learned,
+    /// The spec's hand-set weighted sum of the four signals with `[thresholds]` and the
+    /// title veto (`matching.md` §5).
+    WeightedSum,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +102,39 @@ pub struct GeoConfig {
     /// of scoring it `neutral_score`: a town-centroid geocode is no evidence either
     /// way, and a fixed 0.5 drags true duplicates below the match threshold.
     pub untrusted_as_missing: bool,
+    /// The region the sources cover. A geocode outside it is a geocoding error (a
+    /// venue matched to a homonymous street far away, often with high confidence), so
+    /// it is treated as missing: it must neither separate nor join listings.
+    pub region: RegionBox,
+}
+
+/// A latitude/longitude box, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegionBox {
+    pub min_lat: f64,
+    pub max_lat: f64,
+    pub min_lon: f64,
+    pub max_lon: f64,
+}
+
+impl RegionBox {
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        (self.min_lat..=self.max_lat).contains(&lat) && (self.min_lon..=self.max_lon).contains(&lon)
+    }
+}
+
+impl Default for RegionBox {
+    /// The blocking region of `preprocessing.md` §6.
+    fn default() -> Self {
+        use crate::preprocess::blocking::{LAT_RANGE, LON_RANGE};
+        RegionBox {
+            min_lat: LAT_RANGE.0,
+            max_lat: LAT_RANGE.1,
+            min_lon: LON_RANGE.0,
+            max_lon: LON_RANGE.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +219,22 @@ pub struct ClusterConfig {
     pub min_internal_similarity: f64,
     /// Flag a cluster when it contains a pair decided `no_match` (a chaining symptom).
     pub flag_no_match_inside: bool,
+    pub method: ClusterMethod,
+    /// Conflict-aware only: two groups join only when the mean combined score of
+    /// their cross pairs (compared pairs at their score, conflicting pairs at 0)
+    /// reaches this.
+    pub min_average_link: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterMethod {
+    /// Match edges by descending score; a merge with a conflict or a weak average
+    /// link is refused and the groups are flagged (stops chaining).
+    #[default]
+    ConflictAware,
+    /// The spec's connected components of match edges (cannot-links still honoured).
+    ConnectedComponents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +382,7 @@ impl Default for GeoConfig {
             venue_match_distance_km: 1.0,
             venue_mismatch_factor: 0.5,
             untrusted_as_missing: true,
+            region: RegionBox::default(),
         }
     }
 }
@@ -365,6 +435,8 @@ impl Default for ClusterConfig {
             max_cluster_size: 15,
             min_internal_similarity: 0.40,
             flag_no_match_inside: false,
+            method: ClusterMethod::ConflictAware,
+            min_average_link: 0.5,
         }
     }
 }
@@ -465,6 +537,7 @@ impl Default for MatchingConfig {
             category_weights: CategoryWeights::default(),
             blocking: BlockingConfig::default(),
             ai: AiConfig::default(),
+            model: ModelConfig::default(),
         }
     }
 }

@@ -138,6 +138,18 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
     k.unit("geo.min_confidence", g.min_confidence);
     k.unit("geo.neutral_score", g.neutral_score);
     k.unit("geo.venue_mismatch_factor", g.venue_mismatch_factor);
+    let r = &g.region;
+    for (key, lo, hi, limit) in [
+        ("geo.region.min_lat", r.min_lat, r.max_lat, 90.0),
+        ("geo.region.min_lon", r.min_lon, r.max_lon, 180.0),
+    ] {
+        if !(lo.is_finite() && hi.is_finite() && -limit <= lo && lo < hi && hi <= limit) {
+            k.error(
+                key,
+                format!("must be below its max and within ±{limit} ({lo} .. {hi})"),
+            );
+        }
+    }
 
     let d = &c.date;
     k.unit("date.close_factor", d.close_factor);
@@ -175,6 +187,7 @@ pub(super) fn validate(c: &MatchingConfig) -> Vec<ConfigProblem> {
         "cluster.min_internal_similarity",
         c.cluster.min_internal_similarity,
     );
+    k.unit("cluster.min_average_link", c.cluster.min_average_link);
 
     let a = &c.ai;
     k.unit("ai.confidence_threshold", a.confidence_threshold);

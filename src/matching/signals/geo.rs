@@ -37,7 +37,8 @@ pub fn geo_score(
     score
 }
 
-/// Both points when the pair's geo is informative: coordinates on both sides, and
+/// Both points when the pair's geo is informative: coordinates on both sides, both
+/// inside the region (a point outside is a geocoding error, treated as missing), and
 /// either identical or both confidences trusted (a missing confidence is trusted).
 pub fn trusted_points(
     ea: &SourceEvent,
@@ -50,6 +51,9 @@ pub fn trusted_points(
         eb.geo_latitude?,
         eb.geo_longitude?,
     );
+    if !cfg.region.contains(lat1, lon1) || !cfg.region.contains(lat2, lon2) {
+        return None;
+    }
     let identical = (lat1 - lat2).abs() < IDENTICAL_EPS && (lon1 - lon2).abs() < IDENTICAL_EPS;
     let untrusted = |c: Option<f64>| c.is_some_and(|c| c < cfg.min_confidence);
     if !identical && (untrusted(ea.geo_confidence) || untrusted(eb.geo_confidence)) {
@@ -117,8 +121,14 @@ mod tests {
         );
         assert_eq!(score(&ev(None, None), &p(48.0, 7.8, Some(0.95))), 0.5);
         assert_eq!(
-            score(&p(49.0, 9.0, Some(0.95)), &p(48.0, 7.8, Some(0.95))),
+            score(&p(48.45, 8.4, Some(0.95)), &p(48.0, 7.8, Some(0.95))),
             0.0
+        );
+        // Outside the region: a geocoding error, treated as missing (neutral), even
+        // with a high confidence.
+        assert_eq!(
+            score(&p(49.0, 9.0, Some(0.99)), &p(48.0, 7.8, Some(0.95))),
+            0.5
         );
         // A missing confidence is trusted.
         assert!(score(&p(48.0, 7.8, None), &p(48.0, 7.81, Some(0.9))) > 0.9);

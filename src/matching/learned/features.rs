@@ -1,0 +1,210 @@
+//! The facts a learned match model sees about a candidate pair.
+//!
+//! Besides the four signal scores, the model gets the facts behind them (how many days
+//! apart, how far apart in minutes and kilometres, how good the geocodes are, how much
+//! the venue and title tokens overlap) and facts no signal carries (same source, same
+//! issue of a source, same sanitized municipality). Each feature is a number in a small
+//! fixed range, named in [`FEATURE_NAMES`]; a model file lists the names it was trained
+//! on, so a model and a binary that disagree about features are caught at load time.
+//!
+//! Invariant: symmetric in the two events, and a pure function of the pair, the
+//! prepared events and the config (never of the rest of the run).
+
+use chrono::NaiveTime;
+
+use crate::matching::config::MatchingConfig;
+use crate::matching::prepared::{DayTimes, PreparedEvent, SourceKind};
+use crate::matching::signals::geo::{haversine_km, trusted_points};
+use crate::matching::similarity::{token_set_ratio_prepared, TokenizedText};
+use crate::model::{SignalScores, SourceEvent};
+
+/// Number of features.
+pub const N_FEATURES: usize = 24;
+
+/// Feature names, in the order of [`Features::values`].
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "date_score",
+    "geo_score",
+    "title_score",
+    "description_score",
+    "days_jaccard",
+    "day_gap",
+    "time_known",
+    "time_diff_hours",
+    "time_doors_open",
+    "geo_trusted",
+    "geo_km_log",
+    "geo_outside_region",
+    "geo_confidence_min",
+    "venue_both",
+    "venue_overlap",
+    "title_overlap",
+    "category_jaccard",
+    "same_source",
+    "same_issue",
+    "same_issue_same_type",
+    "cross_source_type",
+    "description_length_ratio",
+    "city_same",
+    "city_differs",
+];
+
+/// Days apart beyond which the gap feature saturates.
+const MAX_DAY_GAP: f64 = 3.0;
+/// Hours apart beyond which the time difference saturates.
+const MAX_TIME_DIFF_HOURS: f64 = 4.0;
+/// The doors-open habit: a start printed this many minutes early (inclusive range).
+const DOORS_OPEN_MINUTES: (i64, i64) = (45, 75);
+
+/// One pair's feature values, in [`FEATURE_NAMES`] order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Features {
+    pub values: [f64; N_FEATURES],
+}
+
+/// Computes the features of a scored pair.
+pub fn pair_features(
+    a: (&SourceEvent, &PreparedEvent),
+    b: (&SourceEvent, &PreparedEvent),
+    scores: &SignalScores,
+    config: &MatchingConfig,
+) -> Features {
+    let (ea, pa) = a;
+    let (eb, pb) = b;
+    let days = day_facts(&pa.days, &pb.days);
+    let time = first_shared_start_diff(&pa.days, &pb.days);
+    let trusted = trusted_points(ea, eb, &config.geo);
+    let km = trusted.map(|((la1, lo1), (la2, lo2))| haversine_km(la1, lo1, la2, lo2));
+    let outside = |e: &SourceEvent| match (e.geo_latitude, e.geo_longitude) {
+        (Some(lat), Some(lon)) => !config.geo.region.contains(lat, lon),
+        _ => false,
+    };
+    let confidence = |e: &SourceEvent| match (e.geo_latitude, e.geo_longitude) {
+        (Some(_), Some(_)) => e.geo_confidence.unwrap_or(1.0),
+        _ => 0.0,
+    };
+    let venue_both = pa.venue.is_some() && pb.venue.is_some();
+    let venue_overlap = match (&pa.venue, &pb.venue) {
+        (Some(x), Some(y)) => token_set_ratio_prepared(x, y) / 100.0,
+        _ => 0.0,
+    };
+    let same_issue = matches!((&pa.document, &pb.document), (Some(x), Some(y)) if x == y);
+    let cross = matches!(
+        (pa.source_kind, pb.source_kind),
+        (SourceKind::Artikel, SourceKind::Terminliste)
+            | (SourceKind::Terminliste, SourceKind::Artikel)
+    );
+    let (city_same, city_differs) = match (&pa.city, &pb.city) {
+        (Some(x), Some(y)) => (x == y, x != y),
+        _ => (false, false),
+    };
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    Features {
+        values: [
+            scores.date,
+            scores.geo,
+            scores.title,
+            scores.description,
+            days.jaccard,
+            days.gap.min(MAX_DAY_GAP) / MAX_DAY_GAP,
+            flag(time.is_some()),
+            time.map_or(0.0, |m| (m as f64 / 60.0).min(MAX_TIME_DIFF_HOURS)),
+            flag(time.is_some_and(|m| (DOORS_OPEN_MINUTES.0..=DOORS_OPEN_MINUTES.1).contains(&m))),
+            flag(trusted.is_some()),
+            km.map_or(0.0, f64::ln_1p),
+            flag(outside(ea) || outside(eb)),
+            confidence(ea).min(confidence(eb)),
+            flag(venue_both),
+            venue_overlap,
+            token_overlap(&pa.title, &pb.title),
+            jaccard(&pa.categories, &pb.categories),
+            flag(ea.source_code == eb.source_code),
+            flag(same_issue),
+            flag(same_issue && ea.source_type == eb.source_type),
+            flag(cross),
+            length_ratio(&pa.description, &pb.description),
+            flag(city_same),
+            flag(city_differs),
+        ],
+    }
+}
+
+struct DayFacts {
+    /// Shared days over all listed days.
+    jaccard: f64,
+    /// 0 when a day is shared, else the smallest distance in days.
+    gap: f64,
+}
+
+fn day_facts(a: &[DayTimes], b: &[DayTimes]) -> DayFacts {
+    if a.is_empty() || b.is_empty() {
+        return DayFacts {
+            jaccard: 0.0,
+            gap: MAX_DAY_GAP,
+        };
+    }
+    let shared = a
+        .iter()
+        .filter(|x| b.iter().any(|y| y.date == x.date))
+        .count();
+    let union = a.len() + b.len() - shared;
+    let gap = a
+        .iter()
+        .flat_map(|x| {
+            b.iter()
+                .map(move |y| (x.date - y.date).num_days().unsigned_abs())
+        })
+        .min()
+        .unwrap_or(0) as f64;
+    DayFacts {
+        jaccard: shared as f64 / union as f64,
+        gap,
+    }
+}
+
+/// Minutes between the first start times on the first shared day, when both have one.
+fn first_shared_start_diff(a: &[DayTimes], b: &[DayTimes]) -> Option<i64> {
+    let first = |d: &DayTimes| -> Option<NaiveTime> { d.starts.iter().flatten().next().copied() };
+    let (x, y) = a
+        .iter()
+        .find_map(|x| b.iter().find(|y| y.date == x.date).map(|y| (x, y)))?;
+    Some((first(x)? - first(y)?).num_minutes().abs())
+}
+
+/// Shared distinct tokens over the smaller token set (containment).
+fn token_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
+    let x: Vec<&str> = a.token_set().collect();
+    let y: Vec<&str> = b.token_set().collect();
+    let smaller = x.len().min(y.len());
+    if smaller == 0 {
+        return 0.0;
+    }
+    let shared = x.iter().filter(|t| y.binary_search(t).is_ok()).count();
+    shared as f64 / smaller as f64
+}
+
+/// Jaccard of two sorted, distinct lists; 0 when both are empty.
+fn jaccard(a: &[String], b: &[String]) -> f64 {
+    let shared = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
+    let union = a.len() + b.len() - shared;
+    if union == 0 {
+        0.0
+    } else {
+        shared as f64 / union as f64
+    }
+}
+
+/// Shorter over longer description (in characters of the sorted form); 0 when one is missing.
+fn length_ratio(a: &Option<TokenizedText>, b: &Option<TokenizedText>) -> f64 {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            let (lx, ly) = (x.char_len() as f64, y.char_len() as f64);
+            if lx.max(ly) == 0.0 {
+                0.0
+            } else {
+                lx.min(ly) / lx.max(ly)
+            }
+        }
+        _ => 0.0,
+    }
+}
