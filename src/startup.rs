@@ -67,15 +67,7 @@ impl App {
             database = settings.database_url.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "embedded".into()),
             "worker_starting"
         );
-        let lists = Arc::new(
-            WordLists::load(
-                settings.prefixes_config_path.as_deref(),
-                settings.synonyms_path.as_deref(),
-                settings.city_aliases_path.as_deref(),
-            )
-            .context("cannot load the word lists")?
-            .with_model(load_model(&settings)?),
-        );
+        let lists = Arc::new(load_lists(&settings)?);
         let config = ConfigSource {
             path: settings.matching_config_path.clone(),
             required: settings.matching_config_explicit,
@@ -133,7 +125,7 @@ impl App {
         .start();
         let ingest = IngestActor::new(
             pool.clone(),
-            lists,
+            Arc::clone(&lists),
             dead_letter_dir,
             generation,
             matcher.clone(),
@@ -154,7 +146,12 @@ impl App {
             ingest.clone(),
         )
         .start();
-        let state = api_state(&settings, pool.clone(), rematch_via_actor(matcher.clone()));
+        let state = api_state(
+            &settings,
+            pool.clone(),
+            rematch_via_actor(matcher.clone()),
+            lists,
+        );
         let server = crate::api::server::run(listener, state)?;
         // Reviews made through a separate `event-dedup api` process arrive as
         // PostgreSQL notifications.
@@ -292,6 +289,7 @@ pub fn api_state(
     settings: &Settings,
     pool: deadpool_postgres::Pool,
     rematch: std::sync::Arc<dyn Fn() + Send + Sync>,
+    lists: Arc<WordLists>,
 ) -> crate::api::ApiState {
     if settings.api_tokens.0.is_empty() {
         tracing::warn!("no EVENT_DEDUP_API_TOKENS configured: write endpoints (review, config) accept requests from loopback clients only");
@@ -303,6 +301,7 @@ pub fn api_state(
         matching_config_path: settings.matching_config_path.clone(),
         encryption_key: settings.llm.encryption_key.clone(),
         llm_env_key: settings.llm.env_key.is_some(),
+        lists,
     }
 }
 
@@ -334,6 +333,17 @@ pub async fn open_database(
             Ok((pg.connection_url(), Some(pg)))
         }
     }
+}
+
+/// The word lists and match model of the settings (start-up fails naming a bad file).
+pub fn load_lists(settings: &Settings) -> anyhow::Result<WordLists> {
+    Ok(WordLists::load(
+        settings.prefixes_config_path.as_deref(),
+        settings.synonyms_path.as_deref(),
+        settings.city_aliases_path.as_deref(),
+    )
+    .context("cannot load the word lists")?
+    .with_model(load_model(settings)?))
 }
 
 /// The match model of the settings: the bundled one, a file, or (when the file cannot

@@ -14,6 +14,7 @@ use tokio_postgres::Row;
 use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
 use super::{col, paginated, parse_int, RawQuery};
+use crate::store;
 
 /// The UI's "all" page size.
 pub const MAX_PAGE_SIZE: i64 = 10_000;
@@ -314,6 +315,20 @@ pub async fn detail(
         )
         .await?;
 
+    // The learned model's per-feature contributions are not stored: recompute them
+    // from the members with the effective config and model, exactly as `/api/explain`.
+    let member_ids = sources
+        .iter()
+        .map(|s| col::<String>(s, "id"))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let members = store::load_events_by_ids(&**client, &member_ids).await?;
+    let (config, _) = super::config::effective_config(&state, &**client).await?;
+    let contributions = |a: &str, b: &str| {
+        let find = |id: &str| members.iter().find(|e| e.id == id);
+        let (ea, eb) = (find(a)?, find(b)?);
+        crate::matching::explain_pair(ea, eb, &config, &state.lists).contributions
+    };
+
     let mut source_items = Vec::with_capacity(sources.len());
     for s in &sources {
         let sid: String = col(s, "id")?;
@@ -357,10 +372,17 @@ pub async fn detail(
     let decision_items = decisions
         .iter()
         .map(|d| {
+            let (a, b) = (
+                col::<String>(d, "source_event_id_a")?,
+                col::<String>(d, "source_event_id_b")?,
+            );
             Ok(json!({
                 "id": col::<i64>(d, "id")?,
-                "source_event_id_a": col::<String>(d, "source_event_id_a")?,
-                "source_event_id_b": col::<String>(d, "source_event_id_b")?,
+                // With the learned model: each feature's share of the match
+                // probability in log-odds, largest effect first; null otherwise.
+                "contributions": contributions(&a, &b),
+                "source_event_id_a": a,
+                "source_event_id_b": b,
                 "combined_score": col::<f64>(d, "combined_score")?,
                 "date_score": col::<f64>(d, "date_score")?,
                 "geo_score": col::<f64>(d, "geo_score")?,

@@ -1,9 +1,8 @@
 //! `GET /api/explain?a=ID&b=ID`: scores two stored source events on demand with the
 //! effective matching config, exactly as a run would (`matching::explain_pair`), so a
 //! reviewer can see why two listings were (not) matched even when they were never a
-//! candidate pair.
-
-use std::sync::OnceLock;
+//! candidate pair. With the learned model the answer carries every feature's
+//! contribution to the match probability.
 
 use actix_web::{web, HttpResponse};
 
@@ -12,14 +11,7 @@ use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
 use super::RawQuery;
 use crate::matching::explain_pair;
-use crate::preprocess::WordLists;
 use crate::store;
-
-/// Bundled word lists, built once per process (they are immutable).
-fn lists() -> &'static WordLists {
-    static LISTS: OnceLock<WordLists> = OnceLock::new();
-    LISTS.get_or_init(WordLists::bundled)
-}
 
 /// `GET /api/explain`
 #[utoipa::path(get, path = "/api/explain", operation_id = "explain", tag = "events",
@@ -64,6 +56,6 @@ pub async fn explain(
             .ok_or_else(|| ApiError::NotFound(format!("Source event {id} not found")))
     };
     let (ea, eb) = (get(&a)?, get(&b)?);
-    let decision = explain_pair(ea, eb, &config, lists());
+    let decision = explain_pair(ea, eb, &config, &state.lists);
     Ok(HttpResponse::Ok().json(decision))
 }

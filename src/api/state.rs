@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::preprocess::WordLists;
 use crate::tiebreak::EncryptionKey;
 
 /// Shared state of the REST API.
@@ -28,6 +29,9 @@ pub struct ApiState {
     /// tie-breaker (storage spec §4), so `GET /api/config` reports it. The key itself
     /// is not kept here.
     pub llm_env_key: bool,
+    /// The word lists and match model the worker matches with, so explanations are
+    /// exactly what a run computes.
+    pub lists: Arc<WordLists>,
 }
 
 impl std::fmt::Debug for ApiState {

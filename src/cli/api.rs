@@ -13,7 +13,7 @@ use clap::Args;
 use super::run::init_service_logging;
 use crate::api::{rematch, server};
 use crate::settings::Settings;
-use crate::startup::{api_state, migrate_with_retries, wait_for_signal};
+use crate::startup::{api_state, load_lists, migrate_with_retries, wait_for_signal};
 use crate::store::build_pool;
 use crate::telemetry::install_panic_hook;
 
@@ -45,7 +45,13 @@ pub fn run(_args: &ApiArgs) -> anyhow::Result<ExitCode> {
                 settings.http_addr
             )
         })?;
-        let state = api_state(&settings, pool.clone(), rematch::via_notify(pool.clone()));
+        let lists = std::sync::Arc::new(load_lists(&settings)?);
+        let state = api_state(
+            &settings,
+            pool.clone(),
+            rematch::via_notify(pool.clone()),
+            lists,
+        );
         let server = server::run(listener, state)?;
         let handle = server.handle();
         tracing::info!(addr = %settings.http_addr, "api_listening");

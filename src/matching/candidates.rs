@@ -30,6 +30,8 @@ pub struct BlockingStats {
     pub blocks_split: usize,
     /// Pairs the split blocks would have produced without the guard.
     pub pairs_avoided_by_guard: u64,
+    /// Pairs contributed by title-day keys (before deduplication with the others).
+    pub title_day_pairs: usize,
 }
 
 /// Sorted, deduplicated candidate pairs and blocking statistics.
@@ -79,9 +81,58 @@ pub fn candidate_pairs(
             all_pairs(&members, &mut pairs);
         }
     }
+    if config.blocking.title_day_keys {
+        let before = pairs.len();
+        title_day_pairs(prepared, config.blocking.max_title_block_size, &mut pairs);
+        stats.title_day_pairs = pairs.len() - before;
+    }
     pairs.par_sort_unstable();
     pairs.dedup();
     (pairs, stats)
+}
+
+/// Title tokens shorter than this are not distinctive enough for a title-day key.
+const MIN_TITLE_KEY_CHARS: usize = 5;
+
+/// Pairs of listings sharing a distinctive title token on the same or an adjacent
+/// day. Each listing keys `(token, day)` and `(token, day + 1)` for its listed days,
+/// so two listings one day apart meet on the later day. Blocks larger than
+/// `max_block` are generic words and skipped.
+fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(u32, u32)>) {
+    let mut keyed: Vec<(u64, u32)> = prepared
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(idx, p)| {
+            let tokens: Vec<&str> = p
+                .title
+                .token_set()
+                .filter(|t| t.chars().count() >= MIN_TITLE_KEY_CHARS)
+                .filter(|t| !t.chars().all(|c| c.is_ascii_digit()))
+                .collect();
+            let mut keys = Vec::with_capacity(tokens.len() * p.days.len() * 2);
+            for t in &tokens {
+                for d in &p.days {
+                    for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
+                        let mut h = DefaultHasher::new();
+                        ("td", t, day).hash(&mut h);
+                        keys.push((h.finish(), idx as u32));
+                    }
+                }
+            }
+            keys.into_iter()
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.dedup();
+    let mut members: Vec<u32> = Vec::new();
+    for block in keyed.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() < 2 || block.len() > max_block {
+            continue;
+        }
+        members.clear();
+        members.extend(block.iter().map(|&(_, idx)| idx));
+        all_pairs(&members, out);
+    }
 }
 
 fn all_pairs(members: &[u32], out: &mut Vec<(u32, u32)>) {

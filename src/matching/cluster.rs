@@ -209,17 +209,23 @@ fn link_refusal(a: &[u32], b: &[u32], ctx: &ConflictContext<'_>) -> Option<Refus
     for &x in a {
         for &y in b {
             let (lo, hi) = if x < y { (x, y) } else { (y, x) };
-            if let Some(c) = conflict(&ctx.facts[lo as usize], &ctx.facts[hi as usize]) {
-                if c.is_hard() {
-                    return Some(Refusal::Conflict(c));
-                }
-                strongest = Some(strongest.map_or(c, |s| s.min(c)));
-                count += 1;
-                continue;
+            let found = conflict(&ctx.facts[lo as usize], &ctx.facts[hi as usize]);
+            if let Some(c) = found.filter(|c| c.is_hard()) {
+                return Some(Refusal::Conflict(c));
             }
-            if let Some(p) = (ctx.score)(lo, hi) {
-                sum += p;
-                count += 1;
+            // A compared pair counts at its score: the model (or a reviewer, or the
+            // tie-breaker) already weighed the facts behind any conflict. Only pairs
+            // that were never compared count a strong negative as 0.
+            match ((ctx.score)(lo, hi), found) {
+                (Some(p), _) => {
+                    sum += p;
+                    count += 1;
+                }
+                (None, Some(c)) => {
+                    strongest = Some(strongest.map_or(c, |s| s.min(c)));
+                    count += 1;
+                }
+                (None, None) => {}
             }
         }
     }

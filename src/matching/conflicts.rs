@@ -14,9 +14,10 @@
 //! | listed days at least 2 days apart | 56 (wrong dates in print) | strong negative |
 //! | trusted geocodes more than 15 km apart | 0 | strong negative |
 //!
-//! A hard conflict refuses the merge outright. A strong negative counts as a pair with
-//! match probability 0 in the average link between the two groups, so it takes several
-//! confident pairs to outvote it.
+//! A hard conflict refuses the merge outright. A strong negative between two listings
+//! that were never compared counts as a pair with match probability 0 in the average
+//! link between the two groups, so it takes several confident pairs to outvote it; a
+//! compared pair counts at its own score, since the model saw the same facts.
 //!
 //! Invariant: symmetric, and a function of the two events' facts only.
 

@@ -675,11 +675,17 @@ fn cluster_pairs(
         pairs
             .binary_search_by(|p| (p.a, p.b).cmp(&(a, b)))
             .ok()
-            .map(|i| match pairs[i].decision {
-                // A reviewer's verdict counts as certainty in the average link.
-                _ if pairs[i].rule == DecisionRule::MustLink => 1.0,
-                _ if pairs[i].rule == DecisionRule::CannotLink => 0.0,
-                _ => pairs[i].combined,
+            .map(|i| {
+                let p = &pairs[i];
+                match p.rule {
+                    // A reviewer's verdict counts as certainty in the average link, and
+                    // so does the tie-breaker's answer on a pair the scores left open.
+                    DecisionRule::MustLink => 1.0,
+                    DecisionRule::CannotLink => 0.0,
+                    _ if p.tier.is_ai() && p.decision == Decision::Match => 1.0,
+                    _ if p.tier.is_ai() && p.decision == Decision::NoMatch => 0.0,
+                    _ => p.combined,
+                }
             })
     };
     let context = ConflictContext {

@@ -40,6 +40,8 @@ pub struct TestApp {
     pub rematches: Arc<AtomicUsize>,
     /// Keeps the (absent) config file's directory alive.
     pub _config_dir: tempfile::TempDir,
+    /// The matching config of [`TestApp::rerun`].
+    pub config: MatchingConfig,
 }
 
 /// The worked example (two files, nine events), matched and persisted.
@@ -54,7 +56,18 @@ pub async fn spawn_app_with(dir: &Path) -> TestApp {
 
 /// As [`spawn_app_with`], with the given API tokens (empty = loopback-only writes).
 pub async fn spawn_app_configured(dir: &Path, tokens: Vec<(String, String)>) -> TestApp {
-    spawn_app_full(dir, tokens, None).await
+    spawn_app_full(dir, tokens, None, MatchingConfig::default()).await
+}
+
+/// The worked example matched with another config (e.g. the spec's weighted sum).
+pub async fn spawn_app_matching(config: MatchingConfig) -> TestApp {
+    spawn_app_full(
+        &fixture_dir("worked_example"),
+        vec![(OPERATOR.to_string(), TOKEN.to_string())],
+        None,
+        config,
+    )
+    .await
 }
 
 /// The worked example, with an `EVENT_DEDUP_ENCRYPTION_KEY` for stored API keys.
@@ -63,6 +76,7 @@ pub async fn spawn_app_encrypted(key: EncryptionKey) -> TestApp {
         &fixture_dir("worked_example"),
         vec![(OPERATOR.to_string(), TOKEN.to_string())],
         Some(key),
+        MatchingConfig::default(),
     )
     .await
 }
@@ -71,6 +85,7 @@ async fn spawn_app_full(
     dir: &Path,
     tokens: Vec<(String, String)>,
     encryption_key: Option<EncryptionKey>,
+    config: MatchingConfig,
 ) -> TestApp {
     let (pool, database_url) = fresh_database().await.expect("test database");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -103,6 +118,7 @@ async fn spawn_app_full(
         matching_config_path: config_dir.path().join("matching.toml"),
         encryption_key,
         llm_env_key: false,
+        lists: Arc::new(lists().clone()),
     };
     let app = TestApp {
         address: String::new(),
@@ -111,6 +127,7 @@ async fn spawn_app_full(
         client: reqwest::Client::new(),
         rematches,
         _config_dir: config_dir,
+        config,
     };
     app.rerun().await;
 
@@ -143,7 +160,7 @@ impl TestApp {
         let constraints = store::load_constraints(&**client)
             .await
             .expect("constraints");
-        let result = run(events, &MatchingConfig::default(), lists(), &constraints);
+        let result = run(events, &self.config, lists(), &constraints);
         store::persist_run(&mut client, &result, &RunInfo::new("test", 2))
             .await
             .expect("run persisted");

@@ -4,7 +4,12 @@
 
 mod helpers;
 
-use helpers::{assert_error, fixture_dir, spawn_app, spawn_app_with, TestApp, OPERATOR};
+use event_dedup::matching::config::ScoringMethod;
+use event_dedup::matching::learned::MatchModel;
+use event_dedup::matching::MatchingConfig;
+use helpers::{
+    assert_error, fixture_dir, spawn_app, spawn_app_matching, spawn_app_with, TestApp, OPERATOR,
+};
 use serde_json::{json, Value};
 
 /// A canonical with at least two members and its member ids.
@@ -228,6 +233,20 @@ async fn detail_shows_sources_provenance_and_decisions() {
         assert!(dec["weights"]["title"].is_number());
         assert!(dec["rule"].is_string() && dec["tier"].is_string());
         assert!(dec["combined_score"].is_number());
+        // The learned model explains itself feature by feature, and the contributions
+        // add up to the stored match probability.
+        let contributions = dec["contributions"].as_array().expect("contributions");
+        assert_eq!(
+            contributions.len(),
+            event_dedup::matching::learned::N_FEATURES
+        );
+        let log_odds: f64 = contributions
+            .iter()
+            .map(|c| c["contribution"].as_f64().expect("number"))
+            .sum();
+        let p = 1.0 / (1.0 + (-(log_odds + MatchModel::bundled().intercept)).exp());
+        let stored = dec["combined_score"].as_f64().expect("score");
+        assert!((p - stored).abs() < 1e-9, "{p} vs {stored}");
     }
     let first = &d["sources"][0];
     assert!(first["dates"][0]["date"].is_string());
@@ -526,8 +545,11 @@ async fn merge_errors() {
 
 #[tokio::test]
 async fn dismissed_event_leaves_the_queue_for_good() {
-    let app = spawn_app().await;
-    // The worked example's carnival parade pair is in the queue (low confidence).
+    // The learned model is confident about every group of the worked example; under
+    // the spec's weighted sum its carnival parade pair is in the queue (low confidence).
+    let mut config = MatchingConfig::default();
+    config.model.method = ScoringMethod::WeightedSum;
+    let app = spawn_app_matching(config).await;
     let queue = app.get_json("/api/review/queue").await;
     let first = &queue["items"][0];
     assert!(first["id"].is_number(), "queue {queue}");
@@ -879,6 +901,13 @@ async fn explain_scores_two_stored_events() {
     assert_eq!(d["id_a"], json!("pdf-3fa91c02-1-1"));
     assert_eq!(d["decision"], json!("match"));
     assert!(d["scores"]["title"].is_number() && d["weights"]["date"].is_number());
+    let features: Vec<&str> = d["contributions"]
+        .as_array()
+        .expect("contributions")
+        .iter()
+        .map(|c| c["feature"].as_str().expect("name"))
+        .collect();
+    assert!(features.contains(&"title_score") && features.contains(&"same_issue"));
     assert_error(app.get("/api/explain?a=pdf-7c0d55e1-2-0&b=nope").await, 404).await;
     let body = assert_error(app.get("/api/explain").await, 422).await;
     assert_eq!(body["detail"].as_array().expect("list").len(), 2);

@@ -307,6 +307,14 @@ pub struct BlockingConfig {
     /// (`kehl am rhein` → `kehl`, `lahr/schwarzwald` → `lahr`), so spelling variants
     /// of one town still meet.
     pub city_key: CityKey,
+    /// Also pair listings that share a distinctive title token (5+ characters) on the
+    /// same or the adjacent day, whatever their town: a date printed one day off, or a
+    /// district the alias table lacks, otherwise keeps true duplicates from ever being
+    /// compared.
+    pub title_day_keys: bool,
+    /// A title-day block with more members than this is a generic word, not evidence,
+    /// and is skipped whole (keeps pairs per event bounded).
+    pub max_title_block_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,6 +502,8 @@ impl Default for BlockingConfig {
         BlockingConfig {
             max_block_size: 200,
             city_key: CityKey::Stem,
+            title_day_keys: true,
+            max_title_block_size: 4,
         }
     }
 }
