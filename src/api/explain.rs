@@ -15,8 +15,9 @@ use crate::matching::explain_pair;
 use crate::preprocess::WordLists;
 use crate::store;
 
-/// Bundled word lists, built once per process (they are immutable).
-fn lists() -> &'static WordLists {
+/// Bundled word lists, built once per process (they are immutable); the search
+/// folding of the catalogue uses them too.
+pub(crate) fn word_lists() -> &'static WordLists {
     static LISTS: OnceLock<WordLists> = OnceLock::new();
     LISTS.get_or_init(WordLists::bundled)
 }
@@ -64,6 +65,6 @@ pub async fn explain(
             .ok_or_else(|| ApiError::NotFound(format!("Source event {id} not found")))
     };
     let (ea, eb) = (get(&a)?, get(&b)?);
-    let decision = explain_pair(ea, eb, &config, lists());
+    let decision = explain_pair(ea, eb, &config, word_lists());
     Ok(HttpResponse::Ok().json(decision))
 }
