@@ -803,3 +803,4 @@ async fn export_downloads_and_unknown_paths_serve_the_app() {
     assert_eq!(post.status().as_u16(), 404, "only GET/HEAD get the app");
     ui.stop().await;
 }
+mod review_day;

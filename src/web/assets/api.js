@@ -103,6 +103,42 @@ export function invalidateAfterReview() {
   invalidate("/api/canonical-events", "/api/review", "/api/audit-log", "/api/dashboard", "/api/runs");
 }
 
+/** The id of the newest matching run (0 when there is none); never cached. */
+export async function latestRunId() {
+  try {
+    const runs = await fetchJson("/api/runs?limit=1");
+    return runs.length ? runs[0].id : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How long a page waits for the re-match a review action triggered (ms). */
+const REMATCH_WAIT_MS = 90_000;
+const REMATCH_POLL_MS = 1_000;
+
+/**
+ * Resolves `true` once a matching run newer than run `before` has finished (the
+ * re-match a review action triggers recomputes confidences), `false` after
+ * REMATCH_WAIT_MS. Cached GETs are invalidated when it finished.
+ */
+export async function afterRematch(before) {
+  const deadline = Date.now() + REMATCH_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, REMATCH_POLL_MS));
+    try {
+      const runs = await fetchJson("/api/runs?limit=1");
+      if (runs.length && runs[0].id > before && runs[0].status !== "running") {
+        invalidateAfterReview();
+        return true;
+      }
+    } catch {
+      // Keep polling until the deadline: a failed poll is not a failed run.
+    }
+  }
+  return false;
+}
+
 /** A write: JSON body, JSON answer. */
 export function send(method, path, body) {
   return fetchJson(path, {

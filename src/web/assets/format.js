@@ -67,14 +67,24 @@ export function formatRange(first, last) {
   return `${formatDate(first)} – ${formatDate(last)}`;
 }
 
-/** One date entry: `dd.MM.yyyy[ start][ - end][ to dd.MM.yyyy]`. */
+/** A delivered time `HH:MM:SS` (or `HH:MM`) as `HH:MM`: listings never carry seconds. */
+export function formatTime(t) {
+  const m = /^(\d{1,2}):(\d{2})/.exec(String(t ?? ""));
+  return m ? `${m[1].padStart(2, "0")}:${m[2]}` : String(t ?? "");
+}
+
+/** One date entry: `dd.MM.yyyy[ HH:MM][ - HH:MM][ to dd.MM.yyyy]`. */
 export function formatDateEntry(d) {
   let s = formatDate(d.date);
-  const time = (t) => (t ? String(t) : ""); // as delivered (HH:MM:SS)
-  if (d.start_time) s += ` ${time(d.start_time)}`;
-  if (d.end_time) s += ` - ${time(d.end_time)}`;
+  if (d.start_time) s += ` ${formatTime(d.start_time)}`;
+  if (d.end_time) s += ` - ${formatTime(d.end_time)}`;
   if (d.end_date && d.end_date !== d.date) s += ` to ${formatDate(d.end_date)}`;
   return s;
+}
+
+/** The date lines of a list of entries, each distinct line once, in order. */
+export function dateLines(dates) {
+  return [...new Set((dates || []).filter((d) => d && d.date).map(formatDateEntry))];
 }
 
 /** A number with German-independent thousands separators (1 234). */
