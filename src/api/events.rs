@@ -350,7 +350,10 @@ mod tests {
 
     #[test]
     fn search_words_are_folded_like_the_matcher() {
-        assert_eq!(folded_words("Willstätt  Fasent"), ["willstaett", "fastnacht"]);
+        assert_eq!(
+            folded_words("Willstätt  Fasent"),
+            ["willstaett", "fastnacht"]
+        );
         assert_eq!(folded_words("Straße"), ["strasse"]);
     }
 

@@ -119,7 +119,8 @@ pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpR
         return Err(ApiError::Validation(problems));
     }
     let client = state.pool.get().await?;
-    let (total, rows) = store::missed::missed_duplicates(&**client, size, (page - 1) * size).await?;
+    let (total, rows) =
+        store::missed::missed_duplicates(&**client, size, (page - 1) * size).await?;
     let mut source_ids = Vec::new();
     let mut canonical_ids = Vec::new();
     for r in &rows {
@@ -145,7 +146,8 @@ pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpR
     let items = rows
         .iter()
         .map(|d| {
-            let (a, b): (String, String) = (col(d, "source_event_id_a")?, col(d, "source_event_id_b")?);
+            let (a, b): (String, String) =
+                (col(d, "source_event_id_a")?, col(d, "source_event_id_b")?);
             Ok(json!({
                 "decision": super::events::decision_json(d)?,
                 "a": side(&a, col(d, "canonical_a")?)?,
@@ -202,7 +204,9 @@ pub async fn dismiss_missed(
     store::lock_canonical_state(&tx).await?;
     for id in [a, b] {
         if !exists(&tx, id).await? {
-            return Err(ApiError::NotFound(format!("Canonical event {id} not found")));
+            return Err(ApiError::NotFound(format!(
+                "Canonical event {id} not found"
+            )));
         }
     }
     let (members_a, members_b) = (members(&tx, a).await?, members(&tx, b).await?);

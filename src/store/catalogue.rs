@@ -114,7 +114,10 @@ fn filter(q: &CatalogueQuery) -> (String, Vec<Param>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut params: Vec<Param> = Vec::new();
     if let Some(search) = &q.search {
-        let raw = bind(&mut params, Box::new(format!("%{}%", escape_like(&search.raw))));
+        let raw = bind(
+            &mut params,
+            Box::new(format!("%{}%", escape_like(&search.raw))),
+        );
         let folded = if search.folded_words.is_empty() {
             String::new()
         } else {
@@ -275,12 +278,18 @@ mod tests {
                 raw: "Fasent Willstätt".into(),
                 folded_words: vec!["fastnacht".into(), "willstaett".into()],
             }),
-            category_sets: vec![vec!["fasching".into(), "karneval".into()], vec!["musik".into()]],
+            category_sets: vec![
+                vec!["fasching".into(), "karneval".into()],
+                vec!["musik".into()],
+            ],
             ..CatalogueQuery::default()
         };
         let (sql, params) = filter(&q);
         assert_eq!(params.len(), 4, "{sql}");
-        assert!(!sql.contains("fastnacht") && !sql.contains("Willst"), "{sql}");
+        assert!(
+            !sql.contains("fastnacht") && !sql.contains("Willst"),
+            "{sql}"
+        );
         assert_eq!(sql.matches("?|").count(), 2, "{sql}");
     }
 }

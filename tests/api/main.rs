@@ -1412,7 +1412,10 @@ async fn titles_sort_in_german_order() {
         )
         .await
         .expect("rename");
-    let sorted = titles(&app.get_json("/api/canonical-events?sort_by=title&size=100").await);
+    let sorted = titles(
+        &app.get_json("/api/canonical-events?sort_by=title&size=100")
+            .await,
+    );
     let at = sorted
         .iter()
         .position(|t| t.starts_with("Ökumen"))
@@ -1444,13 +1447,23 @@ async fn missed_duplicates_list_ambiguous_pairs_across_groups() {
     let entry = missed_entry(&app).await;
     let d = &entry["decision"];
     assert_eq!(d["decision"], json!("ambiguous"));
-    for key in ["title_score", "date_score", "geo_score", "combined_score", "weights", "rule"] {
+    for key in [
+        "title_score",
+        "date_score",
+        "geo_score",
+        "combined_score",
+        "weights",
+        "rule",
+    ] {
         assert!(!d[key].is_null(), "{key} in {d}");
     }
     let (a, b) = (&entry["a"], &entry["b"]);
     assert_eq!(a["id"], d["source_event_id_a"]);
     assert_eq!(b["id"], d["source_event_id_b"]);
-    assert_ne!(a["canonical"]["id"], b["canonical"]["id"], "different groups");
+    assert_ne!(
+        a["canonical"]["id"], b["canonical"]["id"],
+        "different groups"
+    );
     let ca = a["canonical"]["id"].as_i64().expect("id") as i32;
     assert_eq!(app.canonical_of(a["id"].as_str().expect("id")).await, ca);
     assert!(a["title"].is_string() && b["dates"].is_array());
@@ -1463,7 +1476,10 @@ async fn missed_duplicates_list_ambiguous_pairs_across_groups() {
             e["b"]["canonical"]["id"].as_i64().expect("id"),
         );
         assert_ne!(x, y);
-        assert!(seen.insert((x.min(y), x.max(y))), "one entry per pair of groups");
+        assert!(
+            seen.insert((x.min(y), x.max(y))),
+            "one entry per pair of groups"
+        );
     }
     assert_eq!(all["total"], json!(seen.len()));
     assert_error(app.get("/api/review/missed?size=101").await, 422).await;
@@ -1486,35 +1502,52 @@ async fn dismissing_a_missed_pair_keeps_the_groups_apart_for_good() {
     let after = app.get_json("/api/review/missed?size=100").await;
     assert_eq!(after["total"], json!(before - 1));
     let gone = |page: &Value| {
-        !page["items"].as_array().expect("items").iter().any(|e| {
-            e["a"]["id"] == entry["a"]["id"] && e["b"]["id"] == entry["b"]["id"]
-        })
+        !page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|e| e["a"]["id"] == entry["a"]["id"] && e["b"]["id"] == entry["b"]["id"])
     };
     assert!(gone(&after));
     // Cannot-link between every member pair, and it survives a re-run.
-    let members_a = app.members_with(entry["a"]["id"].as_str().expect("id")).await;
-    let members_b = app.members_with(entry["b"]["id"].as_str().expect("id")).await;
+    let members_a = app
+        .members_with(entry["a"]["id"].as_str().expect("id"))
+        .await;
+    let members_b = app
+        .members_with(entry["b"]["id"].as_str().expect("id"))
+        .await;
     let links = app
         .count("SELECT count(*) FROM review_constraints WHERE kind = 'cannot_link'")
         .await;
     assert_eq!(links, (members_a.len() * members_b.len()) as i64);
     app.rerun().await;
     assert!(gone(&app.get_json("/api/review/missed?size=100").await));
-    let a = app.canonical_of(entry["a"]["id"].as_str().expect("id")).await;
-    let b = app.canonical_of(entry["b"]["id"].as_str().expect("id")).await;
+    let a = app
+        .canonical_of(entry["a"]["id"].as_str().expect("id"))
+        .await;
+    let b = app
+        .canonical_of(entry["b"]["id"].as_str().expect("id"))
+        .await;
     assert_ne!(a, b);
     let log = app
         .get_json("/api/audit-log?action_type=pair_dismiss")
         .await;
     assert_eq!(log["items"][0]["operator"], json!(OPERATOR));
-    assert_eq!(log["items"][0]["details"]["reason"], json!("Different venues"));
+    assert_eq!(
+        log["items"][0]["details"]["reason"],
+        json!("Different venues")
+    );
     assert_eq!(log["items"][0]["details"]["other_canonical_id"], json!(cb));
     // Errors: same group, unknown group, bad body.
     let same = json!({"canonical_a": ca, "canonical_b": ca});
     assert_error(app.post("/api/review/missed/dismiss", &same).await, 400).await;
     let unknown = json!({"canonical_a": ca, "canonical_b": 999_999});
     assert_error(app.post("/api/review/missed/dismiss", &unknown).await, 404).await;
-    assert_error(app.post("/api/review/missed/dismiss", &json!({})).await, 422).await;
+    assert_error(
+        app.post("/api/review/missed/dismiss", &json!({})).await,
+        422,
+    )
+    .await;
     let anonymous = app
         .client
         .post(app.url("/api/review/missed/dismiss"))

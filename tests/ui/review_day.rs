@@ -39,10 +39,16 @@ async fn missed_duplicates_sit_side_by_side_and_merge_or_dismiss_with_one_key() 
     let ui = Ui::start().await;
     let api = ui.api("/api/review/missed?size=100").await;
     let total = api["total"].as_i64().expect("total");
-    assert!(total >= 2, "the seed has ambiguous pairs across groups: {api}");
+    assert!(
+        total >= 2,
+        "the seed has ambiguous pairs across groups: {api}"
+    );
     ui.goto("/review?tab=missed").await;
     ui.browser
-        .wait_js("pairs", "document.querySelectorAll('.missed-item').length > 0")
+        .wait_js(
+            "pairs",
+            "document.querySelectorAll('.missed-item').length > 0",
+        )
         .await;
     assert_eq!(text(&ui, "#missed-total").await, total.to_string());
     // Side by side, with the decision's explanation.
@@ -55,13 +61,18 @@ async fn missed_duplicates_sit_side_by_side_and_merge_or_dismiss_with_one_key() 
     assert_eq!(shown[1], 5, "four signals and the combined score");
     let rule = first["decision"]["rule"].as_str().expect("rule");
     assert!(shown[2].as_str().unwrap_or("").ends_with(rule), "{shown}");
-    assert_eq!(shown[3], serde_json::json!([first["a"]["id"], first["b"]["id"]]));
+    assert_eq!(
+        shown[3],
+        serde_json::json!([first["a"]["id"], first["b"]["id"]])
+    );
     ui.browser.screenshot("review-missed").await;
     ui.browser.viewport_screenshot("review-missed-top").await;
 
     // j focuses the first pair; d says "not duplicates"; the next pair gets focus.
     type_into(&ui, "#review-operator", "Kim").await;
-    ui.browser.js("document.getElementById('review-operator').blur(); return true;").await;
+    ui.browser
+        .js("document.getElementById('review-operator').blur(); return true;")
+        .await;
     press(&ui, "j").await;
     let pair = |e: &Value| {
         format!(
@@ -70,7 +81,10 @@ async fn missed_duplicates_sit_side_by_side_and_merge_or_dismiss_with_one_key() 
         )
     };
     ui.browser
-        .wait_js("first pair focused", &format!("{ACTIVE} === 'ARTICLE:{}'", pair(first)))
+        .wait_js(
+            "first pair focused",
+            &format!("{ACTIVE} === 'ARTICLE:{}'", pair(first)),
+        )
         .await;
     press(&ui, "d").await;
     ui.browser
@@ -81,18 +95,27 @@ async fn missed_duplicates_sit_side_by_side_and_merge_or_dismiss_with_one_key() 
         .await;
     let log = ui.api("/api/audit-log?action_type=pair_dismiss").await;
     assert_eq!(log["items"][0]["operator"], "Kim");
-    assert_eq!(log["items"][0]["canonical_event_id"], first["a"]["canonical"]["id"]);
+    assert_eq!(
+        log["items"][0]["canonical_event_id"],
+        first["a"]["canonical"]["id"]
+    );
 
     // m merges the focused pair's groups with one key press.
     let now = ui.api("/api/review/missed?size=100").await;
     let next = &now["items"][0];
-    let focused = ui.browser.js("return document.activeElement.dataset.pair;").await;
+    let focused = ui
+        .browser
+        .js("return document.activeElement.dataset.pair;")
+        .await;
     assert_eq!(focused, pair(next), "the next pair has focus");
     press(&ui, "m").await;
     ui.browser
         .wait_js(
             "merged",
-            &format!("!document.querySelector(\".missed-item[data-pair='{}']\")", pair(next)),
+            &format!(
+                "!document.querySelector(\".missed-item[data-pair='{}']\")",
+                pair(next)
+            ),
         )
         .await;
     let a = next["a"]["id"].as_str().expect("id");
@@ -168,16 +191,22 @@ async fn merge_dialog_diffs_fields_merged_groups_show_scores_and_split_refreshes
     let id = c["id"].as_i64().expect("id");
     let n = c["sources"].as_array().expect("sources").len();
     let moved = c["sources"][n - 1]["id"].as_str().expect("id").to_string();
-    let runs_before = ui.api("/api/runs?limit=1").await[0]["id"].as_i64().unwrap_or(0);
+    let runs_before = ui.api("/api/runs?limit=1").await[0]["id"]
+        .as_i64()
+        .unwrap_or(0);
     ui.goto(&format!("/events/{id}")).await;
     click(&ui, &format!("button[data-split='{moved}']")).await;
     ui.browser.find("#split-dialog[open]").await;
     click(&ui, "#split-dialog button[type='submit']").await;
     // The page redraws by itself once the re-match finished, with its confidence.
-    let run_after = crate::helpers::wait_until("the re-match after the split", crate::helpers::TIMEOUT, || async {
-        let runs = ui.api("/api/runs?limit=1").await;
-        runs[0]["id"].as_i64().unwrap_or(0) > runs_before && runs[0]["status"] != "running"
-    });
+    let run_after = crate::helpers::wait_until(
+        "the re-match after the split",
+        crate::helpers::TIMEOUT,
+        || async {
+            let runs = ui.api("/api/runs?limit=1").await;
+            runs[0]["id"].as_i64().unwrap_or(0) > runs_before && runs[0]["status"] != "running"
+        },
+    );
     run_after.await;
     let fresh = ui.api(&format!("/api/canonical-events/{id}")).await;
     let want = match fresh["match_confidence"].as_f64() {
@@ -192,21 +221,42 @@ async fn merge_dialog_diffs_fields_merged_groups_show_scores_and_split_refreshes
         .await;
 
     // Merge the detached source back: the dialog compares field by field.
-    let audit = ui.api(&format!("/api/audit-log?canonical_event_id={id}&action_type=split")).await;
-    let single = audit["items"][0]["details"]["new_canonical_id"].as_i64().expect("new id");
+    let audit = ui
+        .api(&format!(
+            "/api/audit-log?canonical_event_id={id}&action_type=split"
+        ))
+        .await;
+    let single = audit["items"][0]["details"]["new_canonical_id"]
+        .as_i64()
+        .expect("new id");
     ui.goto(&format!("/events/{single}")).await;
     click(&ui, "#merge-button").await;
     ui.browser.find("#merge-dialog[open]").await;
-    let needle: String = fresh["title"].as_str().expect("title").chars().take(12).collect();
+    let needle: String = fresh["title"]
+        .as_str()
+        .expect("title")
+        .chars()
+        .take(12)
+        .collect();
     type_into(&ui, "#merge-target", &needle).await;
     click(&ui, &format!("#merge-dialog .result[data-id='{id}']")).await;
     ui.browser
-        .wait_js("the field diff", "document.querySelectorAll('#merge-dialog .diff-table tbody tr').length >= 8")
+        .wait_js(
+            "the field diff",
+            "document.querySelectorAll('#merge-dialog .diff-table tbody tr').length >= 8",
+        )
         .await;
     let sources_row = text(&ui, "#merge-dialog .diff-table tr[data-field='sources']").await;
-    assert!(sources_row.contains('≠'), "1 vs {} sources differ: {sources_row}", n - 1);
+    assert!(
+        sources_row.contains('≠'),
+        "1 vs {} sources differ: {sources_row}",
+        n - 1
+    );
     assert!(ui.count("#merge-dialog .diff-table tr.differs").await >= 1);
-    assert!(ui.count("#merge-dialog .diff-table tr.same").await >= 1, "equal fields are not marked");
+    assert!(
+        ui.count("#merge-dialog .diff-table tr.same").await >= 1,
+        "equal fields are not marked"
+    );
     ui.browser.screenshot("merge-dialog-diff").await;
     click(&ui, "#merge-dialog button[type='submit']").await;
     ui.browser
@@ -224,7 +274,11 @@ async fn merge_dialog_diffs_fields_merged_groups_show_scores_and_split_refreshes
         .browser
         .js(&format!("return [...document.querySelectorAll('.decision-card .decision-head .mono')].filter(m => m.title.includes('{moved}')).length;"))
         .await;
-    assert_eq!(with_moved, (n - 1) as i64, "the moved source is scored against each member");
+    assert_eq!(
+        with_moved,
+        (n - 1) as i64,
+        "the moved source is scored against each member"
+    );
     ui.stop().await;
 }
 
@@ -242,18 +296,30 @@ async fn keyboard_flow_returns_focus_moves_on_and_bulk_dismisses() {
         .collect();
     ui.goto("/review").await;
     ui.browser
-        .wait_js("queue rows", "document.querySelectorAll('.queue-table tbody tr').length > 0")
+        .wait_js(
+            "queue rows",
+            "document.querySelectorAll('.queue-table tbody tr').length > 0",
+        )
         .await;
     press(&ui, "jjk").await;
     ui.browser
-        .wait_js("first row focused", &format!("{ACTIVE} === 'TR:{}'", ids[0]))
+        .wait_js(
+            "first row focused",
+            &format!("{ACTIVE} === 'TR:{}'", ids[0]),
+        )
         .await;
     // d opens the dismiss dialog; Escape returns focus to the row, not to BODY.
     press(&ui, "d").await;
     ui.browser.find("#dismiss-dialog[open]").await;
     press(&ui, "\u{E00C}").await;
     ui.browser
-        .wait_js("focus back on the row", &format!("!document.querySelector('dialog[open]') && {ACTIVE} === 'TR:{}'", ids[0]))
+        .wait_js(
+            "focus back on the row",
+            &format!(
+                "!document.querySelector('dialog[open]') && {ACTIVE} === 'TR:{}'",
+                ids[0]
+            ),
+        )
         .await;
     // d again and confirm: the row goes, the next one has focus.
     press(&ui, "d").await;
@@ -276,10 +342,15 @@ async fn keyboard_flow_returns_focus_moves_on_and_bulk_dismisses() {
     ui.browser
         .wait_js(
             "three dismissed",
-            &format!("document.getElementById('queue-total').textContent === '{}'", total - 3),
+            &format!(
+                "document.getElementById('queue-total').textContent === '{}'",
+                total - 3
+            ),
         )
         .await;
-    let log = ui.api("/api/audit-log?action_type=review_dismiss&size=10").await;
+    let log = ui
+        .api("/api/audit-log?action_type=review_dismiss&size=10")
+        .await;
     let bulk: Vec<i64> = log["items"]
         .as_array()
         .expect("items")
@@ -306,10 +377,20 @@ async fn phone_layout_stacks_cards_and_the_desktop_list_neither_shifts_nor_draws
     ui.goto("/").await;
     ui.browser.js(OBSERVE_CLS).await;
     ui.browser
-        .wait_js("rows", "document.querySelectorAll('.events-table tbody tr[data-id]').length === 25")
+        .wait_js(
+            "rows",
+            "document.querySelectorAll('.events-table tbody tr[data-id]').length === 25",
+        )
         .await;
-    for step in ["button.btn:nth-last-child(1)", "button.sort[data-sort='city']", "button.sort[data-sort='date']"] {
-        let before = ui.browser.js("return document.querySelector('.events-table tbody tr[data-id]')?.dataset.id;").await;
+    for step in [
+        "button.btn:nth-last-child(1)",
+        "button.sort[data-sort='city']",
+        "button.sort[data-sort='date']",
+    ] {
+        let before = ui
+            .browser
+            .js("return document.querySelector('.events-table tbody tr[data-id]')?.dataset.id;")
+            .await;
         click(&ui, &format!(".pager {step}, thead {step}")).await;
         ui.browser
             .wait_js(
@@ -319,23 +400,41 @@ async fn phone_layout_stacks_cards_and_the_desktop_list_neither_shifts_nor_draws
             .await;
     }
     let cls = ui.browser.js("return [window.cls, window.shifts];").await;
-    println!("CLS of the event list (load, next page, two sorts): {}", cls[0]);
+    println!(
+        "CLS of the event list (load, next page, two sorts): {}",
+        cls[0]
+    );
     assert!(cls[0].as_f64().expect("cls") < 0.1, "layout shift: {cls}");
 
     // ALL: only rows near the viewport exist; scrolling draws the end of the list.
-    let total = ui.api("/api/canonical-events?size=1").await["total"].as_i64().expect("total");
-    assert!(total > 100, "the seed exceeds the virtualisation threshold: {total}");
+    let total = ui.api("/api/canonical-events?size=1").await["total"]
+        .as_i64()
+        .expect("total");
+    assert!(
+        total > 100,
+        "the seed exceeds the virtualisation threshold: {total}"
+    );
     ui.goto("/?size=0&sort_by=title&sort_dir=desc").await;
     ui.browser
-        .wait_js("virtual body", "document.querySelector('.events-table tbody.virtual tr[data-id]')")
+        .wait_js(
+            "virtual body",
+            "document.querySelector('.events-table tbody.virtual tr[data-id]')",
+        )
         .await;
     let drawn = ui.count(".events-table tbody tr[data-id]").await as i64;
     assert!(drawn < total, "{drawn} of {total} rows drawn");
-    let all = ui.api("/api/canonical-events?size=10000&sort_by=title&sort_dir=desc").await;
+    let all = ui
+        .api("/api/canonical-events?size=10000&sort_by=title&sort_dir=desc")
+        .await;
     let last_id = all["items"][total as usize - 1]["id"].as_i64().expect("id");
-    ui.browser.js("window.scrollTo(0, document.documentElement.scrollHeight); return true;").await;
     ui.browser
-        .wait_js("the last row drawn", &format!("document.querySelector(\".events-table tr[data-id='{last_id}']\")"))
+        .js("window.scrollTo(0, document.documentElement.scrollHeight); return true;")
+        .await;
+    ui.browser
+        .wait_js(
+            "the last row drawn",
+            &format!("document.querySelector(\".events-table tr[data-id='{last_id}']\")"),
+        )
         .await;
     ui.browser.screenshot("events-all-virtual").await;
 
@@ -343,7 +442,10 @@ async fn phone_layout_stacks_cards_and_the_desktop_list_neither_shifts_nor_draws
     let phone = Browser::start_phone().await;
     phone.goto(&ui.url("/")).await;
     phone
-        .wait_js("rows", "document.querySelectorAll('.events-table tbody tr[data-id]').length > 0")
+        .wait_js(
+            "rows",
+            "document.querySelectorAll('.events-table tbody tr[data-id]').length > 0",
+        )
         .await;
     let layout = phone
         .js("const tr = document.querySelector('.events-table tbody tr[data-id]'); return [getComputedStyle(tr).display, document.documentElement.scrollWidth, window.innerWidth, document.querySelector('.topbar').getBoundingClientRect().height, getComputedStyle(document.querySelector('.events-table thead')).display];")
@@ -351,50 +453,101 @@ async fn phone_layout_stacks_cards_and_the_desktop_list_neither_shifts_nor_draws
     assert_eq!(layout[2], 390, "a phone's viewport: {layout}");
     assert_eq!(layout[0], "block", "rows are cards: {layout}");
     assert_eq!(layout[4], "none", "no table header on a phone: {layout}");
-    assert!(layout[1].as_i64() <= layout[2].as_i64(), "no horizontal scroll: {layout}");
-    assert!(layout[3].as_f64().expect("height") <= 90.0, "compact header: {layout}");
+    assert!(
+        layout[1].as_i64() <= layout[2].as_i64(),
+        "no horizontal scroll: {layout}"
+    );
+    assert!(
+        layout[3].as_f64().expect("height") <= 90.0,
+        "compact header: {layout}"
+    );
     phone.viewport_screenshot("events-390").await;
     phone.js("window.scrollTo(0, 700); return true;").await;
     phone.viewport_screenshot("events-390-scrolled").await;
     phone.goto(&ui.url("/review")).await;
     phone
-        .wait_js("queue cards", "document.querySelectorAll('.queue-table tbody tr').length > 0")
+        .wait_js(
+            "queue cards",
+            "document.querySelectorAll('.queue-table tbody tr').length > 0",
+        )
         .await;
     let reachable = phone
         .js("return [...document.querySelectorAll('.queue-table tbody tr:first-child .row-actions .btn')].map(b => { const r = b.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; });")
         .await;
-    assert_eq!(reachable, serde_json::json!([true, true, true]), "Dismiss, Merge, Split on screen");
-    assert_eq!(phone.js("return document.documentElement.scrollWidth <= window.innerWidth;").await, true);
+    assert_eq!(
+        reachable,
+        serde_json::json!([true, true, true]),
+        "Dismiss, Merge, Split on screen"
+    );
+    assert_eq!(
+        phone
+            .js("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await,
+        true
+    );
     phone.viewport_screenshot("review-390").await;
     phone.goto(&ui.url("/review?tab=missed")).await;
     phone
-        .wait_js("pairs", "document.querySelectorAll('.missed-item').length > 0")
+        .wait_js(
+            "pairs",
+            "document.querySelectorAll('.missed-item').length > 0",
+        )
         .await;
     let pair = phone
         .js("const i = document.querySelector('.missed-item'); const [a, b] = i.querySelectorAll('.pair-side'); const m = i.querySelector('[data-merge-pair]').getBoundingClientRect(); return [b.getBoundingClientRect().top >= a.getBoundingClientRect().bottom, m.right <= window.innerWidth, document.documentElement.scrollWidth <= window.innerWidth];")
         .await;
-    assert_eq!(pair, serde_json::json!([true, true, true]), "pair sides stacked, actions on screen");
+    assert_eq!(
+        pair,
+        serde_json::json!([true, true, true]),
+        "pair sides stacked, actions on screen"
+    );
     phone.viewport_screenshot("review-missed-390").await;
     // The merge dialog fits the screen, its Merge button too.
     let c = ui.canonical_with_sources(2).await;
     phone.goto(&ui.url(&format!("/events/{}", c["id"]))).await;
-    phone.find("#merge-button").await.click().await.expect("click");
+    phone
+        .find("#merge-button")
+        .await
+        .click()
+        .await
+        .expect("click");
     phone.find("#merge-dialog[open]").await;
-    let needle: String = c["title"].as_str().expect("title").chars().take(6).collect();
-    phone.find("#merge-target").await.send_keys(&needle).await.expect("type");
+    let needle: String = c["title"]
+        .as_str()
+        .expect("title")
+        .chars()
+        .take(6)
+        .collect();
+    phone
+        .find("#merge-target")
+        .await
+        .send_keys(&needle)
+        .await
+        .expect("type");
     phone
         .wait_js("results", "document.querySelector('#merge-dialog .result')")
         .await;
-    phone.find("#merge-dialog .result").await.click().await.expect("pick");
     phone
-        .wait_js("the diff", "document.querySelector('#merge-dialog .diff-table')")
+        .find("#merge-dialog .result")
+        .await
+        .click()
+        .await
+        .expect("pick");
+    phone
+        .wait_js(
+            "the diff",
+            "document.querySelector('#merge-dialog .diff-table')",
+        )
         .await;
     let fits = phone
         .js("const d = document.getElementById('merge-dialog').getBoundingClientRect(); return d.left >= 0 && d.right <= window.innerWidth;")
         .await;
     assert_eq!(fits, true);
     phone.viewport_screenshot("merge-dialog-390").await;
-    assert_eq!(phone.js("return window.uiErrors;").await, serde_json::json!([]));
+    assert_eq!(
+        phone.js("return window.uiErrors;").await,
+        serde_json::json!([])
+    );
     drop(phone);
     ui.stop().await;
 }
@@ -406,17 +559,32 @@ async fn small_fixes_sum_on_clear_geo_reweighting_dates_categories_and_language(
     ui.goto("/config").await;
     let before = text(&ui, "#cfg-scoring-sum").await;
     assert_eq!(before, "Sum: 1.00");
-    ui.browser.find("#cfg-scoring-geo").await.clear().await.expect("clear");
     ui.browser
-        .wait_js("sum updated", "document.getElementById('cfg-scoring-sum').textContent !== 'Sum: 1.00'")
+        .find("#cfg-scoring-geo")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    ui.browser
+        .wait_js(
+            "sum updated",
+            "document.getElementById('cfg-scoring-sum').textContent !== 'Sum: 1.00'",
+        )
         .await;
 
     // A decision whose geo signal was untrusted explains the re-weighting.
-    let list = ui.api("/api/canonical-events?size=10000&min_sources=2").await;
+    let list = ui
+        .api("/api/canonical-events?size=10000&min_sources=2")
+        .await;
     let mut target = None;
     for c in list["items"].as_array().expect("items") {
         let d = ui.api(&format!("/api/canonical-events/{}", c["id"])).await;
-        if d["match_decisions"].as_array().expect("decisions").iter().any(|x| x["weights"]["geo"] == 0.0) {
+        if d["match_decisions"]
+            .as_array()
+            .expect("decisions")
+            .iter()
+            .any(|x| x["weights"]["geo"] == 0.0)
+        {
             target = Some(d);
             break;
         }
@@ -424,7 +592,10 @@ async fn small_fixes_sum_on_clear_geo_reweighting_dates_categories_and_language(
     let d = target.expect("the seed has a pair without trusted coordinates");
     ui.goto(&format!("/events/{}", d["id"])).await;
     let note = text(&ui, "[data-testid='geo-reweighted']").await;
-    assert!(note.contains("re-normalized") && note.contains("Title"), "{note}");
+    assert!(
+        note.contains("re-normalized") && note.contains("Title"),
+        "{note}"
+    );
 
     // Dates once, without seconds; German content marked as such.
     let dates = ui
@@ -454,8 +625,12 @@ async fn small_fixes_sum_on_clear_geo_reweighting_dates_categories_and_language(
             "!document.querySelector('.events-table.loading') && [...document.querySelectorAll('.events-table tbody tr[data-id]')].some(tr => tr.textContent.includes('fasnacht'))",
         )
         .await;
-    let fasnacht = ui.api("/api/canonical-events?category=fasnacht&size=1").await;
-    let fasching = ui.api("/api/canonical-events?category=fasching&size=1").await;
+    let fasnacht = ui
+        .api("/api/canonical-events?category=fasnacht&size=1")
+        .await;
+    let fasching = ui
+        .api("/api/canonical-events?category=fasching&size=1")
+        .await;
     assert_eq!(fasching["total"], fasnacht["total"]);
     ui.stop().await;
 }
