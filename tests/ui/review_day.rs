@@ -608,6 +608,24 @@ async fn small_fixes_sum_on_clear_geo_reweighting_dates_categories_and_language(
     let body = dates[1].as_str().expect("text");
     let seconds = regex_like_seconds(body);
     assert!(seconds.is_none(), "a time with seconds: {seconds:?}");
+    // A day a range with the same times covers is not listed again.
+    let collapsed = ui
+        .browser
+        .client
+        .execute_async(
+            "const done = arguments[0]; import('/assets/format.js').then(m => done(m.dateLines([\
+               {date: '2026-01-23', end_date: '2026-01-25', start_time: '19:30:00', end_time: '22:00:00'},\
+               {date: '2026-01-24', end_date: null, start_time: '19:30:00', end_time: '22:00:00'},\
+               {date: '2026-01-24', end_date: null, start_time: '10:00:00', end_time: null},\
+               {date: '2026-01-23', end_date: '2026-01-25', start_time: '19:30', end_time: '22:00'}])));",
+            vec![],
+        )
+        .await
+        .expect("dateLines");
+    assert_eq!(
+        collapsed,
+        serde_json::json!(["23.01.2026 19:30 - 22:00 to 25.01.2026", "24.01.2026 10:00"])
+    );
     let lang = ui
         .browser
         .js("return [document.documentElement.lang, document.querySelector('.event-title [lang=de]') !== null, document.querySelectorAll('.source-card[lang=de]').length];")

@@ -3,6 +3,7 @@
 // that carry the server's `detail` (a message, or the list of validation problems).
 
 const TOKEN_KEY = "event-dedup.api-token";
+const OPERATOR_KEY = "event-dedup.operator";
 
 /** Default freshness of GET results (ms). */
 export const FRESH_MS = 30_000;
@@ -36,6 +37,24 @@ export function setToken(token) {
     else localStorage.removeItem(TOKEN_KEY);
   } catch {
     // Storage disabled: the token lasts for this page only.
+  }
+}
+
+/** The reviewer's name for the audit log, remembered in this browser. */
+export function getOperator() {
+  try {
+    return localStorage.getItem(OPERATOR_KEY) || "";
+  } catch {
+    return "";
+  }
+}
+
+export function setOperator(name) {
+  try {
+    if (name) localStorage.setItem(OPERATOR_KEY, name);
+    else localStorage.removeItem(OPERATOR_KEY);
+  } catch {
+    // Storage disabled: the name lasts for this page only.
   }
 }
 

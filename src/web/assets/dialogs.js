@@ -4,7 +4,7 @@
 // Each resolves with the API's answer on success, or `null` when cancelled.
 
 import { h, replace, errorBox, debounce } from "./dom.js";
-import { get, send, withQuery, invalidateAfterReview } from "./api.js";
+import { get, send, withQuery, invalidateAfterReview, getOperator, setOperator } from "./api.js";
 import { cut, pct, formatRange, dateLines } from "./format.js";
 
 /** Opens `dialog` modally; removes it from the page when it closes. */
@@ -74,7 +74,7 @@ function targetSearch({ id, label, excludeId, onSelect }) {
 }
 
 function operatorField(id) {
-  const input = h("input", { type: "text", id, placeholder: "Your name...", maxlength: 100, autocomplete: "name" });
+  const input = h("input", { type: "text", id, placeholder: "Your name...", maxlength: 100, autocomplete: "name", value: getOperator() });
   return { input, el: h("div", { class: "field" }, h("label", { for: id }, "Operator (optional)"), input) };
 }
 
@@ -118,6 +118,7 @@ function reviewDialog({ name, heading, intro, submit, busyText, fields, request 
             e.preventDefault();
             const call = request(op.input.value.trim());
             if (!call) return;
+            if (op.input.value.trim()) setOperator(op.input.value.trim());
             const answer = await submitWith(submit, busyText, error, call);
             if (answer) {
               invalidateAfterReview();

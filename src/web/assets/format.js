@@ -82,9 +82,19 @@ export function formatDateEntry(d) {
   return s;
 }
 
-/** The date lines of a list of entries, each distinct line once, in order. */
+/**
+ * The date lines of a list of entries, each date once, in order: identical lines
+ * collapse, and a single day that a range entry with the same times already covers is
+ * left out (a canonical event's union of sources often lists "23.–25.01." and each of
+ * those days again).
+ */
 export function dateLines(dates) {
-  return [...new Set((dates || []).filter((d) => d && d.date).map(formatDateEntry))];
+  const list = (dates || []).filter((d) => d && d.date);
+  const sameTimes = (a, b) => formatTime(a.start_time || "") === formatTime(b.start_time || "") && formatTime(a.end_time || "") === formatTime(b.end_time || "");
+  const covered = (d) =>
+    (!d.end_date || d.end_date === d.date) &&
+    list.some((r) => r !== d && r.end_date && r.end_date !== r.date && r.date <= d.date && d.date <= r.end_date && sameTimes(r, d));
+  return [...new Set(list.filter((d) => !covered(d)).map(formatDateEntry))];
 }
 
 /** A number with German-independent thousands separators (1 234). */

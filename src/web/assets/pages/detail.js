@@ -360,6 +360,11 @@ export function render(main, ctx) {
 }
 
 function draw(main, e, ctx) {
+  // A redraw after an action keeps the focus where it was (same id), else on the
+  // page itself, never on BODY.
+  const active = document.activeElement;
+  const hadFocus = active && active !== document.body && main.contains(active);
+  const focusedId = hadFocus ? active.id : "";
   const sources = e.sources || [];
   const first = sources[0];
   const titles = Object.fromEntries(sources.map((s) => [s.id, s.title]));
@@ -441,6 +446,7 @@ function draw(main, e, ctx) {
     ),
     section("Audit Trail", audit),
   );
+  if (hadFocus) (document.getElementById(focusedId) || main).focus({ preventScroll: true });
   auditTrail(e.id, audit, ctx);
   scoreMissingPairs(sources, decisions, titles, scores, ctx);
 }

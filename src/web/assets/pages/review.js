@@ -10,31 +10,12 @@
 // after a cancelled dialog focus returns to the item.
 
 import { h, replace, link, badge, ellipsis, errorBox, toast } from "../dom.js";
-import { get, send, withQuery, invalidateAfterReview } from "../api.js";
+import { get, send, withQuery, invalidateAfterReview, getOperator, setOperator } from "../api.js";
 import { pct, confidenceKind, formatRange, dateLines } from "../format.js";
 import { dismissDialog, mergeDialog, bulkDismissDialog } from "../dialogs.js";
 import { decisionCard } from "./detail.js";
 
 const SIZE = 20;
-const OPERATOR_KEY = "event-dedup.operator";
-
-function storedOperator() {
-  try {
-    return localStorage.getItem(OPERATOR_KEY) || "";
-  } catch {
-    return "";
-  }
-}
-
-function storeOperator(name) {
-  try {
-    if (name) localStorage.setItem(OPERATOR_KEY, name);
-    else localStorage.removeItem(OPERATOR_KEY);
-  } catch {
-    // Storage disabled: the name lasts for this page only.
-  }
-}
-
 /** True when a key press belongs to a text field, a dialog or a shortcut of the browser. */
 function notForUs(e) {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return true;
@@ -84,8 +65,8 @@ function keyboard(host, ctx, actions) {
 
 export function render(main, ctx) {
   const tab = ctx.query.get("tab") === "missed" ? "missed" : "flagged";
-  const operator = h("input", { type: "text", id: "review-operator", placeholder: "Your name...", maxlength: 100, autocomplete: "name", value: storedOperator() });
-  operator.addEventListener("change", () => storeOperator(operator.value.trim()));
+  const operator = h("input", { type: "text", id: "review-operator", placeholder: "Your name...", maxlength: 100, autocomplete: "name", value: getOperator() });
+  operator.addEventListener("change", () => setOperator(operator.value.trim()));
   const tabs = h(
     "nav",
     { class: "tabs", "aria-label": "Review queues" },
