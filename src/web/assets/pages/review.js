@@ -113,8 +113,61 @@ export function render(main, ctx) {
   }
 }
 
-function flaggedQueue(body, ctx) {
+/**
+ * The paging and loading both queues share: page `page` of `url(page)` is drawn by
+ * `draw(items)` into `host`; the tab's badge `totalId`, the pager and the status line
+ * follow; after an action (`afterAction(index)`) the item at that index, i.e. the
+ * next one, gets focus. `path(page)` is the page's own URL.
+ */
+function pagedQueue({ ctx, host, status, pager, url, path, totalId, texts, draw, nav }) {
   let page = Math.max(1, Number.parseInt(ctx.query.get("page") ?? "1", 10) || 1);
+  let focusIndex = null;
+  const go = (p) => {
+    page = p;
+    history.pushState(null, "", path(p));
+    load();
+  };
+  async function load() {
+    host.classList.add("loading");
+    if (!host.firstChild) replace(status, texts.loading);
+    try {
+      const data = await get(url(page));
+      if (!ctx.current()) return;
+      host.classList.remove("loading");
+      const total = document.getElementById(totalId);
+      if (total) total.textContent = String(data.total);
+      if (data.items.length === 0 && page > 1 && data.total > 0) {
+        go(Math.max(1, data.pages));
+        return;
+      }
+      replace(status, data.items.length === 0 ? h("p", { class: "empty" }, texts.empty) : null);
+      draw(data.items);
+      const pages = Math.max(1, data.pages);
+      replace(
+        pager,
+        h("span", { class: "page-info" }, `Page ${page} of ${pages} (${data.total} ${texts.noun})`),
+        h("button", { type: "button", class: "btn", disabled: page <= 1, onclick: () => go(page - 1) }, "Previous"),
+        h("button", { type: "button", class: "btn", disabled: page >= pages, onclick: () => go(page + 1) }, "Next"),
+      );
+      if (focusIndex !== null) {
+        nav.focusAt(focusIndex);
+        focusIndex = null;
+      }
+    } catch (e) {
+      if (!ctx.current()) return;
+      host.classList.remove("loading");
+      replace(status, errorBox(`${texts.error}: ${e.message}`));
+    }
+  }
+  const afterAction = (index) => {
+    focusIndex = index;
+    invalidateAfterReview();
+    load();
+  };
+  return { load, afterAction };
+}
+
+function flaggedQueue(body, ctx) {
   const selected = new Map();
   const status = h("div", { class: "status", role: "status", "aria-live": "polite" });
   const table = h("table", { class: "data queue-table stackable" });
@@ -139,14 +192,6 @@ function flaggedQueue(body, ctx) {
     x: (row) => row.querySelector("input.select")?.click(),
     Enter: (row) => row.querySelector("a.row-link")?.click(),
   });
-  /** After an action the row at `index` (the next item, now) gets focus. */
-  let focusIndex = null;
-  const acted = (index) => {
-    focusIndex = index;
-    invalidateAfterReview();
-    load();
-  };
-
   bulk.addEventListener("click", async () => {
     const items = [...selected.values()];
     const answer = await bulkDismissDialog(items);
@@ -236,48 +281,24 @@ function flaggedQueue(body, ctx) {
     return tr;
   };
 
-  const go = (p) => {
-    page = p;
-    history.pushState(null, "", p === 1 ? "/review" : `/review?page=${p}`);
-    load();
-  };
-
-  async function load() {
-    const url = withQuery("/api/review/queue", [["page", page], ["size", SIZE], ["min_sources", 1]]);
-    table.classList.add("loading");
-    if (!table.firstChild) replace(status, "Loading review queue...");
-    try {
-      const data = await get(url);
-      if (!ctx.current()) return;
-      table.classList.remove("loading");
-      const total = document.getElementById("queue-total");
-      if (total) total.textContent = String(data.total);
-      if (data.items.length === 0 && page > 1 && data.total > 0) {
-        go(Math.max(1, data.pages));
-        return;
-      }
-      replace(status, data.items.length === 0 ? h("p", { class: "empty" }, "No events need review.") : null);
+  const queue = pagedQueue({
+    ctx,
+    host: table,
+    status,
+    pager,
+    url: (page) => withQuery("/api/review/queue", [["page", page], ["size", SIZE], ["min_sources", 1]]),
+    path: (page) => (page === 1 ? "/review" : `/review?page=${page}`),
+    totalId: "queue-total",
+    texts: { loading: "Loading review queue...", empty: "No events need review.", error: "Error loading review queue", noun: "results" },
+    draw: (items) => {
       const box = head.querySelector(".select-all");
       if (box) box.checked = false;
-      replace(table, data.items.length ? [head, h("tbody", {}, data.items.map(row))] : []);
-      const pages = Math.max(1, data.pages);
-      replace(
-        pager,
-        h("span", { class: "page-info" }, `Page ${page} of ${pages} (${data.total} results)`),
-        h("button", { type: "button", class: "btn", disabled: page <= 1, onclick: () => go(page - 1) }, "Previous"),
-        h("button", { type: "button", class: "btn", disabled: page >= pages, onclick: () => go(page + 1) }, "Next"),
-      );
-      if (focusIndex !== null) {
-        nav.focusAt(focusIndex);
-        focusIndex = null;
-      }
-    } catch (e) {
-      if (!ctx.current()) return;
-      table.classList.remove("loading");
-      replace(status, errorBox(`Error loading review queue: ${e.message}`));
-    }
-  }
-  load();
+      replace(table, items.length ? [head, h("tbody", {}, items.map((e) => row(e)))] : []);
+    },
+    nav,
+  });
+  const acted = queue.afterAction;
+  queue.load();
 }
 
 /** One side of a missed-duplicate pair: the source event and the group it sits in. */
@@ -305,7 +326,6 @@ function pairSide(s) {
 }
 
 function missedQueue(body, ctx, operator) {
-  let page = Math.max(1, Number.parseInt(ctx.query.get("page") ?? "1", 10) || 1);
   const status = h("div", { class: "status", role: "status", "aria-live": "polite" });
   const list = h("div", { class: "missed-list" });
   const pager = h("div", { class: "pager" });
@@ -321,18 +341,14 @@ function missedQueue(body, ctx, operator) {
     d: (item) => item.querySelector("[data-dismiss-pair]")?.click(),
     Enter: (item) => item.querySelector(".pair-group a")?.click(),
   });
-  let focusIndex = null;
-
   /** Runs a one-click action of `item`; on success the next item gets focus. */
   const act = async (item, buttons, call, done) => {
     for (const b of buttons) b.disabled = true;
     const index = nav.indexOf(item);
     try {
       const answer = await call();
-      invalidateAfterReview();
       toast(done(answer));
-      focusIndex = index;
-      load();
+      queue.afterAction(index);
     } catch (e) {
       for (const b of buttons) b.disabled = false;
       replace(item.querySelector(".pair-error"), errorBox(e.message));
@@ -366,44 +382,17 @@ function missedQueue(body, ctx, operator) {
     return item;
   };
 
-  const go = (p) => {
-    page = p;
-    history.pushState(null, "", p === 1 ? "/review?tab=missed" : `/review?tab=missed&page=${p}`);
-    load();
-  };
-
-  async function load() {
-    const url = withQuery("/api/review/missed", [["page", page], ["size", SIZE]]);
-    list.classList.add("loading");
-    if (!list.firstChild) replace(status, "Loading missed duplicates...");
-    try {
-      const data = await get(url);
-      if (!ctx.current()) return;
-      list.classList.remove("loading");
-      const total = document.getElementById("missed-total");
-      if (total) total.textContent = String(data.total);
-      if (data.items.length === 0 && page > 1 && data.total > 0) {
-        go(Math.max(1, data.pages));
-        return;
-      }
-      replace(status, data.items.length === 0 ? h("p", { class: "empty" }, "No likely missed duplicates.") : null);
-      replace(list, data.items.map(entry));
-      const pages = Math.max(1, data.pages);
-      replace(
-        pager,
-        h("span", { class: "page-info" }, `Page ${page} of ${pages} (${data.total} pairs)`),
-        h("button", { type: "button", class: "btn", disabled: page <= 1, onclick: () => go(page - 1) }, "Previous"),
-        h("button", { type: "button", class: "btn", disabled: page >= pages, onclick: () => go(page + 1) }, "Next"),
-      );
-      if (focusIndex !== null) {
-        nav.focusAt(focusIndex);
-        focusIndex = null;
-      }
-    } catch (e) {
-      if (!ctx.current()) return;
-      list.classList.remove("loading");
-      replace(status, errorBox(`Error loading missed duplicates: ${e.message}`));
-    }
-  }
-  load();
+  const queue = pagedQueue({
+    ctx,
+    host: list,
+    status,
+    pager,
+    url: (page) => withQuery("/api/review/missed", [["page", page], ["size", SIZE]]),
+    path: (page) => (page === 1 ? "/review?tab=missed" : `/review?tab=missed&page=${page}`),
+    totalId: "missed-total",
+    texts: { loading: "Loading missed duplicates...", empty: "No likely missed duplicates.", error: "Error loading missed duplicates", noun: "pairs" },
+    draw: (items) => replace(list, items.map(entry)),
+    nav,
+  });
+  queue.load();
 }
