@@ -327,8 +327,8 @@ export function render(main, ctx) {
   if (!main.querySelector(`.detail-header[data-id='${id}']`)) {
     replace(main, link("/", "← Back to list", { class: "back" }), h("p", { class: "muted" }, "Loading event..."));
   }
-  // After a split the shrunk group's confidence is recomputed by the re-match the
-  // split triggers: redraw once that run has finished (`before`: the newest run id
+  // After a split or merge the group's confidence is recomputed by the re-match the
+  // action triggers: redraw once that run has finished (`before`: the newest run id
   // seen before the action).
   const reload = (nextId, before) => {
     const shown = nextId || id;
@@ -395,10 +395,11 @@ function draw(main, e, ctx) {
           class: "btn",
           id: "merge-button",
           onclick: async () => {
+            const before = await latestRunId();
             const answer = await mergeDialog(e);
             if (answer) {
               toast(`Merged into event #${answer.surviving_canonical_id}`);
-              ctx.navigate(`/events/${answer.surviving_canonical_id}`);
+              e.reload(answer.surviving_canonical_id, before);
             }
           },
         },
