@@ -308,7 +308,7 @@ export function render(main, ctx) {
       ),
       h("td", { class: "city-cell", "data-label": "City", lang: "de" }, e.location_city || "-"),
       h("td", { class: "nowrap", "data-label": "Date" }, formatRange(bounds.first, bounds.last)),
-      h("td", { "data-label": "Categories", lang: "de" }, h("div", { class: "chips" }, (e.categories || []).map((c) => badge(c, "blue")))),
+      h("td", { "data-label": "Categories", lang: "de", title: (e.categories || []).join(", ") }, h("div", { class: "chips" }, (e.categories || []).map((c) => badge(c, "blue")))),
       h("td", { class: "num", "data-label": "Sources" }, e.source_count),
       h("td", { class: "num", "data-label": "Confidence" }, badge(pct(e.match_confidence), confidenceKind(e.match_confidence))),
       h("td", { "data-label": "Review" }, e.needs_review ? badge("Review", "yellow") : null),
