@@ -1431,19 +1431,38 @@ async fn titles_sort_in_german_order() {
     assert!(summary.get("first_date").is_some() && summary.get("last_date").is_some());
 }
 
-/// The first entry of the missed-duplicate queue, after making sure there is one: a
-/// stored ambiguous decision between two events of different groups.
+/// The worked example plus one week of five dev-set sources (the browser tests' seed):
+/// enough uncertain pairs that the matcher keeps some ambiguous ones apart.
+async fn spawn_week() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for rel in [
+        "worked_example/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+        "worked_example/bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+        "dev/events/bwb_11.02.2026_2026-02-10T21-52-07-332Z.json",
+        "dev/events/kzt_13.02.2026_2026-02-12T22-53-06-030Z.json",
+        "dev/events/lzr_12.02.2026_2026-02-11T18-28-02-526Z.json",
+        "dev/events/otb_10.02.2026_2026-02-09T18-56-06-697Z.json",
+        "dev/events/swk_11.02.2026_2026-02-10T22-40-59-360Z.json",
+    ] {
+        let from = fixture_dir(rel);
+        let name = from.file_name().expect("file name");
+        std::fs::copy(&from, dir.path().join(name)).expect("fixture copied");
+    }
+    spawn_app_with(dir.path()).await
+}
+
+/// The first entry of the missed-duplicate queue.
 async fn missed_entry(app: &TestApp) -> Value {
     let page = app.get_json("/api/review/missed").await;
-    if let Some(first) = page["items"].as_array().and_then(|a| a.first()) {
-        return first.clone();
+    match page["items"].as_array().and_then(|a| a.first()) {
+        Some(first) => first.clone(),
+        None => panic!("the seed has an ambiguous pair across groups: {page}"),
     }
-    panic!("the worked example has an ambiguous pair across groups: {page}");
 }
 
 #[tokio::test]
 async fn missed_duplicates_list_ambiguous_pairs_across_groups() {
-    let app = spawn_app().await;
+    let app = spawn_week().await;
     let entry = missed_entry(&app).await;
     let d = &entry["decision"];
     assert_eq!(d["decision"], json!("ambiguous"));
@@ -1488,7 +1507,7 @@ async fn missed_duplicates_list_ambiguous_pairs_across_groups() {
 
 #[tokio::test]
 async fn dismissing_a_missed_pair_keeps_the_groups_apart_for_good() {
-    let app = spawn_app().await;
+    let app = spawn_week().await;
     let entry = missed_entry(&app).await;
     let before = app.get_json("/api/review/missed?size=100").await["total"]
         .as_i64()
