@@ -3,6 +3,8 @@
 //! validation, export round trips, auth refusals and a fuzz test for 5xx.
 
 mod helpers;
+#[path = "../ui/seed.rs"]
+mod seed;
 
 use helpers::{assert_error, fixture_dir, spawn_app, spawn_app_with, TestApp, OPERATOR};
 use serde_json::{json, Value};
@@ -1435,15 +1437,7 @@ async fn titles_sort_in_german_order() {
 /// enough uncertain pairs that the matcher keeps some ambiguous ones apart.
 async fn spawn_week() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    for rel in [
-        "worked_example/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
-        "worked_example/bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
-        "dev/events/bwb_11.02.2026_2026-02-10T21-52-07-332Z.json",
-        "dev/events/kzt_13.02.2026_2026-02-12T22-53-06-030Z.json",
-        "dev/events/lzr_12.02.2026_2026-02-11T18-28-02-526Z.json",
-        "dev/events/otb_10.02.2026_2026-02-09T18-56-06-697Z.json",
-        "dev/events/swk_11.02.2026_2026-02-10T22-40-59-360Z.json",
-    ] {
+    for rel in seed::SEED {
         let from = fixture_dir(rel);
         let name = from.file_name().expect("file name");
         std::fs::copy(&from, dir.path().join(name)).expect("fixture copied");
