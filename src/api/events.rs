@@ -1,29 +1,29 @@
 //! Canonical events: list (filters, sorting, pagination), distinct categories and
 //! cities, and one event in detail (members side by side, provenance, decisions).
 //!
-//! Invariants: every user value reaches SQL as a bound parameter; only whitelisted
-//! column expressions are interpolated (sort keys). `id` is always the last sort key,
-//! so pages are stable.
+//! The title search is folded like the matcher folds (umlauts, ß, dialect synonyms,
+//! any word order) and a category filter includes its synonym spellings; both use
+//! `preprocess::normalize`, the SQL lives in `store::catalogue`.
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
-use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
 use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
 use super::{col, paginated, parse_int, RawQuery};
+use crate::matching::{explain_pair, MatchingConfig};
+use crate::model::SourceEvent;
+use crate::preprocess::{normalize, WordLists};
 use crate::store;
+use crate::store::catalogue::{self, CatalogueQuery, Search, SortKey};
 
 /// The UI's "all" page size.
 pub const MAX_PAGE_SIZE: i64 = 10_000;
 const DEFAULT_PAGE_SIZE: i64 = 25;
 
-/// Columns of a `CanonicalEventSummary`.
-pub(crate) const SUMMARY_COLUMNS: &str =
-    "c.id, c.title, c.location_city, c.dates, c.categories, c.source_count, \
-     c.match_confidence, c.needs_review, c.ai_assisted";
+pub(crate) use crate::store::catalogue::SUMMARY_COLUMNS;
 
 /// One summary row as JSON.
 pub(crate) fn summary(row: &Row) -> Result<Value, ApiError> {
@@ -37,36 +37,18 @@ pub(crate) fn summary(row: &Row) -> Result<Value, ApiError> {
         "match_confidence": col::<Option<f64>>(row, "match_confidence")?,
         "needs_review": col::<bool>(row, "needs_review")?,
         "ai_assisted": col::<bool>(row, "ai_assisted")?,
+        "first_date": col::<Option<NaiveDate>>(row, "first_date")?,
+        "last_date": col::<Option<NaiveDate>>(row, "last_date")?,
     }))
 }
 
-/// Parsed `GET /api/canonical-events` parameters.
+/// Parsed `GET /api/canonical-events` parameters (categories still unexpanded).
 #[derive(Debug, Default)]
 struct ListParams {
     q: Option<String>,
-    cities: Vec<String>,
     categories: Vec<String>,
-    date_from: Option<NaiveDate>,
-    date_to: Option<NaiveDate>,
-    review: Option<bool>,
-    min_sources: Option<i32>,
-    sort: &'static str,
-    descending: bool,
     page: i64,
-    size: i64,
-}
-
-/// Whitelisted sort expressions; unknown keys fall back to `title` (spec §5.2).
-fn sort_expression(key: &str) -> &'static str {
-    match key {
-        "city" => "c.location_city",
-        "date" => "c.first_date",
-        "categories" => "c.categories::text",
-        "source_count" => "c.source_count",
-        "confidence" => "c.match_confidence",
-        "review" => "c.needs_review",
-        _ => "c.title",
-    }
+    query: CatalogueQuery,
 }
 
 fn parse_date(problems: &mut Vec<FieldProblem>, key: &str, v: &str) -> Option<NaiveDate> {
@@ -84,37 +66,41 @@ fn parse_date(problems: &mut Vec<FieldProblem>, key: &str, v: &str) -> Option<Na
 
 fn parse_list_params(pairs: &[(String, String)]) -> Result<ListParams, ApiError> {
     let mut p = ListParams {
-        sort: "c.title",
         page: 1,
-        size: DEFAULT_PAGE_SIZE,
         ..ListParams::default()
     };
+    let q = &mut p.query;
+    q.limit = DEFAULT_PAGE_SIZE;
     let mut problems = Vec::new();
     for (key, value) in pairs {
         match key.as_str() {
-            "q" if !value.is_empty() => p.q = Some(value.clone()),
-            "city" if !value.is_empty() => p.cities.push(value.clone()),
+            "q" if !value.trim().is_empty() => p.q = Some(value.clone()),
+            "city" if !value.is_empty() => q.cities.push(value.clone()),
             "category" if !value.is_empty() => p.categories.push(value.clone()),
-            "date_from" => p.date_from = parse_date(&mut problems, key, value),
-            "date_to" => p.date_to = parse_date(&mut problems, key, value),
+            "date_from" => q.date_from = parse_date(&mut problems, key, value),
+            "date_to" => q.date_to = parse_date(&mut problems, key, value),
             "review" => match value.as_str() {
-                "true" => p.review = Some(true),
-                "false" => p.review = Some(false),
+                "true" => q.review = Some(true),
+                "false" => q.review = Some(false),
                 _ => problems.push(FieldProblem::new(&["query", key], "expected true or false")),
             },
             "min_sources" => {
-                p.min_sources =
+                q.min_sources =
                     parse_int(&mut problems, key, value, 1, i32::MAX as i64).map(|v| v as i32)
             }
-            "sort_by" => p.sort = sort_expression(value),
-            "sort_dir" => p.descending = value == "desc",
+            "sort_by" => q.sort = SortKey::parse(value),
+            "sort_dir" => q.descending = value == "desc",
             "page" => p.page = parse_int(&mut problems, key, value, 1, i64::MAX).unwrap_or(1),
             "size" => {
-                p.size = parse_int(&mut problems, key, value, 1, MAX_PAGE_SIZE)
+                q.limit = parse_int(&mut problems, key, value, 1, MAX_PAGE_SIZE)
                     .unwrap_or(DEFAULT_PAGE_SIZE)
             }
             _ => {}
         }
+    }
+    match (p.page - 1).checked_mul(q.limit) {
+        Some(offset) => q.offset = offset,
+        None => problems.push(FieldProblem::new(&["query", "page"], "page is too large")),
     }
     if problems.is_empty() {
         Ok(p)
@@ -123,16 +109,31 @@ fn parse_list_params(pairs: &[(String, String)]) -> Result<ListParams, ApiError>
     }
 }
 
-/// Escapes `\`, `%` and `_` so a user's text is matched literally by `ILIKE`.
-pub fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for ch in text.chars() {
-        if matches!(ch, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
+/// The folded words of a search text: the matcher's normalization (umlauts, ß,
+/// dialect synonyms), split at spaces, so word order does not matter.
+pub(crate) fn folded_words(text: &str, lists: &WordLists) -> Vec<String> {
+    let mut words: Vec<String> = normalize(text, Some(&lists.synonyms))
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    words.dedup();
+    words
+}
+
+/// `chosen` and every known category that folds to the same word (synonym spellings
+/// such as fasnacht / fasching / karneval filter together).
+fn category_set(chosen: &str, known: &[String], lists: &WordLists) -> Vec<String> {
+    let fold = |c: &str| normalize(c, Some(&lists.synonyms));
+    let key = fold(chosen);
+    let mut set = vec![chosen.to_string()];
+    set.extend(
+        known
+            .iter()
+            .filter(|k| k.as_str() != chosen && !key.is_empty() && fold(k) == key)
+            .cloned(),
+    );
+    set
 }
 
 /// `GET /api/canonical-events`
@@ -143,86 +144,27 @@ pub fn escape_like(text: &str) -> String {
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
 pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
-    let p = parse_list_params(&query.0)?;
-    let offset = (p.page - 1)
-        .checked_mul(p.size)
-        .ok_or_else(|| ApiError::invalid(&["query", "page"], "page is too large"))?;
-
-    let mut clauses: Vec<String> = Vec::new();
-    let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-    let bind = |params: &mut Vec<Box<dyn ToSql + Sync + Send>>, v: Box<dyn ToSql + Sync + Send>| {
-        params.push(v);
-        format!("${}", params.len())
-    };
-    if let Some(q) = &p.q {
-        let n = bind(&mut params, Box::new(format!("%{}%", escape_like(q))));
-        clauses.push(format!("c.title ILIKE {n} ESCAPE '\\'"));
-    }
-    if !p.cities.is_empty() {
-        let n = bind(&mut params, Box::new(p.cities.clone()));
-        clauses.push(format!(
-            "lower(c.location_city) IN (SELECT lower(x) FROM unnest({n}::text[]) AS x)"
-        ));
-    }
-    if !p.categories.is_empty() {
-        let n = bind(&mut params, Box::new(Json(p.categories.clone())));
-        clauses.push(format!("c.categories @> {n}::jsonb"));
-    }
-    // Overlap semantics: the event has a day inside [date_from, date_to].
-    if let Some(from) = p.date_from {
-        let n = bind(&mut params, Box::new(from));
-        clauses.push(format!("c.last_date >= {n}"));
-    }
-    if let Some(to) = p.date_to {
-        let n = bind(&mut params, Box::new(to));
-        clauses.push(format!("c.first_date <= {n}"));
-    }
-    if let Some(review) = p.review {
-        let n = bind(&mut params, Box::new(review));
-        clauses.push(format!("c.needs_review = {n}"));
-    }
-    if let Some(min) = p.min_sources {
-        let n = bind(&mut params, Box::new(min));
-        clauses.push(format!("c.source_count >= {n}"));
-    }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let direction = if p.descending {
-        "DESC NULLS LAST"
-    } else {
-        "ASC NULLS FIRST"
-    };
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref() as _).collect();
-
+    let ListParams {
+        q,
+        categories,
+        page,
+        mut query,
+    } = parse_list_params(&query.0)?;
+    query.search = q.map(|raw| Search {
+        folded_words: folded_words(&raw, &state.lists),
+        raw,
+    });
     let client = state.pool.get().await?;
-    let total: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM canonical_events c {filter}"),
-            &refs,
-        )
-        .await?
-        .get(0);
-    let mut page_refs = refs.clone();
-    page_refs.push(&p.size);
-    page_refs.push(&offset);
-    let n = refs.len();
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {SUMMARY_COLUMNS} FROM canonical_events c {filter}
-                 ORDER BY {} {direction}, c.id ASC LIMIT ${} OFFSET ${}",
-                p.sort,
-                n + 1,
-                n + 2
-            ),
-            &page_refs,
-        )
-        .await?;
+    if !categories.is_empty() {
+        let known = catalogue::distinct_categories(&**client).await?;
+        query.category_sets = categories
+            .iter()
+            .map(|c| category_set(c, &known, &state.lists))
+            .collect();
+    }
+    let (total, rows) = catalogue::list_canonicals(&**client, &query).await?;
     let items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(paginated(items, total, p.page, p.size)))
+    Ok(HttpResponse::Ok().json(paginated(items, total, page, query.limit)))
 }
 
 /// `GET /api/canonical-events/categories`: distinct category strings, sorted.
@@ -230,40 +172,59 @@ pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
     responses((status = 200, description = "Distinct categories, sorted", body = Vec<String>)))]
 pub async fn categories(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT DISTINCT x FROM canonical_events c,
-                    jsonb_array_elements_text(
-                        CASE WHEN jsonb_typeof(c.categories) = 'array'
-                             THEN c.categories ELSE '[]'::jsonb END) AS x
-             ORDER BY x",
-            &[],
-        )
-        .await?;
-    let values = rows
-        .iter()
-        .map(|r| col::<String>(r, "x"))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(values))
+    Ok(HttpResponse::Ok().json(catalogue::distinct_categories(&**client).await?))
 }
 
-/// `GET /api/canonical-events/cities`: distinct non-null cities, sorted.
+/// `GET /api/canonical-events/cities`: distinct non-null cities, in German order.
 #[utoipa::path(get, path = "/api/canonical-events/cities", operation_id = "list_cities", tag = "events",
     responses((status = 200, description = "Distinct cities, sorted", body = Vec<String>)))]
 pub async fn cities(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT DISTINCT location_city FROM canonical_events
-             WHERE location_city IS NOT NULL ORDER BY location_city",
-            &[],
-        )
-        .await?;
-    let values = rows
-        .iter()
-        .map(|r| col::<String>(r, "location_city"))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(values))
+    Ok(HttpResponse::Ok().json(catalogue::distinct_cities(&**client).await?))
+}
+
+/// One `match_decisions` row as JSON: the four signal scores, the combined score,
+/// decision, tier, weights used and the deciding rule.
+pub(crate) fn decision_json(d: &Row) -> Result<Value, ApiError> {
+    Ok(json!({
+        "id": col::<i64>(d, "id")?,
+        "source_event_id_a": col::<String>(d, "source_event_id_a")?,
+        "source_event_id_b": col::<String>(d, "source_event_id_b")?,
+        "combined_score": col::<f64>(d, "combined_score")?,
+        "date_score": col::<f64>(d, "date_score")?,
+        "geo_score": col::<f64>(d, "geo_score")?,
+        "title_score": col::<f64>(d, "title_score")?,
+        "description_score": col::<f64>(d, "description_score")?,
+        "decision": col::<String>(d, "decision")?,
+        "tier": col::<String>(d, "tier")?,
+        "weights": col::<Value>(d, "weights")?,
+        "weight_source": col::<Option<String>>(d, "weight_source")?,
+        "rule": col::<String>(d, "rule")?,
+        // Set when the LLM tie-breaker answered for the pair (any `ai*` tier):
+        // the model's own explanation and confidence.
+        "ai_reasoning": col::<Option<String>>(d, "ai_reasoning")?,
+        "ai_confidence": col::<Option<f64>>(d, "ai_confidence")?,
+    }))
+}
+
+/// A stored decision as JSON plus the learned model's per-feature contributions
+/// (log-odds, largest effect first), recomputed from its two events exactly as
+/// `/api/explain` does; `null` under the weighted sum or when an event is not at hand.
+pub(crate) fn explained_decision_json(
+    d: &Row,
+    events: &[SourceEvent],
+    config: &MatchingConfig,
+    lists: &WordLists,
+) -> Result<Value, ApiError> {
+    let mut item = decision_json(d)?;
+    let (a, b): (String, String) = (col(d, "source_event_id_a")?, col(d, "source_event_id_b")?);
+    let find = |id: &str| events.iter().find(|e| e.id == id);
+    let contributions = match (find(&a), find(&b)) {
+        (Some(ea), Some(eb)) => explain_pair(ea, eb, config, lists).contributions,
+        _ => None,
+    };
+    item["contributions"] = json!(contributions);
+    Ok(item)
 }
 
 /// `GET /api/canonical-events/{id}`
@@ -315,19 +276,14 @@ pub async fn detail(
         )
         .await?;
 
-    // The learned model's per-feature contributions are not stored: recompute them
-    // from the members with the effective config and model, exactly as `/api/explain`.
+    // The learned model's per-feature contributions are not stored: they are
+    // recomputed from the members with the effective config and model.
     let member_ids = sources
         .iter()
         .map(|s| col::<String>(s, "id"))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let members = store::load_events_by_ids(&**client, &member_ids).await?;
     let (config, _) = super::config::effective_config(&state, &**client).await?;
-    let contributions = |a: &str, b: &str| {
-        let find = |id: &str| members.iter().find(|e| e.id == id);
-        let (ea, eb) = (find(a)?, find(b)?);
-        crate::matching::explain_pair(ea, eb, &config, &state.lists).contributions
-    };
 
     let mut source_items = Vec::with_capacity(sources.len());
     for s in &sources {
@@ -371,34 +327,7 @@ pub async fn detail(
     }
     let decision_items = decisions
         .iter()
-        .map(|d| {
-            let (a, b) = (
-                col::<String>(d, "source_event_id_a")?,
-                col::<String>(d, "source_event_id_b")?,
-            );
-            Ok(json!({
-                "id": col::<i64>(d, "id")?,
-                // With the learned model: each feature's share of the match
-                // probability in log-odds, largest effect first; null otherwise.
-                "contributions": contributions(&a, &b),
-                "source_event_id_a": a,
-                "source_event_id_b": b,
-                "combined_score": col::<f64>(d, "combined_score")?,
-                "date_score": col::<f64>(d, "date_score")?,
-                "geo_score": col::<f64>(d, "geo_score")?,
-                "title_score": col::<f64>(d, "title_score")?,
-                "description_score": col::<f64>(d, "description_score")?,
-                "decision": col::<String>(d, "decision")?,
-                "tier": col::<String>(d, "tier")?,
-                "weights": col::<Value>(d, "weights")?,
-                "weight_source": col::<Option<String>>(d, "weight_source")?,
-                "rule": col::<String>(d, "rule")?,
-                // Set when the LLM tie-breaker answered for the pair (any `ai*` tier):
-                // the model's own explanation and confidence.
-                "ai_reasoning": col::<Option<String>>(d, "ai_reasoning")?,
-                "ai_confidence": col::<Option<f64>>(d, "ai_confidence")?,
-            }))
-        })
+        .map(|d| explained_decision_json(d, &members, &config, &state.lists))
         .collect::<Result<Vec<_>, ApiError>>()?;
 
     Ok(HttpResponse::Ok().json(json!({
@@ -439,11 +368,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
-
-    #[test]
     fn list_params_report_every_problem() {
         let pairs: Vec<(String, String)> =
             [("size", "0"), ("page", "x"), ("date_to", "2026-13-01")]
@@ -457,7 +381,26 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sort_falls_back_to_title() {
-        assert_eq!(sort_expression("nope; DROP TABLE x"), "c.title");
+    fn search_words_are_folded_like_the_matcher() {
+        assert_eq!(
+            folded_words("Willstätt  Fasent", &WordLists::bundled()),
+            ["willstaett", "fastnacht"]
+        );
+        assert_eq!(folded_words("Straße", &WordLists::bundled()), ["strasse"]);
+    }
+
+    #[test]
+    fn synonym_categories_form_one_set() {
+        let known: Vec<String> = ["fasching", "fasnacht", "karneval", "konzert"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut set = category_set("Fasnacht", &known, &WordLists::bundled());
+        set.sort();
+        assert_eq!(set, ["Fasnacht", "fasching", "fasnacht", "karneval"]);
+        assert_eq!(
+            category_set("konzert", &known, &WordLists::bundled()),
+            ["konzert"]
+        );
     }
 }

@@ -104,6 +104,8 @@ fn handler_route(operation_id: &str) -> actix_web::Route {
         "split" => route.to(review::split),
         "merge" => route.to(review::merge),
         "dismiss" => route.to(review::dismiss),
+        "missed_duplicates" => route.to(review::missed),
+        "dismiss_missed" => route.to(review::dismiss_missed),
         "list_audit_log" => route.to(audit::list),
         "dashboard_stats" => route.to(dashboard::stats),
         "processing_history" => route.to(dashboard::processing_history),

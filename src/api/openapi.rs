@@ -40,6 +40,8 @@ use super::error::FieldProblem;
         super::review::split,
         super::review::merge,
         super::review::dismiss,
+        super::review::missed,
+        super::review::dismiss_missed,
         super::audit::list,
         super::dashboard::stats,
         super::dashboard::processing_history,
@@ -93,11 +95,13 @@ pub enum ErrorDetail {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventListQuery {
-    /// Case-insensitive title search.
+    /// Title search folded like the matcher folds (case, umlauts, ß, dialect
+    /// synonyms; words in any order) over each member's title, venue and city.
     pub q: Option<String>,
     /// City filter; repeat the key for several cities.
     pub city: Option<Vec<String>>,
-    /// Category filter; repeat the key for several categories.
+    /// Category filter; repeat the key for several categories. A category matches
+    /// its synonym spellings too (fasnacht / fasching / karneval).
     pub category: Option<Vec<String>>,
     /// Events ending on or after this date (`YYYY-MM-DD`).
     pub date_from: Option<chrono::NaiveDate>,
@@ -134,6 +138,18 @@ pub struct QueueQuery {
     /// Minimum number of sources (default 1).
     #[param(minimum = 1)]
     pub min_sources: Option<i32>,
+}
+
+/// Paging of the missed-duplicate queue.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MissedQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
+    /// Rows per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub size: Option<i64>,
 }
 
 /// Filters and paging of the audit log.

@@ -1,4 +1,5 @@
-//! Review operations (storage-and-api.md §6): the queue, split, merge and dismiss.
+//! Review operations (storage-and-api.md §6): the queue, split, merge and dismiss,
+//! and the missed-duplicate queue (ambiguous pairs across groups) with its dismissal.
 //!
 //! Review decisions stick: each action stores constraints between source events
 //! (split: cannot-link between the moved source and every remaining member, plus
@@ -78,6 +79,152 @@ pub async fn queue(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
         .await?;
     let items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(paginated(items, total, page, size)))
+}
+
+/// Largest missed-duplicate page.
+const MAX_MISSED_PAGE: i64 = 100;
+
+/// A source event of a missed-duplicate pair, as the side-by-side view shows it.
+fn pair_side(e: &crate::model::SourceEvent, canonical: Option<&Value>) -> Value {
+    json!({
+        "id": e.id,
+        "title": e.title,
+        "source_code": e.source_code,
+        "source_type": e.source_type,
+        "short_description": e.short_description,
+        "location_name": e.location_name,
+        "location_city": e.location_city,
+        "location_street": e.location_street,
+        "geo_latitude": e.geo_latitude,
+        "geo_longitude": e.geo_longitude,
+        "geo_confidence": e.geo_confidence,
+        "categories": e.categories,
+        "dates": e.dates,
+        "canonical": canonical,
+    })
+}
+
+/// `GET /api/review/missed`: likely missed duplicates, i.e. ambiguous pair decisions
+/// whose events sit in different groups, one per pair of groups, strongest first,
+/// each with both events side by side and the decision's explanation.
+#[utoipa::path(get, path = "/api/review/missed", operation_id = "missed_duplicates", tag = "review",
+    params(crate::api::openapi::MissedQuery),
+    responses(
+        (status = 200, description = "Paginated `{decision, a, b}` entries: the pair decision (scores, weights, rule) and both source events with their canonical group", body = Object),
+        (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
+pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
+    let (page, size, problems) = page_params(&query.0, MAX_MISSED_PAGE, 20);
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let client = state.pool.get().await?;
+    let (total, rows) =
+        store::missed::missed_duplicates(&**client, size, (page - 1) * size).await?;
+    let mut source_ids = Vec::new();
+    let mut canonical_ids = Vec::new();
+    for r in &rows {
+        source_ids.push(col::<String>(r, "source_event_id_a")?);
+        source_ids.push(col::<String>(r, "source_event_id_b")?);
+        canonical_ids.push(col::<i32>(r, "canonical_a")?);
+        canonical_ids.push(col::<i32>(r, "canonical_b")?);
+    }
+    let events = store::load_events_by_ids(&**client, &source_ids).await?;
+    let (config, _) = super::config::effective_config(&state, &**client).await?;
+    let canonicals = store::catalogue::canonical_summaries(&**client, &canonical_ids)
+        .await?
+        .iter()
+        .map(summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    let canonical = |id: i32| canonicals.iter().find(|c| c["id"] == json!(id));
+    let side = |id: &str, canonical_id: i32| {
+        events
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| pair_side(e, canonical(canonical_id)))
+            .ok_or_else(|| ApiError::unexpected(format!("source event {id} vanished")))
+    };
+    let items = rows
+        .iter()
+        .map(|d| {
+            let (a, b): (String, String) =
+                (col(d, "source_event_id_a")?, col(d, "source_event_id_b")?);
+            Ok(json!({
+                "decision": super::events::explained_decision_json(d, &events, &config, &state.lists)?,
+                "a": side(&a, col(d, "canonical_a")?)?,
+                "b": side(&b, col(d, "canonical_b")?)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(HttpResponse::Ok().json(paginated(items, total, page, size)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PairDismissRequest {
+    /// The two groups the reviewer declares to be different events.
+    pub canonical_a: i32,
+    pub canonical_b: i32,
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/review/missed/dismiss`: the two groups are different events. Stores a
+/// cannot-link between every member of one and every member of the other, so the
+/// pair leaves the missed-duplicate queue and no later run joins them.
+#[tracing::instrument(name = "Dismissing a missed-duplicate pair", skip_all, fields(operator = %op.0, canonical_a = body.canonical_a, canonical_b = body.canonical_b))]
+#[utoipa::path(post, path = "/api/review/missed/dismiss", operation_id = "dismiss_missed", tag = "review",
+    request_body = PairDismissRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dismissed; cannot-link constraints keep the groups apart in every later re-match", body = Object),
+        (status = 400, description = "Both ids name the same group", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
+        (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
+    ))]
+pub async fn dismiss_missed(
+    state: web::Data<ApiState>,
+    op: Operator,
+    body: web::Json<PairDismissRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    reject_nul(&["body", "operator"], req.operator.as_deref())?;
+    reject_nul(&["body", "reason"], req.reason.as_deref())?;
+    let operator = operator_name(&state, &op, req.operator.as_deref());
+    let (a, b) = (req.canonical_a, req.canonical_b);
+    if a == b {
+        return Err(ApiError::BadRequest(
+            "A group cannot be dismissed against itself".into(),
+        ));
+    }
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    store::lock_canonical_state(&tx).await?;
+    for id in [a, b] {
+        if !exists(&tx, id).await? {
+            return Err(ApiError::NotFound(format!(
+                "Canonical event {id} not found"
+            )));
+        }
+    }
+    let (members_a, members_b) = (members(&tx, a).await?, members(&tx, b).await?);
+    for x in &members_a {
+        constrain(&tx, PairConstraint::CannotLink, x, &members_b, &operator).await?;
+    }
+    let details = json!({
+        "other_canonical_id": b,
+        "reason": req.reason,
+        "members_a": members_a,
+        "members_b": members_b,
+    });
+    let audit_id = insert_audit(&tx, "pair_dismiss", Some(a), None, &operator, &details).await?;
+    link_constraints_to_audit(&tx, audit_id).await?;
+    tx.commit().await?;
+    (state.rematch)();
+    Ok(HttpResponse::Ok().json(json!({"status": "dismissed", "canonical_a": a, "canonical_b": b})))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

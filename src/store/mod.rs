@@ -7,6 +7,8 @@
 //! * [`events`] - one transaction per file: file row, events, dates (bulk COPY).
 //! * [`runs`] - persist a matching run by diff, keeping canonical ids stable.
 //! * [`constraints`] - review constraints for the next run.
+//! * [`catalogue`] - the canonical list as reviewers read it (folded search, filters).
+//! * [`missed`] - the missed-duplicate queue (ambiguous pairs across groups).
 //! * [`config`] - the stored matching-configuration row (`config_settings`).
 //! * [`error`] - [`StoreError`], which knows transient from permanent failures.
 //! * [`test_support`] - one throwaway cluster per test process, one database per test.
@@ -14,11 +16,13 @@
 //! Invariant: every write that spans several rows is one transaction and one bulk
 //! statement (COPY or `unnest`), never one round trip per row.
 
+pub mod catalogue;
 pub mod config;
 pub mod constraints;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod missed;
 pub mod pool;
 pub mod runs;
 pub mod test_support;

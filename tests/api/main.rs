@@ -3,6 +3,8 @@
 //! validation, export round trips, auth refusals and a fuzz test for 5xx.
 
 mod helpers;
+#[path = "../ui/seed.rs"]
+mod seed;
 
 use event_dedup::matching::config::ScoringMethod;
 use event_dedup::matching::learned::MatchModel;
@@ -1362,4 +1364,238 @@ async fn config_api_key_is_encrypted_at_rest_when_a_key_is_configured() {
         .await
         .to_string()
         .contains(SECRET));
+}
+
+/// Titles of a list answer.
+fn titles(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["title"].as_str().expect("title").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_folds_umlauts_synonyms_and_word_order_like_the_matcher() {
+    let app = spawn_app().await;
+    // A dialect synonym: "Fasent" and "Fastnacht" fold to the same word as "Fasnet".
+    for q in ["Fasent", "FASTNACHT", "fasching"] {
+        let found = titles(&app.get_json(&format!("/api/canonical-events?q={q}")).await);
+        assert!(!found.is_empty(), "q={q} finds the Fasnet parades");
+        assert!(
+            found.iter().all(|t| t.contains("Fasnet")),
+            "q={q}: {found:?}"
+        );
+    }
+    // ß = ss, any word order, city words count (the parade is in Waldkirch).
+    let grosser = titles(&app.get_json("/api/canonical-events?q=grosser").await);
+    assert!(grosser.iter().any(|t| t.contains("Großer")), "{grosser:?}");
+    let reordered = titles(
+        &app.get_json("/api/canonical-events?q=waldkirch%20umzug")
+            .await,
+    );
+    assert!(
+        reordered.iter().any(|t| t.contains("Fasnet")),
+        "{reordered:?}"
+    );
+    let none = app
+        .get_json("/api/canonical-events?q=umzug%20nirgendwo")
+        .await;
+    assert_eq!(none["total"], json!(0), "every word must match");
+    // A stripped title prefix ("Vortrag:") still matches the raw title.
+    let raw = titles(&app.get_json("/api/canonical-events?q=Vortrag").await);
+    let stored = app
+        .count("SELECT count(*) FROM canonical_events WHERE title ILIKE '%Vortrag%'")
+        .await;
+    assert_eq!(raw.len() as i64, stored);
+}
+
+#[tokio::test]
+async fn synonym_categories_filter_together() {
+    let app = spawn_app().await;
+    let fasnacht = app
+        .get_json("/api/canonical-events?category=fasnacht")
+        .await;
+    assert!(fasnacht["total"].as_i64().expect("total") >= 1);
+    for spelling in ["fasching", "karneval", "Fasnet"] {
+        let other = app
+            .get_json(&format!("/api/canonical-events?category={spelling}"))
+            .await;
+        assert_eq!(other["total"], fasnacht["total"], "category={spelling}");
+    }
+    // Still AND over chips: a synonym plus an unknown category finds nothing.
+    let none = app
+        .get_json("/api/canonical-events?category=fasching&category=no-such")
+        .await;
+    assert_eq!(none["total"], json!(0));
+}
+
+#[tokio::test]
+async fn titles_sort_in_german_order() {
+    let app = spawn_app().await;
+    let client = app.pool.get().await.expect("connection");
+    client
+        .execute(
+            "UPDATE canonical_events SET title = 'Ökumenischer Abend'
+             WHERE id = (SELECT min(id) FROM canonical_events)",
+            &[],
+        )
+        .await
+        .expect("rename");
+    let sorted = titles(
+        &app.get_json("/api/canonical-events?sort_by=title&size=100")
+            .await,
+    );
+    let at = sorted
+        .iter()
+        .position(|t| t.starts_with("Ökumen"))
+        .expect("renamed title listed");
+    // DIN 5007: "Ö" sorts as "O" (byte order would put it after "Z").
+    let initial = |t: &String| t.chars().next().expect("non-empty").to_ascii_uppercase();
+    assert!(at + 1 < sorted.len(), "not last: {sorted:?}");
+    assert!(initial(&sorted[at + 1]) >= 'O', "{sorted:?}");
+    if at > 0 {
+        assert!(initial(&sorted[at - 1]) <= 'O', "{sorted:?}");
+    }
+    let summary = &app.canonicals().await[0];
+    assert!(summary.get("first_date").is_some() && summary.get("last_date").is_some());
+}
+
+/// The worked example plus one week of five dev-set sources (the browser tests' seed):
+/// enough uncertain pairs that the matcher keeps some ambiguous ones apart.
+async fn spawn_week() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for rel in seed::SEED {
+        let from = fixture_dir(rel);
+        let name = from.file_name().expect("file name");
+        std::fs::copy(&from, dir.path().join(name)).expect("fixture copied");
+    }
+    spawn_app_with(dir.path()).await
+}
+
+/// The first entry of the missed-duplicate queue.
+async fn missed_entry(app: &TestApp) -> Value {
+    let page = app.get_json("/api/review/missed").await;
+    match page["items"].as_array().and_then(|a| a.first()) {
+        Some(first) => first.clone(),
+        None => panic!("the seed has an ambiguous pair across groups: {page}"),
+    }
+}
+
+#[tokio::test]
+async fn missed_duplicates_list_ambiguous_pairs_across_groups() {
+    let app = spawn_week().await;
+    let entry = missed_entry(&app).await;
+    let d = &entry["decision"];
+    assert_eq!(d["decision"], json!("ambiguous"));
+    for key in [
+        "title_score",
+        "date_score",
+        "geo_score",
+        "combined_score",
+        "weights",
+        "rule",
+    ] {
+        assert!(!d[key].is_null(), "{key} in {d}");
+    }
+    let (a, b) = (&entry["a"], &entry["b"]);
+    assert_eq!(a["id"], d["source_event_id_a"]);
+    assert_eq!(b["id"], d["source_event_id_b"]);
+    assert_ne!(
+        a["canonical"]["id"], b["canonical"]["id"],
+        "different groups"
+    );
+    let ca = a["canonical"]["id"].as_i64().expect("id") as i32;
+    assert_eq!(app.canonical_of(a["id"].as_str().expect("id")).await, ca);
+    assert!(a["title"].is_string() && b["dates"].is_array());
+    // Every listed pair crosses groups; one entry per pair of groups.
+    let all = app.get_json("/api/review/missed?size=100").await;
+    let mut seen = std::collections::BTreeSet::new();
+    for e in all["items"].as_array().expect("items") {
+        let (x, y) = (
+            e["a"]["canonical"]["id"].as_i64().expect("id"),
+            e["b"]["canonical"]["id"].as_i64().expect("id"),
+        );
+        assert_ne!(x, y);
+        assert!(
+            seen.insert((x.min(y), x.max(y))),
+            "one entry per pair of groups"
+        );
+    }
+    assert_eq!(all["total"], json!(seen.len()));
+    assert_error(app.get("/api/review/missed?size=101").await, 422).await;
+    assert_error(app.get("/api/review/missed?page=0").await, 422).await;
+}
+
+#[tokio::test]
+async fn dismissing_a_missed_pair_keeps_the_groups_apart_for_good() {
+    let app = spawn_week().await;
+    let entry = missed_entry(&app).await;
+    let before = app.get_json("/api/review/missed?size=100").await["total"]
+        .as_i64()
+        .expect("total");
+    let ca = entry["a"]["canonical"]["id"].as_i64().expect("id");
+    let cb = entry["b"]["canonical"]["id"].as_i64().expect("id");
+    let body = json!({"canonical_a": ca, "canonical_b": cb, "reason": "Different venues"});
+    let r = app.post("/api/review/missed/dismiss", &body).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(app.rematch_count(), 1);
+    let after = app.get_json("/api/review/missed?size=100").await;
+    assert_eq!(after["total"], json!(before - 1));
+    let gone = |page: &Value| {
+        !page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|e| e["a"]["id"] == entry["a"]["id"] && e["b"]["id"] == entry["b"]["id"])
+    };
+    assert!(gone(&after));
+    // Cannot-link between every member pair, and it survives a re-run.
+    let members_a = app
+        .members_with(entry["a"]["id"].as_str().expect("id"))
+        .await;
+    let members_b = app
+        .members_with(entry["b"]["id"].as_str().expect("id"))
+        .await;
+    let links = app
+        .count("SELECT count(*) FROM review_constraints WHERE kind = 'cannot_link'")
+        .await;
+    assert_eq!(links, (members_a.len() * members_b.len()) as i64);
+    app.rerun().await;
+    assert!(gone(&app.get_json("/api/review/missed?size=100").await));
+    let a = app
+        .canonical_of(entry["a"]["id"].as_str().expect("id"))
+        .await;
+    let b = app
+        .canonical_of(entry["b"]["id"].as_str().expect("id"))
+        .await;
+    assert_ne!(a, b);
+    let log = app
+        .get_json("/api/audit-log?action_type=pair_dismiss")
+        .await;
+    assert_eq!(log["items"][0]["operator"], json!(OPERATOR));
+    assert_eq!(
+        log["items"][0]["details"]["reason"],
+        json!("Different venues")
+    );
+    assert_eq!(log["items"][0]["details"]["other_canonical_id"], json!(cb));
+    // Errors: same group, unknown group, bad body.
+    let same = json!({"canonical_a": ca, "canonical_b": ca});
+    assert_error(app.post("/api/review/missed/dismiss", &same).await, 400).await;
+    let unknown = json!({"canonical_a": ca, "canonical_b": 999_999});
+    assert_error(app.post("/api/review/missed/dismiss", &unknown).await, 404).await;
+    assert_error(
+        app.post("/api/review/missed/dismiss", &json!({})).await,
+        422,
+    )
+    .await;
+    let anonymous = app
+        .client
+        .post(app.url("/api/review/missed/dismiss"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status().as_u16(), 401);
 }

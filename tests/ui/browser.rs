@@ -61,8 +61,22 @@ impl Drop for Browser {
     }
 }
 
+/// A phone's screen in CSS pixels (an iPhone 12–15): headless Chromium windows do
+/// not get narrower than 500 px, so the phone is emulated (`mobileEmulation`).
+pub const PHONE: (u32, u32) = (390, 844);
+
 impl Browser {
+    /// A laptop-sized window ([`WINDOW`]).
     pub async fn start() -> Browser {
+        Browser::launch(false).await
+    }
+
+    /// A phone: a [`PHONE`]-sized viewport with touch, as Chromium's device mode.
+    pub async fn start_phone() -> Browser {
+        Browser::launch(true).await
+    }
+
+    async fn launch(phone: bool) -> Browser {
         let chromium = binary("CHROMIUM_BIN", "/usr/bin/chromium");
         let chromedriver = binary("CHROMEDRIVER_BIN", "/usr/bin/chromedriver");
         let port = free_port();
@@ -92,10 +106,13 @@ impl Browser {
         ];
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": chromium.display().to_string(), "args": args}),
-        );
+        let mut options = json!({"binary": chromium.display().to_string(), "args": args});
+        if phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": PHONE.0, "height": PHONE.1, "pixelRatio": 1.0, "touch": true}
+            });
+        }
+        caps.insert("goog:chromeOptions".into(), options);
         let start = Instant::now();
         let client = loop {
             match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -182,16 +199,26 @@ impl Browser {
     /// Saves a PNG of the whole page to `target/ui-screenshots/<name>.png`: the window
     /// is stretched to the page's height for the shot, then restored.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        // The window includes the browser's frame: grow it by the page's height plus
-        // whatever the frame takes (outer minus inner height).
+        self.screenshot_at(name, WINDOW.0).await
+    }
+
+    /// [`Browser::screenshot`] at a window `width` pixels wide; the window is
+    /// restored to [`WINDOW`] afterwards.
+    async fn screenshot_at(&self, name: &str, width: u32) -> PathBuf {
+        self.client
+            .set_window_size(width, WINDOW.1)
+            .await
+            .expect("resize");
+        // The frame is added: grow it by the page's height plus outer minus inner.
         let sizes = self
-            .js("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];")
+            .js("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight, window.outerWidth];")
             .await;
         let page = sizes[0].as_u64().unwrap_or(WINDOW.1 as u64);
         let frame = sizes[1].as_u64().unwrap_or(0);
+        let outer_width = sizes[2].as_u64().unwrap_or(width as u64) as u32;
         let height = (page + frame).clamp(WINDOW.1 as u64, 8000) as u32;
         self.client
-            .set_window_size(WINDOW.0, height)
+            .set_window_size(outer_width, height)
             .await
             .expect("resize for the shot");
         let inner = self
@@ -202,7 +229,7 @@ impl Browser {
         if inner < page {
             let grown = (height as u64 + page - inner).min(8000) as u32;
             self.client
-                .set_window_size(WINDOW.0, grown)
+                .set_window_size(outer_width, grown)
                 .await
                 .expect("resize for the shot");
         }
@@ -211,13 +238,23 @@ impl Browser {
             .set_window_size(WINDOW.0, WINDOW.1)
             .await
             .expect("restore size");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots");
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, &png).expect("write screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        path
+        save_png(name, &png)
     }
+
+    /// A PNG of the viewport only (a phone's screen as the reviewer sees it).
+    pub async fn viewport_screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        save_png(name, &png)
+    }
+}
+
+fn save_png(name: &str, png: &[u8]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("write screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    path
 }
 
 /// Kills a driver that never produced a session (before `Browser` owns it).

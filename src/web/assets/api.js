@@ -3,6 +3,7 @@
 // that carry the server's `detail` (a message, or the list of validation problems).
 
 const TOKEN_KEY = "event-dedup.api-token";
+const OPERATOR_KEY = "event-dedup.operator";
 
 /** Default freshness of GET results (ms). */
 export const FRESH_MS = 30_000;
@@ -36,6 +37,24 @@ export function setToken(token) {
     else localStorage.removeItem(TOKEN_KEY);
   } catch {
     // Storage disabled: the token lasts for this page only.
+  }
+}
+
+/** The reviewer's name for the audit log, remembered in this browser. */
+export function getOperator() {
+  try {
+    return localStorage.getItem(OPERATOR_KEY) || "";
+  } catch {
+    return "";
+  }
+}
+
+export function setOperator(name) {
+  try {
+    if (name) localStorage.setItem(OPERATOR_KEY, name);
+    else localStorage.removeItem(OPERATOR_KEY);
+  } catch {
+    // Storage disabled: the name lasts for this page only.
   }
 }
 
@@ -101,6 +120,42 @@ export function invalidate(...prefixes) {
 /** What a review action makes stale (frontend.md §1, "Refresh after actions"). */
 export function invalidateAfterReview() {
   invalidate("/api/canonical-events", "/api/review", "/api/audit-log", "/api/dashboard", "/api/runs");
+}
+
+/** The id of the newest matching run (0 when there is none); never cached. */
+export async function latestRunId() {
+  try {
+    const runs = await fetchJson("/api/runs?limit=1");
+    return runs.length ? runs[0].id : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How long a page waits for the re-match a review action triggered (ms). */
+const REMATCH_WAIT_MS = 90_000;
+const REMATCH_POLL_MS = 1_000;
+
+/**
+ * Resolves `true` once a matching run newer than run `before` has finished (the
+ * re-match a review action triggers recomputes confidences), `false` after
+ * REMATCH_WAIT_MS. Cached GETs are invalidated when it finished.
+ */
+export async function afterRematch(before) {
+  const deadline = Date.now() + REMATCH_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, REMATCH_POLL_MS));
+    try {
+      const runs = await fetchJson("/api/runs?limit=1");
+      if (runs.length && runs[0].id > before && runs[0].status !== "running") {
+        invalidateAfterReview();
+        return true;
+      }
+    } catch {
+      // Keep polling until the deadline: a failed poll is not a failed run.
+    }
+  }
+  return false;
 }
 
 /** A write: JSON body, JSON answer. */

@@ -33,14 +33,17 @@ document.addEventListener("securitypolicyviolation", (e) =>
   window.uiErrors.push(`CSP: ${e.violatedDirective} ${e.blockedURI}`),
 );
 
-/** Navigates to `url` (path + query) inside the app. */
-export function navigate(url, { replace: replaceState = false } = {}) {
+/**
+ * Navigates to `url` (path + query) inside the app. `keep`: the page redraws over
+ * its current content (a refresh of the same view), so nothing flashes or shifts.
+ */
+export function navigate(url, { replace: replaceState = false, keep = false } = {}) {
   if (replaceState) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
-  render();
+  render({ keep });
 }
 
-function render() {
+function render({ keep = false } = {}) {
   const main = document.getElementById("main");
   const path = location.pathname;
   const gen = ++generation;
@@ -68,7 +71,7 @@ function render() {
   }
   document.title = `${route.title} · Event Deduplication`;
   ctx.params = route.pattern.exec(path).slice(1);
-  replace(main);
+  if (!keep) replace(main);
   route.page.render(main, ctx);
 }
 
@@ -157,7 +160,7 @@ function updateTokenButton() {
 }
 
 document.addEventListener("click", onClick);
-window.addEventListener("popstate", render);
+window.addEventListener("popstate", () => render());
 document.getElementById("token-button")?.addEventListener("click", tokenDialog);
 updateTokenButton();
 render();

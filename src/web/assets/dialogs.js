@@ -4,8 +4,8 @@
 // Each resolves with the API's answer on success, or `null` when cancelled.
 
 import { h, replace, errorBox, debounce } from "./dom.js";
-import { get, send, withQuery, invalidateAfterReview } from "./api.js";
-import { cut } from "./format.js";
+import { get, send, withQuery, invalidateAfterReview, getOperator, setOperator } from "./api.js";
+import { cut, pct, formatRange, dateLines } from "./format.js";
 
 /** Opens `dialog` modally; removes it from the page when it closes. */
 function openModal(dialog) {
@@ -59,7 +59,7 @@ function targetSearch({ id, label, excludeId, onSelect }) {
                       onSelect(e);
                     },
                   },
-                  h("span", { class: "result-title" }, e.title),
+                  h("span", { class: "result-title", lang: "de" }, e.title),
                   h("span", { class: "muted" }, `${e.location_city || "No city"} -- ${e.source_count} source(s)`),
                 ),
               ),
@@ -74,7 +74,7 @@ function targetSearch({ id, label, excludeId, onSelect }) {
 }
 
 function operatorField(id) {
-  const input = h("input", { type: "text", id, placeholder: "Your name...", maxlength: 100, autocomplete: "name" });
+  const input = h("input", { type: "text", id, placeholder: "Your name...", maxlength: 100, autocomplete: "name", value: getOperator() });
   return { input, el: h("div", { class: "field" }, h("label", { for: id }, "Operator (optional)"), input) };
 }
 
@@ -118,6 +118,7 @@ function reviewDialog({ name, heading, intro, submit, busyText, fields, request 
             e.preventDefault();
             const call = request(op.input.value.trim());
             if (!call) return;
+            if (op.input.value.trim()) setOperator(op.input.value.trim());
             const answer = await submitWith(submit, busyText, error, call);
             if (answer) {
               invalidateAfterReview();
@@ -191,11 +192,56 @@ export function splitDialog(canonical, source) {
   });
 }
 
+/** The fields the merge dialog compares, with how each is shown. */
+const DIFF_FIELDS = [
+  ["Title", (e) => e.title],
+  ["City", (e) => e.location_city],
+  ["Venue", (e) => e.location_name],
+  ["Street", (e) => e.location_street],
+  ["Dates", (e) => (e.first_date ? formatRange(e.first_date, e.last_date) : null)],
+  ["Times", (e) => dateLines(e.dates).join("\n")],
+  ["Categories", (e) => (e.categories || []).join(", ")],
+  ["Summary", (e) => e.short_description],
+  ["Sources", (e) => String(e.source_count)],
+  ["Confidence", (e) => pct(e.match_confidence)],
+];
+
+/**
+ * Field-by-field comparison of two canonical events (full details): one row per
+ * field, rows whose values differ are marked, so a reviewer sees what the merge
+ * joins before confirming it.
+ */
+export function fieldDiff(current, target) {
+  const show = (v) => (v === null || v === undefined || v === "" ? h("span", { class: "muted" }, "-") : v);
+  return h(
+    "table",
+    { class: "data diff-table", "aria-label": "Field-by-field comparison" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Field"), h("th", {}, `Current (#${current.id})`), h("th", {}, `Target (#${target.id})`))),
+    h(
+      "tbody",
+      { lang: "de" },
+      DIFF_FIELDS.map(([label, read]) => {
+        const a = read(current) ?? "";
+        const b = read(target) ?? "";
+        const differs = String(a).trim().toLocaleLowerCase() !== String(b).trim().toLocaleLowerCase();
+        return h(
+          "tr",
+          { class: differs ? "differs" : "same", "data-field": label.toLowerCase() },
+          h("th", { scope: "row", lang: "en" }, label, differs ? h("span", { class: "diff-mark", title: "Differs" }, " ≠") : null),
+          h("td", { class: "prewrap" }, show(a)),
+          h("td", { class: "prewrap" }, show(b)),
+        );
+      }),
+    ),
+  );
+}
+
 /** The merge dialog: `canonical` is merged INTO the chosen target (and deleted). */
 export function mergeDialog(canonical) {
   let target = null;
   const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true }, "Merge");
   const warning = h("div", { class: "warning-box", hidden: true });
+  const diff = h("div", { class: "diff-slot", "aria-live": "polite" });
   const search = targetSearch({
     id: "merge-target",
     label: "Search for target canonical event",
@@ -209,6 +255,12 @@ export function mergeDialog(canonical) {
         h("p", {}, "Merging ", h("strong", {}, canonical.title), ` (#${canonical.id}) INTO `, h("strong", {}, e.title), ` (#${e.id})`),
         h("p", {}, "The current event will be deleted. Its sources will be transferred to the target event."),
       );
+      replace(diff, h("p", { class: "muted" }, "Loading the comparison..."));
+      Promise.all([get(`/api/canonical-events/${canonical.id}`), get(`/api/canonical-events/${e.id}`)])
+        .then(([current, chosen]) => {
+          if (target && target.id === chosen.id) replace(diff, fieldDiff(current, chosen));
+        })
+        .catch((err) => replace(diff, errorBox(`Error loading the comparison: ${err.message}`)));
     },
   });
   return reviewDialog({
@@ -217,7 +269,7 @@ export function mergeDialog(canonical) {
     intro: h("p", {}, "Current event: ", h("strong", {}, canonical.title)),
     submit,
     busyText: "Merging...",
-    fields: [search, warning],
+    fields: [search, warning, diff],
     request: (operator) => {
       if (!target) return null;
       const body = { source_canonical_id: canonical.id, target_canonical_id: target.id };
@@ -242,6 +294,33 @@ export function dismissDialog(canonical) {
       if (reason.value.trim()) body.reason = reason.value.trim();
       if (operator) body.operator = operator;
       return () => send("POST", `/api/review/queue/${canonical.id}/dismiss`, body);
+    },
+  });
+}
+
+/** Dismisses several groups at once: one reason and operator for all of them. */
+export function bulkDismissDialog(items) {
+  const reason = h("textarea", { id: "bulk-dismiss-reason", rows: 3, maxlength: 1000, placeholder: "Why are these groups correct?" });
+  const progress = h("p", { class: "muted", role: "status" });
+  return reviewDialog({
+    name: "bulk-dismiss",
+    heading: `Dismiss ${items.length} groups`,
+    intro: h("ul", { class: "bullets", lang: "de" }, items.slice(0, 8).map((e) => h("li", {}, cut(e.title, 80))), items.length > 8 ? h("li", { class: "muted" }, `and ${items.length - 8} more`) : null),
+    submit: h("button", { type: "submit", class: "btn btn-primary" }, `Dismiss ${items.length}`),
+    busyText: "Dismissing...",
+    fields: [h("div", { class: "field" }, h("label", { for: "bulk-dismiss-reason" }, "Reason (optional)"), reason), progress],
+    request: (operator) => {
+      const body = {};
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      if (operator) body.operator = operator;
+      return async () => {
+        // One request per group: each is its own audited decision.
+        for (const [i, e] of items.entries()) {
+          progress.textContent = `${i + 1} of ${items.length}...`;
+          await send("POST", `/api/review/queue/${e.id}/dismiss`, body);
+        }
+        return { dismissed: items.length };
+      };
     },
   });
 }

@@ -67,14 +67,34 @@ export function formatRange(first, last) {
   return `${formatDate(first)} – ${formatDate(last)}`;
 }
 
-/** One date entry: `dd.MM.yyyy[ start][ - end][ to dd.MM.yyyy]`. */
+/** A delivered time `HH:MM:SS` (or `HH:MM`) as `HH:MM`: listings never carry seconds. */
+export function formatTime(t) {
+  const m = /^(\d{1,2}):(\d{2})/.exec(String(t ?? ""));
+  return m ? `${m[1].padStart(2, "0")}:${m[2]}` : String(t ?? "");
+}
+
+/** One date entry: `dd.MM.yyyy[ HH:MM][ - HH:MM][ to dd.MM.yyyy]`. */
 export function formatDateEntry(d) {
   let s = formatDate(d.date);
-  const time = (t) => (t ? String(t) : ""); // as delivered (HH:MM:SS)
-  if (d.start_time) s += ` ${time(d.start_time)}`;
-  if (d.end_time) s += ` - ${time(d.end_time)}`;
+  if (d.start_time) s += ` ${formatTime(d.start_time)}`;
+  if (d.end_time) s += ` - ${formatTime(d.end_time)}`;
   if (d.end_date && d.end_date !== d.date) s += ` to ${formatDate(d.end_date)}`;
   return s;
+}
+
+/**
+ * The date lines of a list of entries, each date once, in order: identical lines
+ * collapse, and a single day that a range entry with the same times already covers is
+ * left out (a canonical event's union of sources often lists "23.–25.01." and each of
+ * those days again).
+ */
+export function dateLines(dates) {
+  const list = (dates || []).filter((d) => d && d.date);
+  const sameTimes = (a, b) => formatTime(a.start_time || "") === formatTime(b.start_time || "") && formatTime(a.end_time || "") === formatTime(b.end_time || "");
+  const covered = (d) =>
+    (!d.end_date || d.end_date === d.date) &&
+    list.some((r) => r !== d && r.end_date && r.end_date !== r.date && r.date <= d.date && d.date <= r.end_date && sameTimes(r, d));
+  return [...new Set(list.filter((d) => !covered(d)).map(formatDateEntry))];
 }
 
 /** A number with German-independent thousands separators (1 234). */

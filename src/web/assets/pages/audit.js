@@ -14,6 +14,7 @@ const ACTIONS = [
   ["merge", "Merge"],
   ["review_dismiss", "Dismissed"],
   ["config_update", "Config update"],
+  ["pair_dismiss", "Not duplicates"],
 ];
 
 export function render(main, ctx) {

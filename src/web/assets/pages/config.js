@@ -194,10 +194,14 @@ function editableSection(sec, cfg, ctx, main) {
       return h("div", { class: "field field-check" }, label, h("div", { class: "field-error", id: `${el.id}-error`, role: "alert" }));
     }
     const wrapper = field(inputId(sec.id, f.key), f.label, el, f.hint);
-    el.addEventListener("input", () => {
-      const r = parseField(f, el.value);
-      setFieldError(sec.id, f.key, r.error || "");
-    });
+    // `change` too: clearing a field (a browser's clear button, autofill, WebDriver's
+    // clear) fires no `input` event.
+    for (const type of ["input", "change"]) {
+      el.addEventListener(type, () => {
+        const r = parseField(f, el.value);
+        setFieldError(sec.id, f.key, r.error || "");
+      });
+    }
     return wrapper;
   });
 
@@ -217,7 +221,10 @@ function editableSection(sec, cfg, ctx, main) {
       sum.textContent = ok ? `Sum: ${total.toFixed(2)}` : "Sum: -";
       replace(warn, ok && Math.abs(total - 1) > 0.005 ? badge(`Weights sum to ${total.toFixed(2)} (should be 1.0)`, "yellow") : null);
     };
-    for (const el of inputs.values()) el.addEventListener("input", update);
+    for (const el of inputs.values()) {
+      el.addEventListener("input", update);
+      el.addEventListener("change", update);
+    }
     update();
     extra.push(h("div", { class: "sum-line" }, sum, " ", warn));
   }

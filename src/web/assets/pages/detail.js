@@ -4,8 +4,8 @@
 // the review actions (split, merge, dismiss).
 
 import { h, replace, link, badge, errorBox, toast } from "../dom.js";
-import { get, withQuery } from "../api.js";
-import { pct, confidenceKind, shortId, cut, formatDate, formatDateEntry, formatDateTime } from "../format.js";
+import { get, withQuery, invalidate, latestRunId, afterRematch } from "../api.js";
+import { pct, confidenceKind, shortId, cut, formatDate, dateLines, formatDateTime } from "../format.js";
 import { splitDialog, mergeDialog, dismissDialog } from "../dialogs.js";
 
 const TIERS = {
@@ -105,7 +105,7 @@ function details(e) {
     ),
     dt(
       "Dates",
-      dates.length ? [dates.map((d) => h("div", {}, formatDateEntry(d))), from(p, "dates")] : h("span", { class: "muted" }, "-"),
+      dates.length ? [dateLines(dates).map((line) => h("div", {}, line)), from(p, "dates")] : h("span", { class: "muted" }, "-"),
     ),
     dt(
       "Categories",
@@ -115,7 +115,7 @@ function details(e) {
     ),
     dt("Flags", flagChips(e).length ? h("span", { class: "chips" }, flagChips(e)) : h("span", { class: "muted" }, "None set")),
   );
-  return section("Event Details", h("div", { class: "two-col" }, left, right));
+  return section("Event Details", h("div", { class: "two-col", lang: "de" }, left, right));
 }
 
 /** Normalized text for comparisons between sources. */
@@ -149,12 +149,12 @@ function sourceCard(s, first, canonical) {
         : null;
     descEl = mark("description", h("div", {}, text, toggle));
   }
-  const dates = (s.dates || []).map((d) => h("div", {}, formatDateEntry(d)));
+  const dates = dateLines(s.dates).map((line) => h("div", {}, line));
   const place = addressLines(s, true);
   const titleDiffers = differs("title");
   return h(
     "article",
-    { class: titleDiffers ? "source-card differs" : "source-card", "data-source-id": s.id },
+    { class: titleDiffers ? "source-card differs" : "source-card", "data-source-id": s.id, lang: "de" },
     h(
       "div",
       { class: "source-head" },
@@ -183,10 +183,11 @@ function sourceCard(s, first, canonical) {
               "data-split": s.id,
               title: `Detach "${s.title}" from this event`,
               onclick: async () => {
+                const before = await latestRunId();
                 const answer = await splitDialog(canonical, s);
                 if (answer) {
                   toast(answer.new_canonical_id ? `Source detached into new event #${answer.new_canonical_id}` : "Source detached");
-                  canonical.reload(answer.original_deleted ? answer.new_canonical_id ?? answer.target_canonical_id : canonical.id);
+                  canonical.reload(answer.original_deleted ? answer.new_canonical_id ?? answer.target_canonical_id : canonical.id, before);
                 }
               },
             },
@@ -210,7 +211,26 @@ function scoreBar(label, value) {
   );
 }
 
-function decisionCard(d, titles) {
+/**
+ * Why the weights differ from the configured ones: an untrusted geo signal (a side
+ * without coordinates or with a geocoding confidence below the minimum) is dropped,
+ * and the combined score divides by the remaining weights.
+ */
+function reweighting(w) {
+  const sum = SIGNALS.reduce((acc, [key]) => acc + (Number(w[key]) || 0), 0);
+  if (Number(w.geo) !== 0 || sum <= 0) return null;
+  const shares = SIGNALS.filter(([key]) => key !== "geo").map(([key, label]) => `${label} ${Math.round(((Number(w[key]) || 0) / sum) * 100)}%`);
+  return h(
+    "div",
+    { class: "small reweighted", "data-testid": "geo-reweighted" },
+    badge("Geo not used", "orange"),
+    " Coordinates are missing or below the trusted geocoding confidence on one side, so geo counts 0 and the other weights are re-normalized: ",
+    shares.join(" · "),
+    ".",
+  );
+}
+
+export function decisionCard(d, titles, note = null) {
   const [tierText, tierKind] = TIERS[d.tier] || [d.tier, "grey"];
   const [decText, decKind] = DECISIONS[d.decision] || [d.decision, "grey"];
   const w = d.weights || {};
@@ -225,7 +245,8 @@ function decisionCard(d, titles) {
       badge(decText, decKind),
       badge(tierText, tierKind),
     ),
-    h("div", { class: "muted small pair-titles" }, h("div", { title: titles[d.source_event_id_a] || "" }, titles[d.source_event_id_a] || ""), h("div", { title: titles[d.source_event_id_b] || "" }, titles[d.source_event_id_b] || "")),
+    note,
+    h("div", { class: "muted small pair-titles", lang: "de" }, h("div", { title: titles[d.source_event_id_a] || "" }, titles[d.source_event_id_a] || ""), h("div", { title: titles[d.source_event_id_b] || "" }, titles[d.source_event_id_b] || "")),
     SIGNALS.map(([key, label]) => scoreBar(label, d[`${key}_score`])),
     h("div", { class: "combined" }, scoreBar("Combined", d.combined_score)),
     h(
@@ -235,6 +256,7 @@ function decisionCard(d, titles) {
       SIGNALS.map(([key, label]) => `${label} ${w[key] != null ? Number(w[key]).toFixed(2) : "-"}`).join(" · "),
       d.weight_source ? ` (category “${d.weight_source}”)` : " (default)",
     ),
+    reweighting(w),
     h("div", { class: "small rule" }, "Rule: ", h("strong", {}, RULES[d.rule] || d.rule), h("span", { class: "muted mono" }, ` ${d.rule}`)),
   );
 }
@@ -244,6 +266,7 @@ const AUDIT_ACTIONS = {
   merge: ["Merge", "green"],
   review_dismiss: ["Dismissed", "grey"],
   config_update: ["Config", "purple"],
+  pair_dismiss: ["Not duplicates", "grey"],
 };
 
 /** The one-line summary of an audit entry (frontend.md §3, "Audit Trail"). */
@@ -258,6 +281,8 @@ export function auditSummary(a) {
       return d.reason || "Dismissed from review queue";
     case "config_update":
       return "Matching configuration updated";
+    case "pair_dismiss":
+      return `Kept apart from canonical #${d.other_canonical_id}${d.reason ? `: ${d.reason}` : ""}`;
     default:
       return a.action_type;
   }
@@ -297,10 +322,24 @@ async function auditTrail(id, slot, ctx) {
 
 export function render(main, ctx) {
   const id = Number(ctx.params[0]);
-  replace(main, link("/", "← Back to list", { class: "back" }), h("p", { class: "muted" }, "Loading event..."));
-  const reload = (nextId) => {
+  // A reload of the page shown keeps its content until the answer is drawn (no flash,
+  // no layout shift, scroll position kept).
+  if (!main.querySelector(`.detail-header[data-id='${id}']`)) {
+    replace(main, link("/", "← Back to list", { class: "back" }), h("p", { class: "muted" }, "Loading event..."));
+  }
+  // After a split or merge the group's confidence is recomputed by the re-match the
+  // action triggers: redraw once that run has finished (`before`: the newest run id
+  // seen before the action).
+  const reload = (nextId, before) => {
+    const shown = nextId || id;
     if (nextId && nextId !== id) ctx.navigate(`/events/${nextId}`);
-    else ctx.navigate(`/events/${id}`, { replace: true });
+    else ctx.navigate(`/events/${id}`, { replace: true, keep: true });
+    if (before === undefined) return;
+    afterRematch(before).then((done) => {
+      if (!done || location.pathname !== `/events/${shown}`) return;
+      invalidate(`/api/canonical-events/${shown}`);
+      ctx.navigate(`/events/${shown}`, { replace: true, keep: true });
+    });
   };
   get(`/api/canonical-events/${id}`)
     .then((e) => {
@@ -321,15 +360,21 @@ export function render(main, ctx) {
 }
 
 function draw(main, e, ctx) {
+  // A redraw after an action keeps the focus where it was (same id), else on the
+  // page itself, never on BODY.
+  const active = document.activeElement;
+  const hadFocus = active && active !== document.body && main.contains(active);
+  const focusedId = hadFocus ? active.id : "";
   const sources = e.sources || [];
   const first = sources[0];
   const titles = Object.fromEntries(sources.map((s) => [s.id, s.title]));
   const decisions = e.match_decisions || [];
   const audit = h("div", {}, h("p", { class: "muted" }, "Loading audit trail..."));
+  const scores = h("div", { class: "decision-grid" }, decisions.map((d) => decisionCard(d, titles)));
   const header = h(
     "div",
-    { class: "detail-header" },
-    h("h1", { class: "event-title" }, e.title, " ", from(e.field_provenance, "title")),
+    { class: "detail-header", "data-id": e.id },
+    h("h1", { class: "event-title" }, h("span", { lang: "de" }, e.title), " ", from(e.field_provenance, "title")),
     h(
       "div",
       { class: "chips header-chips" },
@@ -350,10 +395,11 @@ function draw(main, e, ctx) {
           class: "btn",
           id: "merge-button",
           onclick: async () => {
+            const before = await latestRunId();
             const answer = await mergeDialog(e);
             if (answer) {
               toast(`Merged into event #${answer.surviving_canonical_id}`);
-              ctx.navigate(`/events/${answer.surviving_canonical_id}`);
+              e.reload(answer.surviving_canonical_id, before);
             }
           },
         },
@@ -397,11 +443,56 @@ function draw(main, e, ctx) {
       "Match Scores",
       sources.length <= 1
         ? h("p", { class: "muted" }, "Single source -- no match scores")
-        : decisions.length === 0
-          ? h("p", { class: "muted" }, "No match decisions recorded")
-          : h("div", { class: "decision-grid" }, decisions.map((d) => decisionCard(d, titles))),
+        : [decisions.length === 0 ? h("p", { class: "muted", id: "no-decisions" }, "No match decisions recorded") : null, scores],
     ),
     section("Audit Trail", audit),
   );
+  if (hadFocus) (document.getElementById(focusedId) || main).focus({ preventScroll: true });
   auditTrail(e.id, audit, ctx);
+  scoreMissingPairs(sources, decisions, titles, scores, ctx);
+}
+
+/** Most pairs scored on demand per group (a merged group of 8 has 28 pairs). */
+const MAX_ON_DEMAND = 28;
+
+/**
+ * Pairs of members without a stored decision (typically groups a reviewer merged:
+ * the matcher never compared them) are scored on demand with `/api/explain`, exactly
+ * as a run would, so every merged group shows its pair scores.
+ */
+async function scoreMissingPairs(sources, decisions, titles, grid, ctx) {
+  const known = new Set(decisions.map((d) => `${d.source_event_id_a}\u0000${d.source_event_id_b}`));
+  const ids = sources.map((s) => s.id).sort();
+  const missing = [];
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) {
+      if (!known.has(`${ids[i]}\u0000${ids[j]}`)) missing.push([ids[i], ids[j]]);
+    }
+  }
+  for (const [a, b] of missing.slice(0, MAX_ON_DEMAND)) {
+    try {
+      const x = await get(withQuery("/api/explain", [["a", a], ["b", b]]));
+      if (!ctx.current()) return;
+      const d = {
+        source_event_id_a: x.id_a,
+        source_event_id_b: x.id_b,
+        title_score: x.scores.title,
+        date_score: x.scores.date,
+        geo_score: x.scores.geo,
+        description_score: x.scores.description,
+        combined_score: x.combined,
+        decision: x.decision,
+        tier: x.tier,
+        weights: x.weights,
+        weight_source: x.weight_source,
+        rule: x.rule,
+      };
+      const note = h("div", { class: "small muted on-demand" }, badge("Scored now", "blue"), " No stored decision: the matcher never compared this pair (e.g. groups merged by a reviewer).");
+      grid.appendChild(decisionCard(d, titles, note));
+      document.getElementById("no-decisions")?.remove();
+    } catch (e) {
+      if (ctx.current()) grid.appendChild(errorBox(`Error scoring ${a} vs ${b}: ${e.message}`));
+      return;
+    }
+  }
 }

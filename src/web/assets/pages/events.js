@@ -1,6 +1,12 @@
 // The event list (frontend.md §2): filters, sortable columns and paging, with the
 // whole state in the URL query so a view can be shared. While a page loads, the
 // previous rows stay visible (dimmed).
+//
+// Layout stability: the columns have fixed widths (`table-layout: fixed`, one
+// <colgroup>) and rows a fixed height, so a new page or sort order never moves the
+// columns; the status line overlays instead of pushing the table. The ALL view is
+// virtualised: only the rows near the viewport exist in the DOM (spacer rows keep
+// the page's height), so sorting thousands of rows redraws a few dozen.
 
 import { h, replace, link, badge, ellipsis, errorBox } from "../dom.js";
 import { get, withQuery, LISTS_FRESH_MS } from "../api.js";
@@ -12,14 +18,19 @@ const DEFAULT_SIZE = 25;
 const ALL = 10000;
 
 const COLUMNS = [
-  { key: "title", label: "Title" },
-  { key: "city", label: "City" },
-  { key: "date", label: "Date" },
-  { key: "categories", label: "Categories" },
-  { key: "source_count", label: "Sources", cls: "num" },
-  { key: "confidence", label: "Confidence", cls: "num" },
-  { key: "review", label: "Review" },
+  { key: "title", label: "Title", col: "col-title" },
+  { key: "city", label: "City", col: "col-city" },
+  { key: "date", label: "Date", col: "col-date" },
+  { key: "categories", label: "Categories", col: "col-categories" },
+  { key: "source_count", label: "Sources", cls: "num", col: "col-sources" },
+  { key: "confidence", label: "Confidence", cls: "num", col: "col-confidence" },
+  { key: "review", label: "Review", col: "col-review" },
 ];
+
+/** Rows above which a page is virtualised (the ALL view). */
+const VIRTUAL_MIN = 100;
+/** Rows drawn beyond the viewport on each side while scrolling. */
+const OVERSCAN = 15;
 
 /** The list state from the URL query (defaults for missing keys). */
 export function stateFromQuery(q) {
@@ -248,7 +259,7 @@ export function render(main, ctx) {
   );
 
   const status = h("div", { class: "status", role: "status", "aria-live": "polite" });
-  const table = h("table", { class: "data events-table" });
+  const table = h("table", { class: "data events-table stackable" });
   const pager = h("div", { class: "pager" });
   replace(main, h("h1", {}, "Events"), filters, status, h("div", { class: "table-wrap" }, table), pager);
 
@@ -282,23 +293,76 @@ export function render(main, ctx) {
       ),
     );
 
+  const colgroup = () => h("colgroup", {}, COLUMNS.map((c) => h("col", { class: c.col })));
+
   const row = (e) => {
-    const { first, last } = dateBounds(e.dates);
+    // The sort key of the Date column: first_date (and last_date for ranges).
+    const bounds = e.first_date ? { first: e.first_date, last: e.last_date } : dateBounds(e.dates);
     return h(
       "tr",
       { "data-id": e.id },
       h(
         "td",
-        { class: "title-cell" },
-        h("div", { class: "title-line" }, link(`/events/${e.id}`, ellipsis(e.title), { class: "row-link" }), e.ai_assisted ? badge("AI", "purple") : null),
+        { class: "title-cell", "data-label": "Title", lang: "de" },
+        h("div", { class: "title-line" }, link(`/events/${e.id}`, ellipsis(e.title), { class: "row-link" }), e.ai_assisted ? badge("AI", "purple", { lang: "en" }) : null),
       ),
-      h("td", { class: "city-cell" }, e.location_city || "-"),
-      h("td", { class: "nowrap" }, formatRange(first, last)),
-      h("td", {}, h("div", { class: "chips" }, (e.categories || []).map((c) => badge(c, "blue")))),
-      h("td", { class: "num" }, e.source_count),
-      h("td", { class: "num" }, badge(pct(e.match_confidence), confidenceKind(e.match_confidence))),
-      h("td", {}, e.needs_review ? badge("Review", "yellow") : null),
+      h("td", { class: "city-cell", "data-label": "City", lang: "de" }, e.location_city || "-"),
+      h("td", { class: "nowrap", "data-label": "Date" }, formatRange(bounds.first, bounds.last)),
+      h("td", { "data-label": "Categories", lang: "de", title: (e.categories || []).join(", ") }, h("div", { class: "chips" }, (e.categories || []).map((c) => badge(c, "blue")))),
+      h("td", { class: "num", "data-label": "Sources" }, e.source_count),
+      h("td", { class: "num", "data-label": "Confidence" }, badge(pct(e.match_confidence), confidenceKind(e.match_confidence))),
+      h("td", { "data-label": "Review" }, e.needs_review ? badge("Review", "yellow") : null),
     );
+  };
+
+  /**
+   * A virtualised body for `items`: only rows near the viewport exist; two spacer
+   * rows stand in for the others. Row height is measured from the drawn rows (a
+   * phone's stacked cards are taller than a desktop row).
+   */
+  let detachScroll = () => {};
+  const virtualBody = (items) => {
+    const tbody = h("tbody", { class: "virtual", "data-total": items.length });
+    const spacer = () => h("tr", { class: "spacer", "aria-hidden": "true" }, h("td", { colspan: COLUMNS.length }));
+    const top = spacer();
+    const bottom = spacer();
+    let rowPx = 44;
+    let drawn = [-1, -1];
+    const draw = () => {
+      if (!tbody.isConnected) return;
+      const offset = -tbody.getBoundingClientRect().top;
+      const first = Math.max(0, Math.floor(offset / rowPx) - OVERSCAN);
+      const count = Math.ceil(window.innerHeight / rowPx) + 2 * OVERSCAN;
+      const last = Math.min(items.length, first + count);
+      if (first === drawn[0] && last === drawn[1]) return;
+      drawn = [first, last];
+      replace(tbody, top, items.slice(first, last).map(row), bottom);
+      const rows = tbody.querySelectorAll("tr:not(.spacer)");
+      if (rows.length) {
+        const measured = (rows[rows.length - 1].getBoundingClientRect().bottom - rows[0].getBoundingClientRect().top) / rows.length;
+        if (measured > 0) rowPx = measured;
+      }
+      top.firstChild.style.height = `${first * rowPx}px`;
+      bottom.firstChild.style.height = `${(items.length - last) * rowPx}px`;
+    };
+    let pending = false;
+    const onScroll = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        if (!ctx.current()) return detachScroll();
+        draw();
+      });
+    };
+    detachScroll();
+    window.addEventListener("scroll", onScroll, { passive: true });
+    window.addEventListener("resize", onScroll, { passive: true });
+    detachScroll = () => {
+      window.removeEventListener("scroll", onScroll);
+      window.removeEventListener("resize", onScroll);
+    };
+    return { tbody, draw };
   };
 
   const drawPager = (data) => {
@@ -330,12 +394,20 @@ export function render(main, ctx) {
       if (!ctx.current() || url !== apiUrl(state)) return;
       table.classList.remove("loading");
       replace(status);
+      detachScroll();
+      table.classList.remove("virtual");
       if (data.items.length === 0) {
-        replace(table, header());
+        replace(table, colgroup(), header());
         replace(status, h("p", { class: "empty" }, "No events found."));
         hasRows = false;
+      } else if (data.items.length > VIRTUAL_MIN) {
+        const v = virtualBody(data.items);
+        table.classList.add("virtual");
+        replace(table, colgroup(), header(), v.tbody);
+        v.draw();
+        hasRows = true;
       } else {
-        replace(table, header(), h("tbody", {}, data.items.map(row)));
+        replace(table, colgroup(), header(), h("tbody", {}, data.items.map(row)));
         hasRows = true;
       }
       drawPager(data);
@@ -346,6 +418,7 @@ export function render(main, ctx) {
     }
   };
 
-  drawPager(null);
+  // The pager appears with the first rows, below them: drawn earlier, it would be
+  // pushed down by the table (the largest layout shift of the page).
   load();
 }
