@@ -834,3 +834,82 @@ async fn config_row_round_trips() {
         1
     );
 }
+
+/// `train --database`: the reviewers' splits (cannot-links) and merges (must-links)
+/// stored in PostgreSQL become weighted training pairs; a split pair then scores lower
+/// than under a model trained on the labelled set alone.
+#[tokio::test]
+async fn train_learns_from_the_stored_review_decisions() {
+    let (pool, url) = fresh_database().await.expect("test database");
+    let other_name = "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json";
+    let other_path = format!(
+        "{}/tests/fixtures/worked_example/{other_name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let other = std::fs::read(&other_path).expect("fixture");
+    ingest(&pool, &fixture()).await;
+    ingest(
+        &pool,
+        &parse_event_file(other_name, &other).expect("parses"),
+    )
+    .await;
+    // The parade printed by both sources, split apart by a reviewer; a merge of two
+    // different listings.
+    let client = pool.get().await.expect("connection");
+    for (kind, a, b) in [
+        (PairConstraint::CannotLink, PARADE, "pdf-7c0d55e1-1-0"),
+        (
+            PairConstraint::MustLink,
+            "pdf-3fa91c02-1-1",
+            "pdf-7c0d55e1-2-0",
+        ),
+    ] {
+        store::add_pair_constraint(&**client, kind, a, b, "t")
+            .await
+            .expect("stored");
+    }
+    let events = load(&pool).await;
+    let find = |id: &str| events.iter().find(|e| e.id == id).expect("event");
+    let features = event_dedup::matching::features_of_pair(
+        find(PARADE),
+        find("pdf-7c0d55e1-1-0"),
+        &MatchingConfig::default(),
+        lists(),
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let set = format!(
+        "{}/tests/fixtures/train/plain-21",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let train = |database: bool, out: &std::path::Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_event-dedup"));
+        cmd.args(["train", &set, "--no-folds", "--out"])
+            .arg(out)
+            .env("EVENT_DEDUP_DATABASE_URL", &url);
+        if database {
+            cmd.arg("--database");
+        }
+        let output = cmd.output().expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let (plain, reviewed) = (
+        dir.path().join("plain.json"),
+        dir.path().join("reviewed.json"),
+    );
+    train(false, &plain);
+    let report = train(true, &reviewed);
+    assert!(report.contains("and 2 reviewer pair(s)"), "{report}");
+    let load_model = |p: &std::path::Path| {
+        event_dedup::matching::learned::MatchModel::load(p).expect("model loads")
+    };
+    let (before, after) = (load_model(&plain), load_model(&reviewed));
+    assert_eq!(after.training.reviewer_pairs, 2);
+    let (p0, p1) = (before.probability(&features), after.probability(&features));
+    assert!(p1 < p0, "split pair: {p0:.4} before, {p1:.4} after");
+}

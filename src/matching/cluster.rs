@@ -304,6 +304,78 @@ mod tests {
         assert_eq!(dropped, vec![e(1, 2, 0.8)]);
     }
 
+    fn facts(n: usize) -> Vec<EventFacts> {
+        vec![EventFacts::default(); n]
+    }
+
+    #[test]
+    fn a_weak_average_link_stops_a_chain() {
+        // 0~1 and 1~2 are strong, but 0 and 2 were compared and are different: joining
+        // {0,1} with 2 would average (0.95 + 0.05) / 2 = 0.5 < 0.6.
+        let scores = |a: u32, b: u32| match (a, b) {
+            (0, 1) => Some(0.99),
+            (1, 2) => Some(0.95),
+            (0, 2) => Some(0.05),
+            _ => None,
+        };
+        let f = facts(3);
+        let ctx = ConflictContext {
+            facts: &f,
+            score: &scores,
+            min_average_link: 0.6,
+        };
+        let edges = [e(0, 1, 0.99), e(1, 2, 0.95)];
+        let (c, dropped) = agglomerate(3, &edges, &[], Some(&ctx));
+        assert_eq!(c, vec![vec![0, 1], vec![2]]);
+        assert_eq!(dropped.len(), 1);
+        assert!(matches!(dropped[0].1, Refusal::WeakLink(m) if (m - 0.5).abs() < 1e-12));
+        assert!(dropped[0].1.describe().starts_with("cut: weak link"));
+        // Plain connected components chain all three.
+        let (c, _) = agglomerate(3, &edges, &[], None);
+        assert_eq!(c, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn conflicts_refuse_merges_but_must_links_are_absolute() {
+        use crate::matching::conflicts::event_facts;
+        use crate::matching::prepared::PreparedEvent;
+        use crate::matching::MatchingConfig;
+        use crate::model::SourceEvent;
+        use crate::preprocess::WordLists;
+        // 0 and 2 come from one issue of one source; 1 (another source) matches both.
+        let ev = |id: &str| SourceEvent {
+            id: id.into(),
+            source_type: "terminliste".into(),
+            ..Default::default()
+        };
+        let events = [ev("pdf-aa-0-1"), ev("pdf-bb-0-1"), ev("pdf-aa-0-2")];
+        let (config, lists) = (MatchingConfig::default(), WordLists::bundled());
+        let prepared: Vec<PreparedEvent> = events
+            .iter()
+            .map(|x| PreparedEvent::new(x, &lists, &config))
+            .collect();
+        let f = event_facts(&events, &prepared, &config);
+        let scores = |_: u32, _: u32| Some(0.99);
+        let ctx = ConflictContext {
+            facts: &f,
+            score: &scores,
+            min_average_link: 0.5,
+        };
+        let edges = [e(0, 1, 0.99), e(1, 2, 0.98)];
+        let (c, dropped) = agglomerate(3, &edges, &[], Some(&ctx));
+        assert_eq!(c, vec![vec![0, 1], vec![2]]);
+        assert_eq!(dropped[0].1, Refusal::Conflict(Conflict::SameIssue));
+        // A reviewer's must-link overrides the conflict.
+        let with_must = [e(0, 1, 0.99), e(1, 2, 0.98), e(0, 2, f64::INFINITY)];
+        let (c, dropped) = agglomerate(3, &with_must, &[], Some(&ctx));
+        assert_eq!(c, vec![vec![0, 1, 2]]);
+        assert!(dropped.is_empty());
+        // And a cannot-link still wins over a match edge.
+        let (c, dropped) = agglomerate(3, &edges, &[(0, 1)], Some(&ctx));
+        assert_eq!(c, vec![vec![0], vec![1, 2]]);
+        assert_eq!(dropped[0].1, Refusal::CannotLink);
+    }
+
     #[test]
     fn must_link_joins_regardless_of_score() {
         let (c, _) = connected_clusters(3, &[e(0, 2, f64::INFINITY)], &[]);

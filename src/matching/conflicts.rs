@@ -65,11 +65,11 @@ impl Conflict {
 }
 
 /// What the conflict rules need of one event, kept small: a run holds one per event.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventFacts {
-    /// Interned document (issue) id; `u32::MAX` when unknown.
+    /// Interned document (issue) id; [`UNKNOWN`] when unknown.
     document: u32,
-    /// Interned normalized municipality; `u32::MAX` when unknown.
+    /// Interned municipality (town stem); [`UNKNOWN`] when unknown.
     city: u32,
     source_type: u32,
     /// Listed days, ascending (ranges expanded as in scoring).
@@ -77,6 +77,22 @@ pub struct EventFacts {
     /// Trusted coordinates (confident and inside the region).
     point: Option<(f32, f32)>,
 }
+
+impl Default for EventFacts {
+    /// Nothing known: conflicts with nothing.
+    fn default() -> Self {
+        EventFacts {
+            document: UNKNOWN,
+            city: UNKNOWN,
+            source_type: UNKNOWN,
+            days: Box::default(),
+            point: None,
+        }
+    }
+}
+
+/// The interned id of an unknown value.
+const UNKNOWN: u32 = u32::MAX;
 
 /// Interns strings to small ids while facts are built.
 #[derive(Default)]
@@ -87,7 +103,7 @@ pub struct Interner<'a> {
 impl<'a> Interner<'a> {
     fn id(&mut self, s: Option<&'a str>) -> u32 {
         match s {
-            None => u32::MAX,
+            None => UNKNOWN,
             Some(s) => {
                 let next = self.ids.len() as u32;
                 *self.ids.entry(s).or_insert(next)
@@ -128,14 +144,14 @@ fn trusted_point(e: &SourceEvent, config: &MatchingConfig) -> Option<(f32, f32)>
 
 /// The strongest conflict between two events (hard first), if any.
 pub fn conflict(a: &EventFacts, b: &EventFacts) -> Option<Conflict> {
-    if a.document != u32::MAX && a.document == b.document {
+    if a.document != UNKNOWN && a.document == b.document {
         return Some(if a.source_type == b.source_type {
             Conflict::SameIssue
         } else {
             Conflict::SameIssueOtherType
         });
     }
-    if a.city != u32::MAX && b.city != u32::MAX && a.city != b.city {
+    if a.city != UNKNOWN && b.city != UNKNOWN && a.city != b.city {
         return Some(Conflict::DifferentMunicipality);
     }
     if let (Some(x), Some(y)) = (a.point, b.point) {

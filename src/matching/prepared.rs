@@ -190,3 +190,41 @@ fn day_times(event: &SourceEvent, expand: u32) -> Vec<DayTimes> {
     days.sort_by_key(|d| d.date);
     days
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_the_extractors_pdf_part_of_the_id() {
+        assert_eq!(document_of("pdf-3fa91c02-1-0"), Some("pdf-3fa91c02"));
+        assert_eq!(document_of("pdf-3fa91c02"), None);
+        assert_eq!(document_of("pdf-xyz-1-0"), None);
+        assert_eq!(document_of("listing-17"), None);
+    }
+
+    #[test]
+    fn the_municipality_folds_districts_and_spellings_but_not_unknown_districts() {
+        let (lists, config) = (WordLists::bundled(), MatchingConfig::default());
+        let city = |city: &str, district: Option<&str>| {
+            let e = SourceEvent {
+                id: "x".into(),
+                location_city: Some(city.into()),
+                location_district: district.map(str::to_string),
+                ..Default::default()
+            };
+            PreparedEvent::new(&e, &lists, &config)
+                .city
+                .map(String::from)
+        };
+        assert_eq!(city("Lahr/Schw.", None).as_deref(), Some("lahr"));
+        assert_eq!(city("Lahr/Schwarzwald", None).as_deref(), Some("lahr"));
+        assert_eq!(
+            city("Kollnau", Some("Kollnau")).as_deref(),
+            Some("waldkirch")
+        );
+        // A district printed as the city that the alias table does not know.
+        assert_eq!(city("Griesheim", Some("Griesheim")), None);
+        assert_eq!(city("Griesheim", None).as_deref(), Some("griesheim"));
+    }
+}

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use event_dedup::startup::App;
 use helpers::{events_in, files_in, fixture, wait_until, TestEnv, TIMEOUT};
 
 const WZO: &str = "worked_example/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
@@ -511,4 +512,52 @@ async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fa
     assert_eq!(outcome, IngestOutcome::DeadLettered);
     assert!(!path.exists());
     assert_eq!(files_in(env.dead()).len(), 2);
+}
+
+/// A model file that cannot be used stops start-up naming the file and the problem;
+/// with `EVENT_DEDUP_MODEL_FALLBACK=true` the service starts with the weighted sum
+/// (its decisions then carry the weighted-sum rules and weights, not probabilities).
+#[actix_rt::test]
+async fn a_corrupt_model_file_stops_start_up_unless_the_fallback_is_configured() {
+    let env = TestEnv::new().await;
+    let bad = env.dead().join("model.json");
+    std::fs::write(&bad, "{ not a model").expect("write");
+    let bad_path = bad.display().to_string();
+    let err = match App::build(env.settings(&[("MODEL_PATH", &bad_path)])).await {
+        Ok(_) => panic!("a corrupt model must stop start-up"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains(&bad_path) && err.contains("invalid match model"),
+        "{err}"
+    );
+    assert!(err.contains("EVENT_DEDUP_MODEL_FALLBACK"), "{err}");
+
+    let app = env
+        .spawn_with(&[("MODEL_PATH", &bad_path), ("MODEL_FALLBACK", "true")])
+        .await;
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
+    wait_until("the worked example matched", TIMEOUT, || async {
+        env.count("SELECT count(*) FROM match_decisions").await == 5
+    })
+    .await;
+    // The weighted sum decided: the Primel-Aktion pair stays ambiguous (combined 0.65
+    // below its 0.75 threshold), where the learned model matches it (p 0.86).
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM match_decisions
+             WHERE source_event_id_a = 'pdf-3fa91c02-2-0' AND source_event_id_b = 'pdf-7c0d55e1-2-1'
+               AND decision = 'ambiguous' AND combined_score < 0.75"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
 }

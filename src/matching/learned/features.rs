@@ -208,3 +208,62 @@ fn length_ratio(a: &Option<TokenizedText>, b: &Option<TokenizedText>) -> f64 {
         _ => 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventDate;
+    use crate::preprocess::WordLists;
+
+    fn event(id: &str, day: &str, start: &str, source: &str) -> SourceEvent {
+        SourceEvent {
+            id: id.into(),
+            source_code: source.into(),
+            source_type: "terminliste".into(),
+            title: "Jahreskonzert Musikverein".into(),
+            location_city: Some("Kehl".into()),
+            dates: vec![EventDate {
+                date: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+                start_time: chrono::NaiveTime::parse_from_str(start, "%H:%M").ok(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn features(a: &SourceEvent, b: &SourceEvent) -> Features {
+        let (config, lists) = (MatchingConfig::default(), WordLists::bundled());
+        let pa = PreparedEvent::new(a, &lists, &config);
+        let pb = PreparedEvent::new(b, &lists, &config);
+        let scores = crate::matching::signals::score_pair((a, &pa), (b, &pb), &config);
+        pair_features((a, &pa), (b, &pb), &scores, &config)
+    }
+
+    fn value(f: &Features, name: &str) -> f64 {
+        f.values[FEATURE_NAMES.iter().position(|n| *n == name).unwrap()]
+    }
+
+    #[test]
+    fn facts_behind_the_scores() {
+        let a = event("pdf-aa-0-1", "2026-02-14", "19:00", "bzk");
+        let b = event("pdf-bb-0-1", "2026-02-14", "20:00", "wzo");
+        let f = features(&a, &b);
+        assert_eq!(f, features(&b, &a), "symmetric");
+        assert_eq!(value(&f, "time_diff_hours"), 1.0);
+        assert_eq!(value(&f, "time_doors_open"), 1.0);
+        assert_eq!(value(&f, "same_issue"), 0.0);
+        assert_eq!(value(&f, "city_same"), 1.0);
+        assert_eq!(value(&f, "title_overlap"), 1.0);
+        let c = event("pdf-aa-0-2", "2026-02-15", "19:00", "bzk");
+        let f = features(&a, &c);
+        assert_eq!(value(&f, "same_issue"), 1.0);
+        assert_eq!(value(&f, "same_issue_same_type"), 1.0);
+        assert_eq!(value(&f, "same_source"), 1.0);
+        assert!((value(&f, "day_gap") - 1.0 / MAX_DAY_GAP).abs() < 1e-12);
+        assert_eq!(
+            value(&f, "time_known"),
+            0.0,
+            "no shared day, no time comparison"
+        );
+    }
+}
