@@ -344,14 +344,29 @@ async fn the_detail_shows_sources_provenance_and_score_bars() {
         .expect("rule");
     let expected_rule = c["match_decisions"][0]["rule"].as_str().expect("rule");
     assert!(rule.contains(expected_rule), "deciding rule shown: {rule}");
-    let weights = ui
+    // The learned model explains itself by its features' contributions (the API's
+    // largest first), not by signal weights.
+    let first = &c["match_decisions"][0]["contributions"][0];
+    let feature = first["feature"].as_str().expect("feature");
+    let shown = ui
         .browser
-        .find(".decision-card .weights")
+        .js("return document.querySelector('.decision-card .contribution-row')?.dataset.feature;")
+        .await;
+    assert_eq!(shown, feature, "largest contribution first");
+    assert_eq!(
+        ui.count(".decision-card .contribution-row").await,
+        decisions * 6,
+        "six contributions per decision"
+    );
+    let label = ui
+        .browser
+        .find(".decision-card .combined .score-label")
         .await
         .text()
         .await
-        .expect("weights");
-    assert!(weights.contains("Title 0."), "weights shown: {weights}");
+        .expect("label");
+    assert_eq!(label, "Probability");
+    assert_eq!(ui.count(".decision-card .weights").await, 0);
     ui.browser.screenshot("detail").await;
 
     // Keyboard: the merge dialog is modal and Escape closes it.

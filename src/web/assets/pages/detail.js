@@ -26,8 +26,78 @@ const RULES = {
   "review_constraint:must_link": "A reviewer merged these groups (must-link)",
   "review_constraint:cannot_link": "A reviewer split these events apart (cannot-link)",
   "review_constraint:cannot_link_separation": "Match edge dropped: it would join two events a reviewer split apart",
+  cluster_conflict: "Match edge refused by the clustering: the groups it would join hold conflicting listings or link too weakly (the groups are flagged)",
   llm: "Decided by the AI tie-breaker",
 };
+
+/** Names of the learned model's features (matching::learned::features). */
+const FEATURES = {
+  date_score: "Date score",
+  geo_score: "Geo score",
+  title_score: "Title score",
+  description_score: "Description score",
+  days_jaccard: "Shared days",
+  day_gap: "Days apart",
+  time_known: "Both times known",
+  time_diff_hours: "Hours apart",
+  time_doors_open: "Doors-open gap",
+  geo_trusted: "Trusted geocodes",
+  geo_km_log: "Distance",
+  geo_outside_region: "Geocode outside region",
+  geo_confidence_min: "Geocode confidence",
+  venue_both: "Both venues named",
+  venue_overlap: "Venue words shared",
+  title_overlap: "Title words shared",
+  category_jaccard: "Shared categories",
+  same_source: "Same source",
+  same_issue: "Same issue",
+  same_issue_same_type: "Same issue, same type",
+  cross_source_type: "Article vs listing",
+  description_length_ratio: "Description lengths",
+  city_same: "Same municipality",
+  city_differs: "Other municipality",
+};
+
+/** Yes/no features: their label says which way the pair went. */
+const FLAG_FEATURES = new Set([
+  "time_known", "time_doors_open", "geo_trusted", "geo_outside_region", "venue_both", "same_source",
+  "same_issue", "same_issue_same_type", "cross_source_type", "city_same", "city_differs",
+]);
+
+function featureLabel(c) {
+  const name = FEATURES[c.feature] || c.feature;
+  return FLAG_FEATURES.has(c.feature) ? `${name}: ${Number(c.value) >= 0.5 ? "yes" : "no"}` : name;
+}
+
+/** Feature contributions shown per decision; the rest are small. */
+const SHOWN_CONTRIBUTIONS = 6;
+
+/**
+ * Why the learned model decided: the features that moved the match probability most,
+ * as diverging bars (right = towards "same event", left = against), in log-odds
+ * relative to an average candidate pair.
+ */
+function contributionList(cs) {
+  const top = cs.slice(0, SHOWN_CONTRIBUTIONS);
+  const max = Math.max(1, ...top.map((c) => Math.abs(Number(c.contribution) || 0)));
+  return h(
+    "div",
+    { class: "contributions", "data-testid": "contributions" },
+    h("div", { class: "small muted" }, "Why (learned model; log-odds against an average candidate pair):"),
+    top.map((c) => {
+      const v = Number(c.contribution) || 0;
+      const fill = h("div", { class: `contrib-fill ${v >= 0 ? "contrib-for" : "contrib-against"}` });
+      fill.style.width = `${((Math.abs(v) / max) * 50).toFixed(1)}%`;
+      return h(
+        "div",
+        { class: "score-row contribution-row", "data-feature": c.feature },
+        h("span", { class: "score-label", title: `${c.feature} = ${Number(c.value).toFixed(2)}` }, featureLabel(c)),
+        h("div", { class: "contrib-bar", role: "img", "aria-label": `${featureLabel(c)}: ${v >= 0 ? "for" : "against"} a match` }, fill),
+        h("span", { class: "score-value" }, `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(2)}`),
+      );
+    }),
+  );
+}
 
 const SIGNALS = [
   ["title", "Title"],
@@ -234,6 +304,9 @@ export function decisionCard(d, titles, note = null) {
   const [tierText, tierKind] = TIERS[d.tier] || [d.tier, "grey"];
   const [decText, decKind] = DECISIONS[d.decision] || [d.decision, "grey"];
   const w = d.weights || {};
+  // With the learned model the combined score is the match probability and the
+  // explanation is the features' contributions, not the signal weights.
+  const learned = Array.isArray(d.contributions) && d.contributions.length > 0;
   const short = (id) => shortId(id, 12, 8);
   return h(
     "article",
@@ -248,15 +321,19 @@ export function decisionCard(d, titles, note = null) {
     note,
     h("div", { class: "muted small pair-titles", lang: "de" }, h("div", { title: titles[d.source_event_id_a] || "" }, titles[d.source_event_id_a] || ""), h("div", { title: titles[d.source_event_id_b] || "" }, titles[d.source_event_id_b] || "")),
     SIGNALS.map(([key, label]) => scoreBar(label, d[`${key}_score`])),
-    h("div", { class: "combined" }, scoreBar("Combined", d.combined_score)),
-    h(
-      "div",
-      { class: "small weights" },
-      "Weights: ",
-      SIGNALS.map(([key, label]) => `${label} ${w[key] != null ? Number(w[key]).toFixed(2) : "-"}`).join(" · "),
-      d.weight_source ? ` (category “${d.weight_source}”)` : " (default)",
-    ),
-    reweighting(w),
+    learned
+      ? [h("div", { class: "combined" }, scoreBar("Probability", d.combined_score)), contributionList(d.contributions)]
+      : [
+          h("div", { class: "combined" }, scoreBar("Combined", d.combined_score)),
+          h(
+            "div",
+            { class: "small weights" },
+            "Weights: ",
+            SIGNALS.map(([key, label]) => `${label} ${w[key] != null ? Number(w[key]).toFixed(2) : "-"}`).join(" · "),
+            d.weight_source ? ` (category “${d.weight_source}”)` : " (default)",
+          ),
+          reweighting(w),
+        ],
     h("div", { class: "small rule" }, "Rule: ", h("strong", {}, RULES[d.rule] || d.rule), h("span", { class: "muted mono" }, ` ${d.rule}`)),
   );
 }
@@ -486,6 +563,7 @@ async function scoreMissingPairs(sources, decisions, titles, grid, ctx) {
         weights: x.weights,
         weight_source: x.weight_source,
         rule: x.rule,
+        contributions: x.contributions,
       };
       const note = h("div", { class: "small muted on-demand" }, badge("Scored now", "blue"), " No stored decision: the matcher never compared this pair (e.g. groups merged by a reviewer).");
       grid.appendChild(decisionCard(d, titles, note));
