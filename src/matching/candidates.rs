@@ -94,10 +94,10 @@ pub fn candidate_pairs(
 /// Title tokens shorter than this are not distinctive enough for a title-day key.
 const MIN_TITLE_KEY_CHARS: usize = 5;
 
-/// Pairs of listings sharing a distinctive title token on the same or an adjacent
-/// day. Each listing keys `(token, day)` and `(token, day + 1)` for its listed days,
-/// so two listings one day apart meet on the later day. Blocks larger than
-/// `max_block` are generic words and skipped.
+/// Pairs of listings one day apart that share a distinctive title token. Each
+/// listing keys `(token, day)` and `(token, day + 1)` for its listed days, so two
+/// listings one day apart meet on the later day. Blocks larger than `max_block` are
+/// generic words and skipped.
 fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(u32, u32)>) {
     let mut keyed: Vec<(u64, u32)> = prepared
         .par_iter()
@@ -124,15 +124,25 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
         .collect();
     keyed.par_sort_unstable();
     keyed.dedup();
-    let mut members: Vec<u32> = Vec::new();
     for block in keyed.chunk_by(|x, y| x.0 == y.0) {
         if block.len() < 2 || block.len() > max_block {
             continue;
         }
-        members.clear();
-        members.extend(block.iter().map(|&(_, idx)| idx));
-        all_pairs(&members, out);
+        for (i, &(_, a)) in block.iter().enumerate() {
+            for &(_, b) in &block[i + 1..] {
+                // Listings sharing a day already meet on their town or grid cell
+                // keys whenever they can be the same event; these keys are for the
+                // date printed a day off.
+                if !share_a_day(&prepared[a as usize], &prepared[b as usize]) {
+                    out.push(if a < b { (a, b) } else { (b, a) });
+                }
+            }
+        }
     }
+}
+
+fn share_a_day(a: &PreparedEvent, b: &PreparedEvent) -> bool {
+    a.days.iter().any(|x| b.days.iter().any(|y| x.date == y.date))
 }
 
 fn all_pairs(members: &[u32], out: &mut Vec<(u32, u32)>) {

@@ -182,7 +182,18 @@ pub fn agglomerate(
             continue;
         }
         if let Some(ctx) = context.filter(|_| e.weight.is_finite()) {
-            if let Some(refusal) = link_refusal(uf.component(ra), uf.component(rb), ctx) {
+            // Two single listings: the only cross pair is this edge, whose score is
+            // above any sensible minimum; only a hard conflict can refuse it.
+            let singletons = uf.size[ra as usize] == 1 && uf.size[rb as usize] == 1;
+            let refusal = if singletons && e.weight >= ctx.min_average_link {
+                let (x, y) = (&ctx.facts[e.a as usize], &ctx.facts[e.b as usize]);
+                conflict(x, y)
+                    .filter(|c| c.is_hard())
+                    .map(Refusal::Conflict)
+            } else {
+                link_refusal(uf.component(ra), uf.component(rb), ctx)
+            };
+            if let Some(refusal) = refusal {
                 dropped.push((*e, refusal));
                 continue;
             }

@@ -142,13 +142,17 @@ pub fn stored_blocking_keys(
 /// See [`PreparedEvent::city`].
 fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<String> {
     let printed = normalize(event.location_city.as_deref()?, None);
-    let aliased = lists.city_aliases.normalize_city(Some(&printed))?;
-    let unknown_district = aliased == printed
-        && event
-            .location_district
-            .as_deref()
-            .is_some_and(|d| normalize(d, None) == printed);
-    (!unknown_district).then(|| town_stem_of(&aliased).to_string())
+    if printed.is_empty() {
+        return None;
+    }
+    if let Some(m) = lists.city_aliases.municipality_of(&printed) {
+        return Some(town_stem_of(m).to_string());
+    }
+    let unknown_district = event
+        .location_district
+        .as_deref()
+        .is_some_and(|d| normalize(d, None) == printed);
+    (!unknown_district).then(|| town_stem_of(&printed).to_string())
 }
 
 /// The document part of an id of the extractor's form `pdf-<hex>-<batch>-<index>`.

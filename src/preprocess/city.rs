@@ -33,6 +33,11 @@ impl CityAliases {
         Some(self.map.get(&normalized).cloned().unwrap_or(normalized))
     }
 
+    /// The municipality of an already normalized district name, if it is one.
+    pub fn municipality_of(&self, normalized: &str) -> Option<&str> {
+        self.map.get(normalized).map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -15,7 +15,7 @@ use chrono::NaiveTime;
 use crate::matching::config::MatchingConfig;
 use crate::matching::prepared::{DayTimes, PreparedEvent, SourceKind};
 use crate::matching::signals::geo::{haversine_km, trusted_points};
-use crate::matching::similarity::{token_set_ratio_prepared, TokenizedText};
+use crate::matching::similarity::TokenizedText;
 use crate::model::{SignalScores, SourceEvent};
 
 /// Number of features.
@@ -85,7 +85,7 @@ pub fn pair_features(
     };
     let venue_both = pa.venue.is_some() && pb.venue.is_some();
     let venue_overlap = match (&pa.venue, &pb.venue) {
-        (Some(x), Some(y)) => token_set_ratio_prepared(x, y) / 100.0,
+        (Some(x), Some(y)) => token_overlap(x, y),
         _ => 0.0,
     };
     let same_issue = matches!((&pa.document, &pb.document), (Some(x), Some(y)) if x == y);
@@ -136,6 +136,7 @@ struct DayFacts {
     gap: f64,
 }
 
+/// One walk over both sorted day lists (ranges expand to 14 days, so no nested loop).
 fn day_facts(a: &[DayTimes], b: &[DayTimes]) -> DayFacts {
     if a.is_empty() || b.is_empty() {
         return DayFacts {
@@ -143,44 +144,85 @@ fn day_facts(a: &[DayTimes], b: &[DayTimes]) -> DayFacts {
             gap: MAX_DAY_GAP,
         };
     }
-    let shared = a
-        .iter()
-        .filter(|x| b.iter().any(|y| y.date == x.date))
-        .count();
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    let mut gap = i64::MAX;
+    while i < a.len() && j < b.len() {
+        let d = (a[i].date - b[j].date).num_days();
+        gap = gap.min(d.abs());
+        match d.cmp(&0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     let union = a.len() + b.len() - shared;
-    let gap = a
-        .iter()
-        .flat_map(|x| {
-            b.iter()
-                .map(move |y| (x.date - y.date).num_days().unsigned_abs())
-        })
-        .min()
-        .unwrap_or(0) as f64;
     DayFacts {
         jaccard: shared as f64 / union as f64,
-        gap,
+        gap: gap as f64,
     }
 }
 
 /// Minutes between the first start times on the first shared day, when both have one.
 fn first_shared_start_diff(a: &[DayTimes], b: &[DayTimes]) -> Option<i64> {
     let first = |d: &DayTimes| -> Option<NaiveTime> { d.starts.iter().flatten().next().copied() };
-    let (x, y) = a
-        .iter()
-        .find_map(|x| b.iter().find(|y| y.date == x.date).map(|y| (x, y)))?;
-    Some((first(x)? - first(y)?).num_minutes().abs())
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].date.cmp(&b[j].date) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                return Some((first(&a[i])? - first(&b[j])?).num_minutes().abs());
+            }
+        }
+    }
+    None
 }
 
-/// Shared distinct tokens over the smaller token set (containment).
+/// Shared distinct tokens over the smaller token set (containment). Walks both
+/// sorted token sets once, without allocating: it runs for every candidate pair.
 fn token_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
-    let x: Vec<&str> = a.token_set().collect();
-    let y: Vec<&str> = b.token_set().collect();
-    let smaller = x.len().min(y.len());
-    if smaller == 0 {
-        return 0.0;
+    let (mut x, mut y) = (a.token_set().peekable(), b.token_set().peekable());
+    let (mut nx, mut ny, mut shared) = (0usize, 0usize, 0usize);
+    loop {
+        match (x.peek(), y.peek()) {
+            (Some(p), Some(q)) => match p.cmp(q) {
+                std::cmp::Ordering::Less => {
+                    x.next();
+                    nx += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    y.next();
+                    ny += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    x.next();
+                    y.next();
+                    nx += 1;
+                    ny += 1;
+                    shared += 1;
+                }
+            },
+            (Some(_), None) => {
+                x.next();
+                nx += 1;
+            }
+            (None, Some(_)) => {
+                y.next();
+                ny += 1;
+            }
+            (None, None) => break,
+        }
     }
-    let shared = x.iter().filter(|t| y.binary_search(t).is_ok()).count();
-    shared as f64 / smaller as f64
+    let smaller = nx.min(ny);
+    if smaller == 0 {
+        0.0
+    } else {
+        shared as f64 / smaller as f64
+    }
 }
 
 /// Jaccard of two sorted, distinct lists; 0 when both are empty.
