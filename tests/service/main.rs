@@ -2,6 +2,7 @@
 //! (one fresh database per test), a temp watched directory and a temp dead-letter
 //! directory. Every wait polls a condition with a timeout (`wait_until`).
 
+mod hardening;
 mod helpers;
 mod process;
 
