@@ -6,6 +6,8 @@
 //!   app in [`cors`].
 //! * [`error`] - [`ApiError`](error::ApiError), the one error enum of this boundary.
 //! * [`auth`] - bearer tokens / loopback-only writes.
+//! * [`body_guard`] - request bodies are read within a deadline and a size bound
+//!   before any handler runs (wrap the app in it, as [`server::run`] does).
 //! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
 //!   [`explain`] - one module per resource.
 //!
@@ -16,6 +18,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_guard;
 pub mod config;
 pub mod dashboard;
 pub mod error;

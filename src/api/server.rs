@@ -3,28 +3,46 @@
 //! ask for the port.
 //!
 //! Invariants: the server never installs its own signal handlers (the owner decides
-//! the shutdown order and stops the server last).
+//! the shutdown order and stops the server last). No connection is held by a stalled
+//! client: a request head must arrive within [`HEAD_READ_TIMEOUT`], its body within
+//! [`super::body_guard::BODY_READ_TIMEOUT`] (408 and close otherwise).
 
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use super::body_guard::body_guard;
 use super::{configure, cors, ApiState};
 
 /// Worker threads: the API is I/O-bound and shares two cores with the pipeline.
 pub const HTTP_WORKERS: usize = 2;
+/// How long a request head may take (actix's default, stated here because the body
+/// deadline builds on it).
+pub const HEAD_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Builds the HTTP server on `listener` (not yet polled: spawn or await it).
 pub fn run(listener: TcpListener, state: ApiState) -> std::io::Result<Server> {
+    run_with_workers(listener, state, HTTP_WORKERS)
+}
+
+/// [`run`] with `workers` threads (tests use one per server).
+pub fn run_with_workers(
+    listener: TcpListener,
+    state: ApiState,
+    workers: usize,
+) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(cors())
+            .wrap(from_fn(body_guard))
             .app_data(state.clone())
             .configure(configure)
     })
-    .workers(HTTP_WORKERS)
+    .client_request_timeout(HEAD_READ_TIMEOUT)
+    .workers(workers)
     .disable_signals()
     .listen(listener)?
     .run();
