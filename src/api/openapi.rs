@@ -52,7 +52,7 @@ use super::error::FieldProblem;
         super::explain::explain,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "events", description = "The canonical catalogue"),
         (name = "review", description = "Human review decisions; they stick across re-matches"),
@@ -74,6 +74,68 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Statuses any operation can answer, whatever its handler does: the framework's
+/// and the middleware's refusals, and (for operations that read the database) an
+/// outage. Added to every operation so the document lists every status the server
+/// sends (issue 13; schemathesis `status_code_conformance`).
+struct CommonResponses;
+
+/// Operations that never touch the database (no 503 from them; `/health` documents
+/// its own 503).
+const WITHOUT_DATABASE: [&str; 3] = ["health", "metrics", "openapi"];
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+        let error = |description: &str| {
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+        };
+        let common = [
+            ("400", "The HTTP request is malformed (request line, headers or framing)"),
+            ("405", "The method is not allowed on this path (the `Allow` header lists the allowed ones)"),
+            ("408", "The request head or body did not arrive in time; the connection is closed"),
+            ("413", "The request body is larger than 64 KiB"),
+            ("431", "The request headers are too large"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                for (status, description) in common {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).build().into());
+                }
+                let id = op.operation_id.as_deref().unwrap_or_default();
+                if !WITHOUT_DATABASE.contains(&id) {
+                    let retry_after = HeaderBuilder::new()
+                        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build();
+                    responses.entry("503".to_string()).or_insert_with(|| {
+                        error("The database is unavailable; retry after `Retry-After` seconds")
+                            .header("Retry-After", retry_after)
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -289,6 +351,31 @@ mod tests {
         let first_template = routes.iter().position(|r| r.path.contains('{'));
         let last_literal = routes.iter().rposition(|r| !r.path.contains('{'));
         assert!(matches!((first_template, last_literal), (Some(t), Some(l)) if l < t));
+    }
+
+    #[test]
+    fn every_operation_documents_the_common_statuses() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        let paths = json["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("path item") {
+                let responses = &op["responses"];
+                for status in ["400", "405", "408", "413", "431"] {
+                    assert!(
+                        responses[status]["content"]["application/json"].is_object(),
+                        "{method} {path}: {status}"
+                    );
+                }
+                let uses_database =
+                    !["/health", "/metrics", "/api/openapi.json"].contains(&path.as_str());
+                if uses_database {
+                    assert!(
+                        responses["503"]["headers"]["Retry-After"].is_object(),
+                        "{method} {path}: 503"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

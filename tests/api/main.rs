@@ -2,6 +2,8 @@
 //! real HTTP server, including review decisions surviving a pipeline re-run, config
 //! validation, export round trips, auth refusals and a fuzz test for 5xx.
 
+mod contract;
+mod hardening;
 mod helpers;
 #[path = "../ui/seed.rs"]
 mod seed;
@@ -836,10 +838,10 @@ async fn export_round_trips_as_an_input_file() {
         .send()
         .await
         .expect("sent");
-    let body = assert_error(bad, 400).await;
+    let body = assert_error(bad, 422).await;
     assert_eq!(
         body["detail"],
-        json!("Invalid datetime format for created_after: 'yesterday'")
+        json!([{"loc": ["body", "created_after"], "msg": "Invalid datetime format for created_after: 'yesterday'"}])
     );
     let broken = app
         .client
