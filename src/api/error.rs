@@ -46,6 +46,10 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The request is well-formed but contradicts the current state (merging a group
+    /// with itself): 409, since the schema cannot express it (issue 13).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
     /// The request body did not arrive in time ([`super::body_guard`]).
@@ -135,6 +139,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -259,5 +264,6 @@ mod tests {
         assert_eq!(body_of(&ApiError::Forbidden("no".into())).await.0, 403);
         assert_eq!(body_of(&ApiError::Unauthorized("no".into())).await.0, 401);
         assert_eq!(body_of(&ApiError::BadRequest("no".into())).await.0, 400);
+        assert_eq!(body_of(&ApiError::Conflict("no".into())).await.0, 409);
     }
 }

@@ -52,7 +52,7 @@ use super::error::FieldProblem;
         super::explain::explain,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
-    modifiers(&BearerAuth, &CommonResponses),
+    modifiers(&BearerAuth, &CommonResponses, &ExactInputs),
     tags(
         (name = "events", description = "The canonical catalogue"),
         (name = "review", description = "Human review decisions; they stick across re-matches"),
@@ -139,6 +139,121 @@ impl utoipa::Modify for CommonResponses {
     }
 }
 
+/// Input schemas as strict as the server (issue 13; schemathesis
+/// `positive_data_acceptance`):
+/// * every string a request carries (query parameters, body fields) refuses NUL
+///   characters, as [`super::input`] does (PostgreSQL text cannot hold them);
+/// * the config patch lists its sections (those of the default config) and
+///   `ai_api_key`, and no other top-level key, as the server does;
+/// * export bounds are an RFC 3339 date-time, a date, blank or null (no bound);
+///   [`super::export::parse_instant`] also reads a date-time without offset (UTC),
+///   left undocumented since a pattern for it would admit invalid dates.
+struct ExactInputs;
+
+/// Strings without NUL characters (ECMA-262 and Python regex alike).
+pub const NO_NUL_PATTERN: &str = "^[^\\u0000]*$";
+
+impl utoipa::Modify for ExactInputs {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+            forbid_nul(schemas);
+        }
+        if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+            for item in paths.values_mut() {
+                let Some(item) = item.as_object_mut() else {
+                    continue;
+                };
+                for op in item.values_mut() {
+                    if let Some(params) = op.get_mut("parameters") {
+                        forbid_nul(params);
+                    }
+                    if let Some(body) = op.get_mut("requestBody") {
+                        forbid_nul(body);
+                    }
+                }
+            }
+        }
+        for bound in ["created_after", "modified_after"] {
+            let at = format!("/components/schemas/ExportRequest/properties/{bound}");
+            if let Some(schema) = doc.pointer_mut(&at) {
+                *schema = export_bound_schema();
+            }
+        }
+        let patch = "/paths/~1api~1config/patch/requestBody/content/application~1json/schema";
+        if let Some(schema) = doc.pointer_mut(patch) {
+            *schema = config_patch_schema();
+        }
+        match serde_json::from_value(doc) {
+            Ok(exact) => *openapi = exact,
+            Err(e) => unreachable!("the document round-trips through JSON: {e}"),
+        }
+    }
+}
+
+/// Adds [`NO_NUL_PATTERN`] to every string schema below `value` that has no pattern,
+/// format or enumeration of its own.
+fn forbid_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained = ["pattern", "format", "enum", "const"]
+                .iter()
+                .any(|k| map.contains_key(*k));
+            if is_string && !constrained {
+                map.insert("pattern".into(), Value::String(NO_NUL_PATTERN.into()));
+            }
+            map.values_mut().for_each(forbid_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
+}
+
+/// An export bound: null, blank, or a point in time in one of the accepted forms.
+fn export_bound_schema() -> serde_json::Value {
+    serde_json::json!({
+        "description": "Only events created / modified after this instant (UTC when no offset is given); null or blank: no bound",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "format": "date"},
+            {"type": "string", "pattern": "^\\s*$"},
+        ],
+    })
+}
+
+/// `PATCH /api/config`: any subset of the sections of the config (each an object,
+/// deep-merged and validated by the server), plus `ai_api_key`.
+fn config_patch_schema() -> serde_json::Value {
+    let defaults =
+        serde_json::to_value(crate::matching::MatchingConfig::default()).unwrap_or_default();
+    let mut properties = serde_json::Map::new();
+    for section in defaults.as_object().into_iter().flat_map(|m| m.keys()) {
+        properties.insert(section.clone(), serde_json::json!({"type": "object"}));
+    }
+    properties.insert(
+        "ai_api_key".into(),
+        serde_json::json!({
+            "type": ["string", "null"],
+            "pattern": NO_NUL_PATTERN,
+            "description": "LLM API key (stored encrypted); empty string or null clears it",
+        }),
+    );
+    serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
 /// Every error response: `detail` is a message, or for 422 a list of problems.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -179,8 +294,8 @@ pub struct EventListQuery {
     pub sort_by: Option<String>,
     /// `asc` | `desc` (anything else is ascending).
     pub sort_dir: Option<String>,
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–10000 (default 25).
     #[param(minimum = 1, maximum = 10000)]
@@ -191,8 +306,8 @@ pub struct EventListQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -218,8 +333,8 @@ pub struct MissedQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -375,6 +490,41 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn request_strings_refuse_nul_and_the_config_patch_is_closed() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        let q = &json["paths"]["/api/canonical-events"]["get"]["parameters"];
+        let q = q
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "q"))
+            .expect("q parameter");
+        assert_eq!(q["schema"]["pattern"], NO_NUL_PATTERN);
+        let split = &json["components"]["schemas"]["SplitRequest"]["properties"];
+        assert_eq!(split["source_event_id"]["pattern"], NO_NUL_PATTERN);
+        let patch = &json["paths"]["/api/config"]["patch"]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(patch["additionalProperties"], false);
+        assert_eq!(patch["properties"]["thresholds"]["type"], "object");
+        assert!(patch["properties"]["ai_api_key"].is_object());
+    }
+
+    #[test]
+    fn the_documented_page_maximum_is_the_enforced_one() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        for path in [
+            "/api/canonical-events",
+            "/api/review/queue",
+            "/api/audit-log",
+        ] {
+            let params = json["paths"][path]["get"]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let page = params.iter().find(|p| p["name"] == "page").expect("page");
+            assert_eq!(page["schema"]["maximum"], super::super::MAX_PAGE, "{path}");
         }
     }
 

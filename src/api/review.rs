@@ -229,9 +229,10 @@ pub async fn dismiss_missed(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SplitRequest {
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_event_id: i32,
     pub source_event_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::input::optional_id")]
     pub target_canonical_id: Option<i32>,
     /// Recorded only when no tokens are configured (else the token's name is).
     #[serde(default)]
@@ -240,7 +241,9 @@ pub struct SplitRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MergeRequest {
+    #[serde(deserialize_with = "super::input::id")]
     pub source_canonical_id: i32,
+    #[serde(deserialize_with = "super::input::id")]
     pub target_canonical_id: i32,
     #[serde(default)]
     pub operator: Option<String>,
@@ -461,7 +464,7 @@ async fn link_constraints_to_audit(tx: &Transaction<'_>, audit_id: i64) -> Resul
     request_body = SplitRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The source was detached; a cannot-link constraint keeps it apart in every later re-match", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
@@ -479,7 +482,7 @@ pub async fn split(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (cid, sid) = (req.canonical_event_id, req.source_event_id.as_str());
     if req.target_canonical_id == Some(cid) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "Target canonical must differ from the original canonical".into(),
         ));
     }
@@ -582,7 +585,7 @@ pub async fn split(
     request_body = MergeRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Merged; must-link constraints keep the groups together in every later re-match", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
@@ -599,7 +602,7 @@ pub async fn merge(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (donor, target) = (req.source_canonical_id, req.target_canonical_id);
     if donor == target {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "Cannot merge a canonical event with itself".into(),
         ));
     }
@@ -678,7 +681,7 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Dismissed; the group stays out of the queue until its membership changes", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),

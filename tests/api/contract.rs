@@ -16,7 +16,7 @@ use crate::helpers::{spawn_app_with, TOKEN};
 const SCHEMATHESIS: &str = "/opt/event-dedup-tools/schemathesis-4.32.5/bin/schemathesis";
 /// Examples per operation and phase: enough to hit every documented status, small
 /// enough for a few minutes on a loaded 2-core machine.
-const MAX_EXAMPLES: &str = "25";
+const MAX_EXAMPLES: &str = "100";
 /// Upper bound of the whole run; beyond it the test fails instead of hanging.
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -43,8 +43,11 @@ async fn schemathesis_finds_nothing_with_all_checks() {
         exe.display()
     );
     let schema = app.url("/api/openapi.json");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/schemathesis.toml");
     let child = tokio::process::Command::new(&exe)
         .args([
+            "--config-file",
+            config,
             "run",
             &schema,
             "--checks",

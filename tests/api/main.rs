@@ -383,7 +383,7 @@ async fn split_errors() {
     );
     let same =
         json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": id});
-    assert_error(app.post("/api/review/split", &same).await, 400).await;
+    assert_error(app.post("/api/review/split", &same).await, 409).await;
     let missing = json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": 999999});
     assert_error(app.post("/api/review/split", &missing).await, 404).await;
     assert_error(
@@ -517,7 +517,7 @@ async fn merge_errors() {
             &json!({"source_canonical_id": a, "target_canonical_id": a}),
         )
         .await,
-        400,
+        409,
     )
     .await;
     assert_eq!(
