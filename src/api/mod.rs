@@ -8,6 +8,8 @@
 //! * [`auth`] - bearer tokens / loopback-only writes.
 //! * [`body_guard`] - request bodies are read within a deadline and a size bound
 //!   before any handler runs (wrap the app in it, as [`server::run`] does).
+//! * [`connection`] - the JSON error shape for the 400/408/431 that actix-http
+//!   answers by itself.
 //! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
 //!   [`explain`] - one module per resource.
 //!
@@ -20,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod body_guard;
 pub mod config;
+pub mod connection;
 pub mod dashboard;
 pub mod error;
 pub mod events;

@@ -285,3 +285,51 @@ async fn a_config_section_must_be_an_object() {
     assert_eq!(app.get_json("/api/config").await, before);
     assert_eq!(app.rematch_count(), 0);
 }
+
+/// Item 4: the errors actix-http answers by itself (malformed request, headers too
+/// large, head too slow) have the JSON error shape too.
+#[tokio::test]
+async fn framework_errors_have_the_json_shape() {
+    let app = spawn_app().await;
+    let port: u16 = app
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    // More header fields than actix parses (96).
+    let huge = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..120)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let cases = [
+        (
+            "400",
+            "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n".to_string(),
+        ),
+        ("400", "NOT AN HTTP REQUEST\r\n\r\n".to_string()),
+        ("431", huge),
+        ("408", "GET /health HTTP/1.1\r\nHost".to_string()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (status, request) in cases {
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        // The server may answer (and close) before it has read everything.
+        let _ = s.write_all(request.as_bytes()).await;
+        let response = read_until_closed(&mut s, deadline)
+            .await
+            .expect("answered and closed");
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{status}: {response}"
+        );
+        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(body).expect("JSON body");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+}
