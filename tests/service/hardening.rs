@@ -1,7 +1,7 @@
 //! Issue 13 at the service level: dead-lettering that failed is retried at the next
 //! rescan; without API tokens the service refuses a non-loopback address.
 
-use crate::helpers::{files_in, wait_until, TestEnv, TIMEOUT};
+use crate::helpers::{dead_letters_in, files_in, wait_until, TestEnv, TIMEOUT};
 
 /// Item 3: the dead-letter directory is unusable (here: a plain file stands in its
 /// place), so a bad file cannot be dead-lettered. It stays in place, nothing partial
@@ -38,7 +38,7 @@ async fn a_dead_letter_that_failed_is_retried_at_the_rescan() {
     wait_until(
         "dead-lettered after the directory is back",
         TIMEOUT,
-        || async { files_in(&dead).len() == 2 && files_in(env.dir()).is_empty() },
+        || async { dead_letters_in(&dead).len() == 2 && files_in(env.dir()).is_empty() },
     )
     .await;
     let names: Vec<String> = files_in(&dead)
