@@ -19,6 +19,15 @@ fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
+/// The port of a test app's server.
+fn port_of(app: &crate::helpers::TestApp) -> u16 {
+    app.address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port")
+}
+
 /// Reads until the server closes the connection (or `deadline`); returns what came.
 async fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> Option<String> {
     let mut response = Vec::new();
@@ -36,12 +45,7 @@ async fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> Option<
 #[tokio::test]
 async fn stalled_request_bodies_are_answered_408_and_closed() {
     let app = spawn_app().await;
-    let port: u16 = app
-        .address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
+    let port = port_of(&app);
     let before = open_descriptors();
     let stalls = [
         // Content-Length promises 1000 bytes, 6 arrive.
@@ -105,12 +109,7 @@ async fn stalled_request_bodies_are_answered_408_and_closed() {
 #[tokio::test]
 async fn a_stalled_second_request_head_is_not_held() {
     let app = spawn_app().await;
-    let port: u16 = app
-        .address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
+    let port = port_of(&app);
     let mut s = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
@@ -291,12 +290,7 @@ async fn a_config_section_must_be_an_object() {
 #[tokio::test]
 async fn framework_errors_have_the_json_shape() {
     let app = spawn_app().await;
-    let port: u16 = app
-        .address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
+    let port = port_of(&app);
     // More header fields than actix parses (96).
     let huge = format!(
         "GET /health HTTP/1.1\r\nHost: x\r\n{}\r\n",
