@@ -34,7 +34,7 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::dead_letter::{dead_letter_file, Disk, Rejected, Volume};
+use super::dead_letter::{dead_letter_file, Disk, Rejected};
 use super::matcher::{FilesIngested, MatcherActor};
 use super::stats::{FileProcessed, FileStatus, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
@@ -117,8 +117,6 @@ struct Shared {
     pool: Pool,
     lists: Arc<WordLists>,
     dead_letter_dir: PathBuf,
-    /// Where dead letters are written (the disk; a full one in tests).
-    volume: Arc<dyn Volume>,
     generation: IngestGeneration,
     matcher: Addr<MatcherActor>,
     stats: Addr<StatsActor>,
@@ -144,22 +142,12 @@ impl IngestActor {
                 pool,
                 lists,
                 dead_letter_dir,
-                volume: Arc::new(Disk),
                 generation,
                 matcher,
                 stats,
                 shutdown,
             }),
         }
-    }
-
-    /// Writes dead letters through `volume` instead of the disk (tests: a full one).
-    /// Call before starting the actor.
-    pub fn with_volume(mut self, volume: Arc<dyn Volume>) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.volume = volume;
-        }
-        self
     }
 }
 
@@ -416,11 +404,7 @@ async fn dead_letter(
             return IngestOutcome::DeadLetterFailed;
         }
     };
-    let (volume, dir, source) = (
-        Arc::clone(&shared.volume),
-        shared.dead_letter_dir.clone(),
-        path.to_path_buf(),
-    );
+    let (dir, source) = (shared.dead_letter_dir.clone(), path.to_path_buf());
     let (content, name, hash) = (
         content.to_vec(),
         rejection.file.clone(),
@@ -434,7 +418,7 @@ async fn dead_letter(
             hash: &hash,
             error_json: &error_json,
         };
-        dead_letter_file(volume.as_ref(), &dir, file)
+        dead_letter_file(&Disk, &dir, file)
     })
     .await
     .map_err(std::io::Error::other)
