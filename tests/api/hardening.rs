@@ -155,6 +155,7 @@ async fn spawn_without_database() -> (String, tempfile::TempDir) {
         matching_config_path: config_dir.path().join("matching.toml"),
         encryption_key: None,
         llm_env_key: false,
+        lists: Arc::new(helpers::lists().clone()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
