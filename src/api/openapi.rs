@@ -321,8 +321,8 @@ pub struct QueueQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MissedQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]

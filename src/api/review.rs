@@ -162,7 +162,9 @@ pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpR
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PairDismissRequest {
     /// The two groups the reviewer declares to be different events.
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_a: i32,
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_b: i32,
     #[serde(default)]
     pub operator: Option<String>,
@@ -178,7 +180,7 @@ pub struct PairDismissRequest {
     request_body = PairDismissRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Dismissed; cannot-link constraints keep the groups apart in every later re-match", body = Object),
-        (status = 400, description = "Both ids name the same group", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Both ids name the same group", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
@@ -196,7 +198,7 @@ pub async fn dismiss_missed(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (a, b) = (req.canonical_a, req.canonical_b);
     if a == b {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "A group cannot be dismissed against itself".into(),
         ));
     }

@@ -1584,7 +1584,7 @@ async fn dismissing_a_missed_pair_keeps_the_groups_apart_for_good() {
     assert_eq!(log["items"][0]["details"]["other_canonical_id"], json!(cb));
     // Errors: same group, unknown group, bad body.
     let same = json!({"canonical_a": ca, "canonical_b": ca});
-    assert_error(app.post("/api/review/missed/dismiss", &same).await, 400).await;
+    assert_error(app.post("/api/review/missed/dismiss", &same).await, 409).await;
     let unknown = json!({"canonical_a": ca, "canonical_b": 999_999});
     assert_error(app.post("/api/review/missed/dismiss", &unknown).await, 404).await;
     assert_error(
