@@ -2,7 +2,9 @@
 # Installs the system packages the service needs, when missing: PostgreSQL server
 # binaries (the service's embedded default and the tests' throwaway clusters start
 # them as the `postgres` user). With `--test`, also Chromium and chromedriver for the
-# review UI's browser tests (scripts/test.sh passes it). Safe to run repeatedly.
+# review UI's browser tests (scripts/test.sh passes it), and schemathesis (pinned, in
+# its own venv) for the API contract test (tests/api/contract.rs). Safe to run
+# repeatedly.
 set -euo pipefail
 
 for_tests=0
@@ -34,4 +36,21 @@ fi
 if [ "$for_tests" -eq 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   echo "== installing Chromium and chromedriver (browser tests)"
   apt_install chromium chromium-driver
+fi
+
+# Schemathesis for the API contract test (tests/api/contract.rs reads this path).
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV=/opt/event-dedup-tools/schemathesis-$SCHEMATHESIS_VERSION
+if [ "$for_tests" -eq 1 ] && [ ! -x "$SCHEMATHESIS_VENV/bin/schemathesis" ]; then
+  echo "== installing schemathesis $SCHEMATHESIS_VERSION (API contract test)"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  if [ "$(id -u)" -ne 0 ] && [ ! -w "$(dirname "$SCHEMATHESIS_VENV")" ]; then
+    echo "cannot create $SCHEMATHESIS_VENV; run this script as root" >&2
+    exit 1
+  fi
+  rm -rf "$SCHEMATHESIS_VENV"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi

@@ -15,7 +15,8 @@
 //!   benchmarks.
 //! * [`store`] - PostgreSQL schema, pool and repositories; an embedded cluster for
 //!   demos and tests.
-//! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once.
+//! * [`settings`] - the `EVENT_DEDUP_*` environment, validated once; [`redact`]
+//!   masks the secrets of URLs and connection strings before they are logged.
 //! * [`actors`] - the running service's stages (watcher, ingest, matcher, stats).
 //! * [`api`] - the REST API and the HTTP server (actix-web handlers over the store).
 //! * [`web`] - the review UI: embedded single-page app, served next to the API.
@@ -33,6 +34,7 @@ pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod redact;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -3,7 +3,10 @@
 //! Counters are fed where the facts arise: the stats actor (one update per processed
 //! file and per run, the same facts as the log records) and the database retry loop.
 //! Figures that live in the database (stored events, canonical events, review queue)
-//! are read at scrape time by the API, so a separate `api` process reports them too.
+//! are read at scrape time by the API, so a separate `api` process reports them too,
+//! and rendered by [`render_stored`] from that scrape's reading only: when the
+//! database cannot be read they are absent and `event_dedup_stored_scrape_error` is 1,
+//! never a stale value shown as current (issue 13).
 //!
 //! Invariant: one registry per process, created on first use; registering the fixed
 //! metric set cannot fail, so a failure there is a build defect.
@@ -26,10 +29,11 @@ pub struct Metrics {
     pub run_duration: Histogram,
     /// Transient database errors (each is retried).
     pub db_errors: IntCounter,
+    /// Rejected files that could not be dead-lettered (full or missing volume); each
+    /// stays in place and is retried at the next rescan.
+    pub dead_letter_errors: IntCounter,
     /// Files found but not yet ingested, per the watcher.
     pub queue_depth: IntGauge,
-    /// Database figures set at scrape time.
-    pub stored: IntGaugeVec,
     /// LLM tie-breaker HTTP calls by outcome: ok, malformed, timeout,
     /// transient_error (429/5xx/transport, retried), error (not retried),
     /// budget_exhausted (not sent or cut by the run's budget).
@@ -72,11 +76,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
             .buckets(RUN_DURATION_BUCKETS.to_vec()),
     )?;
     let db_errors = IntCounter::new("db_errors_total", "Transient database errors (retried)")?;
-    let queue_depth = IntGauge::new("ingest_queue_depth", "Files waiting to be ingested")?;
-    let stored = IntGaugeVec::new(
-        Opts::new("stored", "Rows in the database at scrape time"),
-        &["what"],
+    let dead_letter_errors = IntCounter::new(
+        "dead_letter_errors_total",
+        "Rejected files that could not be dead-lettered (retried at the next rescan)",
     )?;
+    let queue_depth = IntGauge::new("ingest_queue_depth", "Files waiting to be ingested")?;
     let llm_requests = IntCounterVec::new(
         Opts::new(
             "llm_requests_total",
@@ -111,8 +115,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(runs.clone()))?;
     registry.register(Box::new(run_duration.clone()))?;
     registry.register(Box::new(db_errors.clone()))?;
+    registry.register(Box::new(dead_letter_errors.clone()))?;
     registry.register(Box::new(queue_depth.clone()))?;
-    registry.register(Box::new(stored.clone()))?;
     // Every series exists from the start (at zero), so dashboards and rate() work
     // before the first file of each kind.
     for status in ["completed", "skipped", "failed", "error"] {
@@ -128,8 +132,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         runs,
         run_duration,
         db_errors,
+        dead_letter_errors,
         queue_depth,
-        stored,
         llm_requests,
         llm_cache_hits,
         llm_tokens,
@@ -157,6 +161,37 @@ impl Metrics {
     }
 }
 
+/// The database figures of one scrape (`what`, rows), or `None` when they could not
+/// be read, in the text format: `event_dedup_stored{what}` for each figure and
+/// `event_dedup_stored_scrape_error` (0 or 1).
+pub fn render_stored(figures: Option<&[(&str, i64)]>) -> String {
+    let build = || -> Result<String, prometheus::Error> {
+        let registry = Registry::new_custom(Some("event_dedup".into()), None)?;
+        let stored = IntGaugeVec::new(
+            Opts::new("stored", "Rows in the database at scrape time"),
+            &["what"],
+        )?;
+        let failed = IntGauge::new(
+            "stored_scrape_error",
+            "1 when this scrape could not read the database figures (event_dedup_stored is then absent)",
+        )?;
+        registry.register(Box::new(stored.clone()))?;
+        registry.register(Box::new(failed.clone()))?;
+        match figures {
+            Some(figures) => {
+                for (what, n) in figures {
+                    stored.with_label_values(&[what]).set(*n);
+                }
+            }
+            None => failed.set(1),
+        }
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&registry.gather(), &mut out)?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    };
+    build().unwrap_or_else(|e| unreachable!("the fixed scrape metrics register: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +206,7 @@ mod tests {
             "event_dedup_files_processed_total{status=\"completed\"}",
             "event_dedup_matching_run_duration_seconds_bucket",
             "event_dedup_db_errors_total",
+            "event_dedup_dead_letter_errors_total",
             "event_dedup_ingest_queue_depth",
             "event_dedup_llm_requests_total{outcome=\"timeout\"}",
             "event_dedup_llm_cache_hits_total",
@@ -179,5 +215,18 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn stored_figures_are_dropped_when_the_database_cannot_be_read() {
+        let ok = render_stored(Some(&[("source_events", 42)]));
+        assert!(
+            ok.contains("event_dedup_stored{what=\"source_events\"} 42"),
+            "{ok}"
+        );
+        assert!(ok.contains("event_dedup_stored_scrape_error 0"), "{ok}");
+        let down = render_stored(None);
+        assert!(!down.contains("event_dedup_stored{"), "{down}");
+        assert!(down.contains("event_dedup_stored_scrape_error 1"), "{down}");
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::redact::redact_url;
 use crate::tiebreak::{ApiKey, EncryptionKey, TiebreakSettings, DEFAULT_BASE_URL};
 
 /// Prefix shared by every variable.
@@ -64,8 +65,8 @@ struct RawSettings {
     encryption_key: Option<String>,
 }
 
-/// A database URL. `Debug` and `Display` hide the password so the settings can be
-/// logged.
+/// A database URL. `Debug` and `Display` mask its secrets (the user part's password
+/// and password-like parameters, [`crate::redact`]) so the settings can be logged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
 
@@ -77,33 +78,13 @@ impl DatabaseUrl {
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", redact_password(&self.0))
+        write!(f, "DatabaseUrl({})", redact_url(&self.0))
     }
 }
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact_password(&self.0))
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.find('@') else {
-        return url.to_string();
-    };
-    match rest[..at].find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &url[..scheme_end],
-            &rest[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
+        f.write_str(&redact_url(&self.0))
     }
 }
 
@@ -278,7 +259,7 @@ impl Settings {
                     .map(|_| DatabaseUrl(url.clone()))
                     .map_err(|e| SettingsError {
                         variable: "DATABASE_URL",
-                        value: redact_password(&url),
+                        value: redact_url(&url),
                         problem: e.to_string(),
                     })
             })
@@ -354,6 +335,10 @@ impl Settings {
                         Ok(_) => Err("expected an http:// or https:// URL".to_string()),
                         Err(e) => Err(e.to_string()),
                     }
+                })
+                .map_err(|e| SettingsError {
+                    value: redact_url(&e.value),
+                    ..e
                 })?,
                 env_key: raw.llm_api_key.and_then(ApiKey::new),
                 encryption_key: non_empty(raw.encryption_key)
@@ -477,6 +462,31 @@ mod tests {
         assert!(s.matching_config_explicit);
         assert_eq!(s.synonyms_path, Some(PathBuf::from("/etc/syn.toml")));
         assert_eq!(s.prefixes_config_path, None);
+    }
+
+    #[test]
+    fn url_secrets_never_reach_logs_or_errors() {
+        let s = load(&[
+            (
+                "DATABASE_URL",
+                "postgres://u:userpw@db/events?sslmode=prefer&password=querypw",
+            ),
+            ("LLM_BASE_URL", "https://llm.example/v1?api_key=llmkey"),
+        ])
+        .unwrap();
+        let url = s.database_url.clone().unwrap();
+        let logged = [url.to_string(), format!("{url:?}"), format!("{s:?}")];
+        for text in &logged {
+            for secret in ["userpw", "querypw", "llmkey"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        assert!(url.expose().contains("querypw"), "the connection keeps it");
+        let err = load(&[("DATABASE_URL", "postgres://u@db:x/ev?password=querypw")]).unwrap_err();
+        assert!(!err.to_string().contains("querypw"), "{err}");
+        let err = load(&[("LLM_BASE_URL", "ftp://h/?token=llmkey")]).unwrap_err();
+        assert_eq!(err.variable, "LLM_BASE_URL");
+        assert!(!err.to_string().contains("llmkey"), "{err}");
     }
 
     #[test]

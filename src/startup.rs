@@ -67,6 +67,9 @@ impl App {
             database = settings.database_url.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "embedded".into()),
             "worker_starting"
         );
+        // Before anything starts: a refused configuration must not start a database.
+        crate::api::auth::check_unauthenticated_writes(&settings.api_tokens.0, settings.http_addr)
+            .map_err(anyhow::Error::msg)?;
         let lists = Arc::new(load_lists(&settings)?);
         let config = ConfigSource {
             path: settings.matching_config_path.clone(),
@@ -151,7 +154,7 @@ impl App {
             pool.clone(),
             rematch_via_actor(matcher.clone()),
             lists,
-        );
+        )?;
         let server = crate::api::server::run(listener, state)?;
         // Reviews made through a separate `event-dedup api` process arrive as
         // PostgreSQL notifications.
@@ -284,17 +287,21 @@ pub async fn wait_for_signal() -> anyhow::Result<&'static str> {
     })
 }
 
-/// The API's shared state; logs when writes are open to loopback clients only.
+/// The API's shared state; logs when writes are open to loopback clients only, and
+/// refuses a non-loopback `HTTP_ADDR` without tokens
+/// ([`crate::api::auth::check_unauthenticated_writes`]).
 pub fn api_state(
     settings: &Settings,
     pool: deadpool_postgres::Pool,
     rematch: std::sync::Arc<dyn Fn() + Send + Sync>,
     lists: Arc<WordLists>,
-) -> crate::api::ApiState {
+) -> anyhow::Result<crate::api::ApiState> {
+    crate::api::auth::check_unauthenticated_writes(&settings.api_tokens.0, settings.http_addr)
+        .map_err(anyhow::Error::msg)?;
     if settings.api_tokens.0.is_empty() {
-        tracing::warn!("no EVENT_DEDUP_API_TOKENS configured: write endpoints (review, config) accept requests from loopback clients only");
+        tracing::warn!("no EVENT_DEDUP_API_TOKENS configured: write endpoints (review, config) accept requests from loopback clients only, never through a proxy");
     }
-    crate::api::ApiState {
+    Ok(crate::api::ApiState {
         pool,
         rematch,
         tokens: settings.api_tokens.0.clone(),
@@ -302,7 +309,7 @@ pub fn api_state(
         encryption_key: settings.llm.encryption_key.clone(),
         llm_env_key: settings.llm.env_key.is_some(),
         lists,
-    }
+    })
 }
 
 /// In-process re-match trigger: a message to the matcher, which coalesces requests.

@@ -56,6 +56,16 @@ fn compose_file_has_postgres_worker_and_api_wired_by_health() {
             "{name} uses the one image"
         );
     }
+    // Issue 13, item 7: a non-loopback API without tokens refuses to start, so the
+    // published API requires them and the worker listens on loopback only.
+    let tokens = services["api"]["environment"]["EVENT_DEDUP_API_TOKENS"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(tokens.starts_with("${EVENT_DEDUP_API_TOKENS:?"), "{tokens}");
+    assert_eq!(
+        services["worker"]["environment"]["EVENT_DEDUP_HTTP_ADDR"].as_str(),
+        Some("127.0.0.1:8000")
+    );
     let volumes = strings(&services["worker"]["volumes"]);
     assert!(
         volumes.iter().any(|v| v.ends_with(":/app/eventdata")),

@@ -564,22 +564,35 @@ async fn run_input_is_read_from_one_snapshot() {
     assert_eq!(load(&pool).await.len(), fixture().events.len() + 1);
 }
 
+/// The fixture stored and matched, and a connection a "review" holds the lock on.
+async fn matched_fixture_and_reviewer(
+    pool: &Pool,
+) -> (std::sync::Arc<PipelineResult>, deadpool_postgres::Object) {
+    ingest(pool, &fixture()).await;
+    let result = std::sync::Arc::new(pipeline(load(pool).await, &ReviewConstraints::default()));
+    (result, pool.get().await.expect("connection"))
+}
+
+/// Persists `result` on a task of its own (so it can wait for a lock).
+fn persist_in_background(
+    pool: &Pool,
+    result: &std::sync::Arc<PipelineResult>,
+) -> tokio::task::JoinHandle<store::PersistSummary> {
+    let (pool, result) = (pool.clone(), result.clone());
+    tokio::spawn(async move { persist(&pool, &result).await })
+}
+
 #[tokio::test]
 async fn advisory_lock_serializes_review_writes_and_runs() {
     let pool = db().await;
-    ingest(&pool, &fixture()).await;
-    let result = std::sync::Arc::new(pipeline(load(&pool).await, &ReviewConstraints::default()));
+    let (result, mut reviewer) = matched_fixture_and_reviewer(&pool).await;
 
     // A review action holds the lock...
-    let mut reviewer = pool.get().await.expect("connection");
     let tx = reviewer.transaction().await.expect("tx");
     store::lock_canonical_state(&tx).await.expect("lock");
 
     // ...so a run waits for it,
-    let run = {
-        let (pool, result) = (pool.clone(), result.clone());
-        tokio::spawn(async move { persist(&pool, &result).await })
-    };
+    let run = persist_in_background(&pool, &result);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!run.is_finished(), "the run must wait for the review lock");
     tx.commit().await.expect("commit");
@@ -591,10 +604,7 @@ async fn advisory_lock_serializes_review_writes_and_runs() {
 
     // ...and concurrent runs serialize without deadlock.
     let runs: Vec<_> = (0..3)
-        .map(|_| {
-            let (pool, result) = (pool.clone(), result.clone());
-            tokio::spawn(async move { persist(&pool, &result).await })
-        })
+        .map(|_| persist_in_background(&pool, &result))
         .collect();
     for r in runs {
         let s = tokio::time::timeout(Duration::from_secs(10), r)
@@ -603,6 +613,64 @@ async fn advisory_lock_serializes_review_writes_and_runs() {
             .expect("task");
         assert_eq!(s.canonical_ids, summary.canonical_ids);
     }
+}
+
+/// Issue 13, item 8: `finished_at` is stamped when the run commits, not when its
+/// transaction began, and `duration_ms` agrees with it. A review holds the canonical
+/// lock, so the run's transaction starts and then waits; the run must look finished
+/// only after the lock was released.
+#[tokio::test]
+async fn a_run_is_stamped_finished_when_it_commits() {
+    let pool = db().await;
+    let (result, mut reviewer) = matched_fixture_and_reviewer(&pool).await;
+    let tx = reviewer.transaction().await.expect("tx");
+    store::lock_canonical_state(&tx).await.expect("lock");
+    let run = persist_in_background(&pool, &result);
+    // Wait (with a deadline) until the run's transaction is blocked on the lock.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scalar_i64(
+        &pool,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run never waited for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let released: chrono::DateTime<chrono::Utc> = tx
+        .query_one("SELECT clock_timestamp()", &[])
+        .await
+        .expect("clock")
+        .get(0);
+    tx.commit().await.expect("commit");
+    let summary = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("run finishes once the lock is free")
+        .expect("task");
+    let client = pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT started_at, finished_at, duration_ms FROM processing_runs WHERE id = $1",
+            &[&summary.processing_run_id],
+        )
+        .await
+        .expect("run row");
+    let started: chrono::DateTime<chrono::Utc> = row.get(0);
+    let finished: chrono::DateTime<chrono::Utc> = row.get(1);
+    let duration_ms: i64 = row.get(2);
+    assert!(
+        finished >= released,
+        "finished_at {finished} precedes the lock release {released}"
+    );
+    assert!(
+        ((finished - started).num_milliseconds() - duration_ms).abs() <= 1,
+        "duration_ms {duration_ms} disagrees with {started}..{finished}"
+    );
 }
 
 #[tokio::test]

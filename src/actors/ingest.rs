@@ -12,8 +12,9 @@
 //! Per file: read the bytes, SHA-256 them; a completed row with that hash → skipped
 //! ("already processed", naming the earlier file when the name differs); parse and
 //! validate; a rejection on a file that changed since it was found ready → "not ready"
-//! (the watcher retries), otherwise dead-letter it (unique name, `.error.json` beside
-//! it, `failed` row); a valid file → derived fields, one transaction; an event id that
+//! (the watcher retries), otherwise dead-letter it ([`super::dead_letter`]: unique
+//! name, `.error.json` beside it, both durable before the source goes; then the
+//! `failed` row; if that fails the file stays for the next rescan); a valid file → derived fields, one transaction; an event id that
 //! already exists is an update, logged with both file names.
 //!
 //! Invariants:
@@ -33,6 +34,7 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use tracing::Instrument;
 
+use super::dead_letter::{dead_letter_file, Disk, Rejected};
 use super::matcher::{FilesIngested, MatcherActor};
 use super::stats::{FileProcessed, FileStatus, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
@@ -44,9 +46,7 @@ use crate::store::{self, StoreError};
 /// The watcher keeps at most one file in flight, so the mailbox only ever holds that
 /// file plus the drain request; 16 leaves room for tests that send directly.
 pub const MAILBOX_CAPACITY: usize = 16;
-/// Length of the hash prefix appended to a dead-letter name that is already taken:
-/// 12 hex digits make an accidental clash between different files negligible.
-pub const DEAD_LETTER_HASH_PREFIX: usize = 12;
+pub use super::dead_letter::DEAD_LETTER_HASH_PREFIX;
 
 /// Size and modification time of a file: equal signatures across two checks mean
 /// nobody is writing it.
@@ -83,8 +83,12 @@ pub enum IngestOutcome {
     },
     /// Same bytes already completed.
     Skipped,
-    /// Rejected: moved to the dead-letter directory (or left in place if that failed).
+    /// Rejected: moved to the dead-letter directory.
     DeadLettered,
+    /// Rejected, but it could not be dead-lettered (full volume, missing directory):
+    /// nothing was left in the dead-letter directory and the file stays in place for
+    /// the next rescan.
+    DeadLetterFailed,
     /// Still being written: try again once it settles.
     NotReady,
     /// The database stayed unreachable until shutdown: the file stays for next time.
@@ -240,7 +244,7 @@ async fn ingest_one(shared: Arc<Shared>, msg: IngestFile, name: String) -> Inges
                 tracing::info!(reason = %rejection.message, "file still changing, not ready");
                 return IngestOutcome::NotReady;
             }
-            return dead_letter(&shared, &msg.path, rejection).await;
+            return dead_letter(&shared, &msg.path, &bytes, rejection).await;
         }
     };
     for w in &parsed.warnings {
@@ -295,7 +299,7 @@ async fn ingest_one(shared: Arc<Shared>, msg: IngestFile, name: String) -> Inges
             // The database refused the data itself (constraint, value too large):
             // a property of the file, so it is dead-lettered.
             let rejection = database_rejection(&parsed, &e);
-            dead_letter(&shared, &msg.path, rejection).await
+            dead_letter(&shared, &msg.path, &bytes, rejection).await
         }
     }
 }
@@ -372,41 +376,60 @@ struct ErrorContext<'a> {
     details: &'a [Problem],
 }
 
-/// Moves the file to the dead-letter directory, writes its `.error.json`, records the
-/// `failed` row. Each step that fails is logged; none panics.
-async fn dead_letter(shared: &Shared, path: &Path, rejection: FileRejection) -> IngestOutcome {
+/// Dead-letters the file with its `.error.json` ([`super::dead_letter`]), then
+/// records the `failed` row. Each step that fails is logged; none panics. When the
+/// files cannot be written nothing is recorded: the file stays in place and is
+/// offered again by the next rescan.
+async fn dead_letter(
+    shared: &Shared,
+    path: &Path,
+    content: &[u8],
+    rejection: FileRejection,
+) -> IngestOutcome {
     tracing::warn!(reason = ?rejection.reason, message = %rejection.message, "file rejected");
-    let target = match move_to_dead_letters(path, &shared.dead_letter_dir, &rejection).await {
-        Ok(target) => Some(target),
+    let context = ErrorContext {
+        file: &rejection.file,
+        file_hash: &rejection.file_hash,
+        source_code: &rejection.source_code,
+        failed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        reason: rejection.reason,
+        message: &rejection.message,
+        details: &rejection.details,
+    };
+    let error_json = match serde_json::to_vec_pretty(&context) {
+        Ok(bytes) => bytes,
         Err(e) => {
-            tracing::error!(error = %e, "could not move the file to the dead-letter directory; it stays in place");
-            None
+            crate::metrics::metrics().dead_letter_errors.inc();
+            tracing::error!(error = %e, "could not serialize the error context; the file stays in place");
+            return IngestOutcome::DeadLetterFailed;
         }
     };
-    if let Some(target) = &target {
-        let context = ErrorContext {
-            file: &rejection.file,
-            file_hash: &rejection.file_hash,
-            source_code: &rejection.source_code,
-            failed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            reason: rejection.reason,
-            message: &rejection.message,
-            details: &rejection.details,
+    let (dir, source) = (shared.dead_letter_dir.clone(), path.to_path_buf());
+    let (content, name, hash) = (
+        content.to_vec(),
+        rejection.file.clone(),
+        rejection.file_hash.clone(),
+    );
+    let moved = tokio::task::spawn_blocking(move || {
+        let file = Rejected {
+            source: &source,
+            content: &content,
+            name: &name,
+            hash: &hash,
+            error_json: &error_json,
         };
-        let mut error_path = target.clone().into_os_string();
-        error_path.push(".error.json");
-        let written = serde_json::to_vec_pretty(&context)
-            .map_err(std::io::Error::other)
-            .map(|bytes| (PathBuf::from(error_path), bytes));
-        match written {
-            Ok((p, bytes)) => {
-                if let Err(e) = tokio::fs::write(&p, bytes).await {
-                    tracing::error!(error = %e, path = %p.display(), "could not write the error context");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "could not serialize the error context"),
+        dead_letter_file(&Disk, &dir, file)
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|r| r);
+    match moved {
+        Ok(target) => tracing::info!(dead_letter = %target.display(), "file dead-lettered"),
+        Err(e) => {
+            crate::metrics::metrics().dead_letter_errors.inc();
+            tracing::error!(error = %e, dead_letter_dir = %shared.dead_letter_dir.display(), "could not dead-letter the file; it stays in place and is retried at the next rescan");
+            return IngestOutcome::DeadLetterFailed;
         }
-        tracing::info!(dead_letter = %target.display(), "file dead-lettered");
     }
     if !rejection.file_hash.is_empty() {
         // Best effort: the file is already out of the way; a lost row only costs the
@@ -432,52 +455,6 @@ async fn dead_letter(shared: &Shared, path: &Path, rejection: FileRejection) -> 
     )
     .await;
     IngestOutcome::DeadLettered
-}
-
-/// A free name in `dir` for `name`: the name itself, else `stem.<hash prefix>.json`,
-/// else that with a counter.
-fn unique_target(dir: &Path, name: &str, hash: &str) -> PathBuf {
-    let plain = dir.join(name);
-    if !plain.exists() {
-        return plain;
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) => (s, format!(".{e}")),
-        None => (name, String::new()),
-    };
-    let prefix: String = hash.chars().take(DEAD_LETTER_HASH_PREFIX).collect();
-    let prefix = if prefix.is_empty() {
-        "nohash".to_string()
-    } else {
-        prefix
-    };
-    let hashed = dir.join(format!("{stem}.{prefix}{ext}"));
-    if !hashed.exists() {
-        return hashed;
-    }
-    (1u32..)
-        .map(|n| dir.join(format!("{stem}.{prefix}.{n}{ext}")))
-        .find(|p| !p.exists())
-        .unwrap_or(hashed)
-}
-
-async fn move_to_dead_letters(
-    path: &Path,
-    dir: &Path,
-    rejection: &FileRejection,
-) -> std::io::Result<PathBuf> {
-    tokio::fs::create_dir_all(dir).await?;
-    let target = unique_target(dir, &rejection.file, &rejection.file_hash);
-    match tokio::fs::rename(path, &target).await {
-        Ok(()) => Ok(target),
-        // EXDEV: the dead-letter directory is another volume; copy then delete.
-        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-            tokio::fs::copy(path, &target).await?;
-            tokio::fs::remove_file(path).await?;
-            Ok(target)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// How long the watcher waits before it looks again at a file that was not ready.

@@ -9,6 +9,7 @@
 //!
 //! * [`watcher`] - discovery and readiness of files in the watched directory.
 //! * [`ingest`] - hash, skip, parse, dead-letter or store one file.
+//! * [`dead_letter`] - a rejected file and its `.error.json`, durably or not at all.
 //! * [`matcher`] - coalesced, serialized full re-matching runs and their persistence.
 //! * [`stats`] - one summary log record per file and per run.
 //!
@@ -22,6 +23,7 @@
 //! * the generation is bumped only after a file's transaction committed, so a run that
 //!   read generation `g` before loading events sees every file numbered `<= g`.
 
+pub mod dead_letter;
 pub mod ingest;
 pub mod matcher;
 pub mod persist;

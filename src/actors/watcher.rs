@@ -22,7 +22,8 @@
 //! (lower case), except hidden (`.x`) and editor/temp names (`~x`, `#x`, `x~`).
 //!
 //! Invariant: a file is offered again only when its signature changed after it was
-//! handled, or when the ingest said "not ready" / "retry later".
+//! handled, when the ingest said "not ready" / "retry later" (soon), or when it could
+//! not be dead-lettered (at the next rescan).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -242,6 +243,11 @@ impl WatcherActor {
                     );
                 }
                 Ok(IngestOutcome::Vanished) => {
+                    act.finish_startup(&path);
+                }
+                // Not marked handled: the next rescan offers it again (a full
+                // dead-letter volume may have room by then).
+                Ok(IngestOutcome::DeadLetterFailed) => {
                     act.finish_startup(&path);
                 }
                 Ok(_) => {

@@ -178,6 +178,16 @@ pub async fn patch(
             ))
         }
     };
+    // Every section is an object (as documented): an array or scalar in its place
+    // would be stored and silently ignored when the config is built.
+    let not_objects: Vec<FieldProblem> = patch
+        .iter()
+        .filter(|(_, v)| !v.is_object())
+        .map(|(k, _)| FieldProblem::new(&["body", k], "expected an object (a config section)"))
+        .collect();
+    if !not_objects.is_empty() {
+        return Err(ApiError::Validation(not_objects));
+    }
     let file = file_layer(&state)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

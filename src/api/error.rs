@@ -5,6 +5,10 @@
 //! * Every error response is JSON `{"detail": ...}`; `detail` is a string, except for
 //!   validation errors (422), where it lists each problem as `{loc, msg}`.
 //! * A 500 never shows its cause to the client; the full cause chain is logged.
+//! * A database that cannot be reached (or a transient failure such as a
+//!   serialization conflict, [`StoreError::is_transient`]) is a 503 with `Retry-After`
+//!   and a `detail` that says so, logged as a warning: the request was fine, the
+//!   dependency was not (issue 13).
 //! * Extractor failures (query, path, JSON body) are the client's fault: 422 (413 for an
 //!   oversized body), never 5xx.
 
@@ -42,18 +46,36 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The request is well-formed but contradicts the current state (merging a group
+    /// with itself): 409, since the schema cannot express it (issue 13).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request body did not arrive in time ([`super::body_guard`]).
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// A body that is not `application/json` where JSON is expected.
     #[error("expected a JSON body (content-type: application/json)")]
     UnsupportedMediaType,
     /// Every problem of the request at once, so a client fixes it in one pass.
     #[error("request validation failed")]
     Validation(Vec<FieldProblem>),
-    /// Anything else: a bug or an unavailable database. Opaque to the client.
+    /// The database is unreachable or momentarily refused the work (503).
+    #[error("the database is temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug. Opaque to the client.
     #[error("internal server error")]
     Unexpected(#[source] anyhow::Error),
 }
+
+/// Seconds a client should wait after a 503 (`Retry-After`): about the time the
+/// service's own retries need to notice a restarted database.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The `detail` of a 503.
+pub const UNAVAILABLE_DETAIL: &str =
+    "The database is temporarily unavailable; retry the request later (see Retry-After)";
 
 impl std::fmt::Debug for ApiError {
     /// The whole cause chain, so a logged 500 names the SQL error behind it.
@@ -78,7 +100,11 @@ pub fn error_chain_fmt(
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Unexpected(anyhow::Error::new(e))
+        if e.is_transient() {
+            ApiError::Unavailable(anyhow::Error::new(e))
+        } else {
+            ApiError::Unexpected(anyhow::Error::new(e))
+        }
     }
 }
 
@@ -113,9 +139,12 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,11 +156,21 @@ impl ResponseError for ApiError {
                 tracing::error!(error.cause_chain = ?self, "Request failed unexpectedly");
                 serde_json::json!("Internal server error")
             }
+            ApiError::Unavailable(_) => {
+                tracing::warn!(error.cause_chain = ?self, "database_unavailable");
+                serde_json::json!(UNAVAILABLE_DETAIL)
+            }
             other => serde_json::json!(other.to_string()),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            }
+            _ => {}
         }
         response.json(serde_json::json!({ "detail": detail }))
     }
@@ -184,6 +223,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unreachable_database_is_a_503_with_retry_after() {
+        let pool =
+            crate::store::build_pool("postgres://u:pw@127.0.0.1:1/none", 1).expect("pool config");
+        let Err(e) = pool.get().await else {
+            panic!("nothing listens on port 1");
+        };
+        let e = ApiError::from(e);
+        let response = e.error_response();
+        assert_eq!(response.status().as_u16(), 503);
+        assert_eq!(
+            response
+                .headers()
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok()),
+            Some(RETRY_AFTER_SECS.to_string().as_str())
+        );
+        let (_, body) = body_of(&e).await;
+        assert_eq!(body["detail"], UNAVAILABLE_DETAIL);
+        let permanent = ApiError::from(StoreError::Decode("bad row".into()));
+        assert_eq!(body_of(&permanent).await.0, 500);
+    }
+
+    #[tokio::test]
     async fn validation_lists_problems_and_others_are_strings() {
         let e = ApiError::Validation(vec![
             FieldProblem::new(&["query", "size"], "too big"),
@@ -202,5 +264,6 @@ mod tests {
         assert_eq!(body_of(&ApiError::Forbidden("no".into())).await.0, 403);
         assert_eq!(body_of(&ApiError::Unauthorized("no".into())).await.0, 401);
         assert_eq!(body_of(&ApiError::BadRequest("no".into())).await.0, 400);
+        assert_eq!(body_of(&ApiError::Conflict("no".into())).await.0, 409);
     }
 }

@@ -90,7 +90,9 @@ fn parse_list_params(pairs: &[(String, String)]) -> Result<ListParams, ApiError>
             }
             "sort_by" => q.sort = SortKey::parse(value),
             "sort_dir" => q.descending = value == "desc",
-            "page" => p.page = parse_int(&mut problems, key, value, 1, i64::MAX).unwrap_or(1),
+            "page" => {
+                p.page = parse_int(&mut problems, key, value, 1, super::MAX_PAGE).unwrap_or(1)
+            }
             "size" => {
                 q.limit = parse_int(&mut problems, key, value, 1, MAX_PAGE_SIZE)
                     .unwrap_or(DEFAULT_PAGE_SIZE)

@@ -55,8 +55,12 @@ fn bound(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiEr
         // A cleared form field arrives as "" and means "no bound", like null.
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
+        // A validation problem like every other (422), not a 400 (issue 13).
         Some(v) => parse_instant(v).map(Some).ok_or_else(|| {
-            ApiError::BadRequest(format!("Invalid datetime format for {name}: '{v}'"))
+            ApiError::invalid(
+                &["body", name],
+                format!("Invalid datetime format for {name}: '{v}'"),
+            )
         }),
     }
 }
@@ -136,8 +140,7 @@ fn exported_event(row: &Row) -> Result<Value, ApiError> {
     request_body(content = Option<ExportRequest>, description = "Optional `created_after` / `modified_after` bounds (ISO 8601)"),
     responses(
         (status = 200, description = "One JSON file in the input format (≤ 200 events) or a ZIP of 200-event parts", content((Object = "application/json"), (String = "application/zip"))),
-        (status = 400, description = "A bound is not a date-time", body = crate::api::openapi::ErrorBody),
-        (status = 422, description = "The body is not a JSON object of that shape", body = crate::api::openapi::ErrorBody),
+        (status = 422, description = "The body is not a JSON object of that shape, or a bound is not a date-time", body = crate::api::openapi::ErrorBody),
     ))]
 pub async fn export(
     state: web::Data<ApiState>,

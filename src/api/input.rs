@@ -8,6 +8,9 @@
 //! * [`RawQuery`] - every query parameter in order (repeated keys such as
 //!   `city=a&city=b` survive), NUL-free.
 //! * [`reject_nul`] / [`reject_nul_in_json`] - the same check for body fields.
+//! * [`id`] / [`optional_id`] - integer ids in JSON bodies. JSON Schema (and so the
+//!   OpenAPI document) counts `14568337.0` as an integer; serde's `i32` does not, so
+//!   ids accept exactly the integer-valued numbers in range (issue 13).
 
 use std::future::{ready, Ready};
 
@@ -90,10 +93,67 @@ pub fn reject_nul_in_json(value: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A JSON number that is an integer in `i32` range (`7` or `7.0`, not `7.5`).
+fn integer_id(value: &serde_json::Number) -> Option<i32> {
+    if let Some(i) = value.as_i64() {
+        return i32::try_from(i).ok();
+    }
+    let f = value.as_f64()?;
+    let in_range = f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX);
+    // In range and integral, so the cast is exact.
+    in_range.then_some(f as i32)
+}
+
+/// `#[serde(deserialize_with = "id")]` for an `i32` id field.
+pub fn id<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i32, D::Error> {
+    use serde::de::{Deserialize, Error};
+    let number = serde_json::Number::deserialize(de)?;
+    integer_id(&number)
+        .ok_or_else(|| D::Error::custom(format!("expected an integer id, got {number}")))
+}
+
+/// `#[serde(default, deserialize_with = "optional_id")]` for an `Option<i32>` id.
+pub fn optional_id<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<i32>, D::Error> {
+    use serde::de::{Deserialize, Error};
+    match Option::<serde_json::Number>::deserialize(de)? {
+        None => Ok(None),
+        Some(number) => integer_id(&number)
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("expected an integer id, got {number}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ids_accept_exactly_the_integer_valued_numbers() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(deserialize_with = "id")]
+            a: i32,
+            #[serde(default, deserialize_with = "optional_id")]
+            b: Option<i32>,
+        }
+        let parse = |text: &str| serde_json::from_str::<Body>(text).map(|b| (b.a, b.b));
+        assert_eq!(parse(r#"{"a": 7}"#).ok(), Some((7, None)));
+        assert_eq!(
+            parse(r#"{"a": 14568337.0, "b": -3.0}"#).ok(),
+            Some((14568337, Some(-3)))
+        );
+        assert_eq!(parse(r#"{"a": 1e3, "b": null}"#).ok(), Some((1000, None)));
+        for bad in [
+            r#"{"a": 7.5}"#,
+            r#"{"a": 2147483648}"#,
+            r#"{"a": 2147483648.0}"#,
+            r#"{"a": "7"}"#,
+            r#"{"a": 1, "b": 0.1}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn query_keeps_repeated_keys_in_order() {

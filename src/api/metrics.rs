@@ -1,11 +1,13 @@
 //! `GET /metrics`: Prometheus text format. Process counters come from
 //! [`crate::metrics`]; database figures (stored events, canonical events, review
-//! queue, files by status) are read at scrape time, bounded by the health timeout.
+//! queue, files by status) are read at scrape time, bounded by the health timeout;
+//! when they cannot be read they are left out and `event_dedup_stored_scrape_error`
+//! is 1 ([`crate::metrics::render_stored`]).
 
 use actix_web::{web, HttpResponse};
 
 use super::{ApiError, ApiState, HEALTH_DB_TIMEOUT};
-use crate::metrics::metrics;
+use crate::metrics::{metrics, render_stored};
 
 const STORED: [(&str, &str); 5] = [
     ("source_events", "SELECT count(*) FROM source_events"),
@@ -37,14 +39,15 @@ pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, Ap
         }
         Some(figures)
     };
-    // The database figures are skipped (not faked) when the database is down; the
-    // process counters, including the retry count, are still served.
-    if let Ok(Some(figures)) = tokio::time::timeout(HEALTH_DB_TIMEOUT, read).await {
-        for (what, n) in figures {
-            m.stored.with_label_values(&[what]).set(n);
-        }
-    }
+    // The database figures are left out (not faked, not stale) when the database is
+    // down; the process counters, including the retry count, are still served.
+    let figures = tokio::time::timeout(HEALTH_DB_TIMEOUT, read)
+        .await
+        .ok()
+        .flatten();
+    let mut text = m.render();
+    text.push_str(&render_stored(figures.as_deref()));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(m.render()))
+        .body(text))
 }

@@ -6,6 +6,10 @@
 //!   app in [`cors`].
 //! * [`error`] - [`ApiError`](error::ApiError), the one error enum of this boundary.
 //! * [`auth`] - bearer tokens / loopback-only writes.
+//! * [`body_guard`] - request bodies are read within a deadline and a size bound
+//!   before any handler runs (wrap the app in it, as [`server::run`] does).
+//! * [`connection`] - the JSON error shape for the 400/408/431 that actix-http
+//!   answers by itself.
 //! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
 //!   [`explain`] - one module per resource.
 //!
@@ -16,7 +20,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_guard;
 pub mod config;
+pub mod connection;
 pub mod dashboard;
 pub mod error;
 pub mod events;
@@ -187,6 +193,11 @@ pub(crate) fn paginated(items: Vec<Value>, total: i64, page: i64, size: i64) -> 
     json!({"items": items, "total": total, "page": page, "size": size, "pages": pages.max(1)})
 }
 
+/// Largest `page` of every paginated endpoint (documented as the parameter's
+/// maximum): a million pages of the largest size is far beyond any catalogue, and
+/// the offset stays far from overflowing.
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// Parses an integer query value in `[min, max]`, recording a problem otherwise.
 pub(crate) fn parse_int(
     problems: &mut Vec<FieldProblem>,
@@ -222,7 +233,7 @@ pub(crate) fn page_params(
     let (mut page, mut size) = (1, default_size);
     for (k, v) in pairs {
         match k.as_str() {
-            "page" => page = parse_int(&mut problems, k, v, 1, i64::MAX).unwrap_or(1),
+            "page" => page = parse_int(&mut problems, k, v, 1, MAX_PAGE).unwrap_or(1),
             "size" => size = parse_int(&mut problems, k, v, 1, max_size).unwrap_or(default_size),
             _ => {}
         }

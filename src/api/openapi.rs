@@ -52,7 +52,7 @@ use super::error::FieldProblem;
         super::explain::explain,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldProblem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses, &ExactInputs),
     tags(
         (name = "events", description = "The canonical catalogue"),
         (name = "review", description = "Human review decisions; they stick across re-matches"),
@@ -75,6 +75,183 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// Statuses any operation can answer, whatever its handler does: the framework's
+/// and the middleware's refusals, and (for operations that read the database) an
+/// outage. Added to every operation so the document lists every status the server
+/// sends (issue 13; schemathesis `status_code_conformance`).
+struct CommonResponses;
+
+/// Operations that never touch the database (no 503 from them; `/health` documents
+/// its own 503).
+const WITHOUT_DATABASE: [&str; 3] = ["health", "metrics", "openapi"];
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+        let error = |description: &str| {
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+        };
+        let common = [
+            ("400", "The HTTP request is malformed (request line, headers or framing)"),
+            ("405", "The method is not allowed on this path (the `Allow` header lists the allowed ones)"),
+            ("408", "The request head or body did not arrive in time; the connection is closed"),
+            ("413", "The request body is larger than 64 KiB"),
+            ("431", "The request headers are too large"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                for (status, description) in common {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).build().into());
+                }
+                let id = op.operation_id.as_deref().unwrap_or_default();
+                if !WITHOUT_DATABASE.contains(&id) {
+                    let retry_after = HeaderBuilder::new()
+                        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build();
+                    responses.entry("503".to_string()).or_insert_with(|| {
+                        error("The database is unavailable; retry after `Retry-After` seconds")
+                            .header("Retry-After", retry_after)
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Input schemas as strict as the server (issue 13; schemathesis
+/// `positive_data_acceptance`):
+/// * every string a request carries (query parameters, body fields) refuses NUL
+///   characters, as [`super::input`] does (PostgreSQL text cannot hold them);
+/// * the config patch lists its sections (those of the default config) and
+///   `ai_api_key`, and no other top-level key, as the server does;
+/// * export bounds are an RFC 3339 date-time, a date, blank or null (no bound);
+///   [`super::export::parse_instant`] also reads a date-time without offset (UTC),
+///   left undocumented since a pattern for it would admit invalid dates.
+struct ExactInputs;
+
+/// Strings without NUL characters (ECMA-262 and Python regex alike).
+pub const NO_NUL_PATTERN: &str = "^[^\\u0000]*$";
+
+impl utoipa::Modify for ExactInputs {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+            forbid_nul(schemas);
+        }
+        if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+            for item in paths.values_mut() {
+                let Some(item) = item.as_object_mut() else {
+                    continue;
+                };
+                for op in item.values_mut() {
+                    if let Some(params) = op.get_mut("parameters") {
+                        forbid_nul(params);
+                    }
+                    if let Some(body) = op.get_mut("requestBody") {
+                        forbid_nul(body);
+                    }
+                }
+            }
+        }
+        for bound in ["created_after", "modified_after"] {
+            let at = format!("/components/schemas/ExportRequest/properties/{bound}");
+            if let Some(schema) = doc.pointer_mut(&at) {
+                *schema = export_bound_schema();
+            }
+        }
+        let patch = "/paths/~1api~1config/patch/requestBody/content/application~1json/schema";
+        if let Some(schema) = doc.pointer_mut(patch) {
+            *schema = config_patch_schema();
+        }
+        match serde_json::from_value(doc) {
+            Ok(exact) => *openapi = exact,
+            Err(e) => unreachable!("the document round-trips through JSON: {e}"),
+        }
+    }
+}
+
+/// Adds [`NO_NUL_PATTERN`] to every string schema below `value` that has no pattern,
+/// format or enumeration of its own.
+fn forbid_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained = ["pattern", "format", "enum", "const"]
+                .iter()
+                .any(|k| map.contains_key(*k));
+            if is_string && !constrained {
+                map.insert("pattern".into(), Value::String(NO_NUL_PATTERN.into()));
+            }
+            map.values_mut().for_each(forbid_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
+}
+
+/// An export bound: null, blank, or a point in time in one of the accepted forms.
+fn export_bound_schema() -> serde_json::Value {
+    serde_json::json!({
+        "description": "Only events created / modified after this instant (UTC when no offset is given); null or blank: no bound",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "format": "date"},
+            {"type": "string", "pattern": "^\\s*$"},
+        ],
+    })
+}
+
+/// `PATCH /api/config`: any subset of the sections of the config (each an object,
+/// deep-merged and validated by the server), plus `ai_api_key`.
+fn config_patch_schema() -> serde_json::Value {
+    let defaults =
+        serde_json::to_value(crate::matching::MatchingConfig::default()).unwrap_or_default();
+    let mut properties = serde_json::Map::new();
+    for section in defaults.as_object().into_iter().flat_map(|m| m.keys()) {
+        properties.insert(section.clone(), serde_json::json!({"type": "object"}));
+    }
+    properties.insert(
+        "ai_api_key".into(),
+        serde_json::json!({
+            "type": ["string", "null"],
+            "pattern": NO_NUL_PATTERN,
+            "description": "LLM API key (stored encrypted); empty string or null clears it",
+        }),
+    );
+    serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    })
 }
 
 /// Every error response: `detail` is a message, or for 422 a list of problems.
@@ -117,8 +294,8 @@ pub struct EventListQuery {
     pub sort_by: Option<String>,
     /// `asc` | `desc` (anything else is ascending).
     pub sort_dir: Option<String>,
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–10000 (default 25).
     #[param(minimum = 1, maximum = 10000)]
@@ -129,8 +306,8 @@ pub struct EventListQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -144,8 +321,8 @@ pub struct QueueQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MissedQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -156,8 +333,8 @@ pub struct MissedQuery {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
+    /// Page number, 1–1000000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Rows per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -289,6 +466,66 @@ mod tests {
         let first_template = routes.iter().position(|r| r.path.contains('{'));
         let last_literal = routes.iter().rposition(|r| !r.path.contains('{'));
         assert!(matches!((first_template, last_literal), (Some(t), Some(l)) if l < t));
+    }
+
+    #[test]
+    fn every_operation_documents_the_common_statuses() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        let paths = json["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("path item") {
+                let responses = &op["responses"];
+                for status in ["400", "405", "408", "413", "431"] {
+                    assert!(
+                        responses[status]["content"]["application/json"].is_object(),
+                        "{method} {path}: {status}"
+                    );
+                }
+                let uses_database =
+                    !["/health", "/metrics", "/api/openapi.json"].contains(&path.as_str());
+                if uses_database {
+                    assert!(
+                        responses["503"]["headers"]["Retry-After"].is_object(),
+                        "{method} {path}: 503"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn request_strings_refuse_nul_and_the_config_patch_is_closed() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        let q = &json["paths"]["/api/canonical-events"]["get"]["parameters"];
+        let q = q
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "q"))
+            .expect("q parameter");
+        assert_eq!(q["schema"]["pattern"], NO_NUL_PATTERN);
+        let split = &json["components"]["schemas"]["SplitRequest"]["properties"];
+        assert_eq!(split["source_event_id"]["pattern"], NO_NUL_PATTERN);
+        let patch = &json["paths"]["/api/config"]["patch"]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(patch["additionalProperties"], false);
+        assert_eq!(patch["properties"]["thresholds"]["type"], "object");
+        assert!(patch["properties"]["ai_api_key"].is_object());
+    }
+
+    #[test]
+    fn the_documented_page_maximum_is_the_enforced_one() {
+        let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
+        for path in [
+            "/api/canonical-events",
+            "/api/review/queue",
+            "/api/audit-log",
+        ] {
+            let params = json["paths"][path]["get"]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let page = params.iter().find(|p| p["name"] == "page").expect("page");
+            assert_eq!(page["schema"]["maximum"], super::super::MAX_PAGE, "{path}");
+        }
     }
 
     #[test]

@@ -162,7 +162,9 @@ pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpR
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PairDismissRequest {
     /// The two groups the reviewer declares to be different events.
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_a: i32,
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_b: i32,
     #[serde(default)]
     pub operator: Option<String>,
@@ -178,7 +180,7 @@ pub struct PairDismissRequest {
     request_body = PairDismissRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Dismissed; cannot-link constraints keep the groups apart in every later re-match", body = Object),
-        (status = 400, description = "Both ids name the same group", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "Both ids name the same group", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
@@ -196,7 +198,7 @@ pub async fn dismiss_missed(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (a, b) = (req.canonical_a, req.canonical_b);
     if a == b {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "A group cannot be dismissed against itself".into(),
         ));
     }
@@ -229,9 +231,10 @@ pub async fn dismiss_missed(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SplitRequest {
+    #[serde(deserialize_with = "super::input::id")]
     pub canonical_event_id: i32,
     pub source_event_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::input::optional_id")]
     pub target_canonical_id: Option<i32>,
     /// Recorded only when no tokens are configured (else the token's name is).
     #[serde(default)]
@@ -240,7 +243,9 @@ pub struct SplitRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MergeRequest {
+    #[serde(deserialize_with = "super::input::id")]
     pub source_canonical_id: i32,
+    #[serde(deserialize_with = "super::input::id")]
     pub target_canonical_id: i32,
     #[serde(default)]
     pub operator: Option<String>,
@@ -461,7 +466,7 @@ async fn link_constraints_to_audit(tx: &Transaction<'_>, audit_id: i64) -> Resul
     request_body = SplitRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The source was detached; a cannot-link constraint keeps it apart in every later re-match", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
@@ -479,7 +484,7 @@ pub async fn split(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (cid, sid) = (req.canonical_event_id, req.source_event_id.as_str());
     if req.target_canonical_id == Some(cid) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "Target canonical must differ from the original canonical".into(),
         ));
     }
@@ -582,7 +587,7 @@ pub async fn split(
     request_body = MergeRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "Merged; must-link constraints keep the groups together in every later re-match", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
@@ -599,7 +604,7 @@ pub async fn merge(
     let operator = operator_name(&state, &op, req.operator.as_deref());
     let (donor, target) = (req.source_canonical_id, req.target_canonical_id);
     if donor == target {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Conflict(
             "Cannot merge a canonical event with itself".into(),
         ));
     }
@@ -678,7 +683,7 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Dismissed; the group stays out of the queue until its membership changes", body = Object),
-        (status = 400, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The request contradicts the current state (e.g. merging a group with itself)", body = crate::api::openapi::ErrorBody),
         (status = 401, description = "Missing or unknown token", body = crate::api::openapi::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),

@@ -51,7 +51,7 @@ pub fn run(_args: &ApiArgs) -> anyhow::Result<ExitCode> {
             pool.clone(),
             rematch::via_notify(pool.clone()),
             lists,
-        );
+        )?;
         let server = server::run(listener, state)?;
         let handle = server.handle();
         tracing::info!(addr = %settings.http_addr, "api_listening");

@@ -25,6 +25,9 @@
 //! * The transaction first takes `pg_advisory_xact_lock(CANONICAL_LOCK_KEY)`; review
 //!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
 //!   action never interleave.
+//! * The run row's `finished_at` is stamped by the last statement before the commit
+//!   (database clock), and `duration_ms` is `finished_at - started_at`, so the row
+//!   agrees with itself and with the `run_completed` log record.
 
 use std::collections::{HashMap, HashSet};
 
@@ -214,7 +217,7 @@ pub async fn persist_run(
         removed: removed.len(),
         decisions_written,
     };
-    finish_run_row(&tx, &summary, run).await?;
+    finish_run_row(&tx, &summary).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -700,17 +703,18 @@ async fn insert_run_row(
     get(&row, "id")
 }
 
-async fn finish_run_row(
-    tx: &Transaction<'_>,
-    summary: &PersistSummary,
-    run: &RunInfo,
-) -> Result<(), StoreError> {
+async fn finish_run_row(tx: &Transaction<'_>, summary: &PersistSummary) -> Result<(), StoreError> {
     let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let duration_ms = (Utc::now() - run.started_at).num_milliseconds();
+    // `now()` is the transaction's start, before the persistence work: the run would
+    // look finished before it wrote anything. `clock_timestamp()` is this statement's
+    // time, the last before the commit; `duration_ms` is derived from the same value
+    // so the two always agree.
     tx.execute(
-        "UPDATE processing_runs SET status = 'completed', finished_at = now(),
+        "UPDATE processing_runs SET status = 'completed', finished_at = t.at,
              canonicals_created = $2, canonicals_updated = $3, canonicals_unchanged = $4,
-             canonicals_removed = $5, duration_ms = $6
+             canonicals_removed = $5,
+             duration_ms = round(extract(epoch FROM t.at - started_at) * 1000)::bigint
+         FROM (SELECT clock_timestamp() AS at) AS t
          WHERE id = $1",
         &[
             &summary.processing_run_id,
@@ -718,7 +722,6 @@ async fn finish_run_row(
             &as_i32(summary.updated),
             &as_i32(summary.unchanged),
             &as_i32(summary.removed),
-            &duration_ms,
         ],
     )
     .await?;

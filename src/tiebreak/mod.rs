@@ -32,7 +32,7 @@ use crate::matching::MatchingConfig;
 use crate::store::StoredConfig;
 
 /// The deployment's LLM settings (from the environment, storage spec §11).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TiebreakSettings {
     /// Chat-completions base URL (`…/v1`); `/chat/completions` is appended.
     pub base_url: String,
@@ -42,6 +42,18 @@ pub struct TiebreakSettings {
     /// `EVENT_DEDUP_ENCRYPTION_KEY`: needed to read a Fernet-encrypted stored key.
     pub encryption_key: Option<EncryptionKey>,
     pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for TiebreakSettings {
+    /// Masks secrets a base URL may carry (`?api_key=…`); the keys mask themselves.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TiebreakSettings")
+            .field("base_url", &crate::redact::redact_url(&self.base_url))
+            .field("env_key", &self.env_key)
+            .field("encryption_key", &self.encryption_key)
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 impl Default for TiebreakSettings {

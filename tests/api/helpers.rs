@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
-use event_dedup::api::{configure, cors, ApiState};
+use event_dedup::api::ApiState;
 use event_dedup::ingest::parse_event_file;
 use event_dedup::matching::{run, MatchingConfig};
 use event_dedup::preprocess::{derive, WordLists};
@@ -133,17 +132,8 @@ async fn spawn_app_full(
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(cors())
-            .app_data(data.clone())
-            .configure(configure)
-    })
-    .workers(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
+    // The production server (body deadline, timeouts), one worker per test.
+    let server = event_dedup::api::server::run_with_workers(listener, state, 1).expect("listen");
     tokio::spawn(server);
     TestApp {
         address: format!("http://127.0.0.1:{port}"),

@@ -2,6 +2,8 @@
 //! real HTTP server, including review decisions surviving a pipeline re-run, config
 //! validation, export round trips, auth refusals and a fuzz test for 5xx.
 
+mod contract;
+mod hardening;
 mod helpers;
 #[path = "../ui/seed.rs"]
 mod seed;
@@ -381,7 +383,7 @@ async fn split_errors() {
     );
     let same =
         json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": id});
-    assert_error(app.post("/api/review/split", &same).await, 400).await;
+    assert_error(app.post("/api/review/split", &same).await, 409).await;
     let missing = json!({"canonical_event_id": id, "source_event_id": members[0], "target_canonical_id": 999999});
     assert_error(app.post("/api/review/split", &missing).await, 404).await;
     assert_error(
@@ -515,7 +517,7 @@ async fn merge_errors() {
             &json!({"source_canonical_id": a, "target_canonical_id": a}),
         )
         .await,
-        400,
+        409,
     )
     .await;
     assert_eq!(
@@ -836,10 +838,10 @@ async fn export_round_trips_as_an_input_file() {
         .send()
         .await
         .expect("sent");
-    let body = assert_error(bad, 400).await;
+    let body = assert_error(bad, 422).await;
     assert_eq!(
         body["detail"],
-        json!("Invalid datetime format for created_after: 'yesterday'")
+        json!([{"loc": ["body", "created_after"], "msg": "Invalid datetime format for created_after: 'yesterday'"}])
     );
     let broken = app
         .client
@@ -1582,7 +1584,7 @@ async fn dismissing_a_missed_pair_keeps_the_groups_apart_for_good() {
     assert_eq!(log["items"][0]["details"]["other_canonical_id"], json!(cb));
     // Errors: same group, unknown group, bad body.
     let same = json!({"canonical_a": ca, "canonical_b": ca});
-    assert_error(app.post("/api/review/missed/dismiss", &same).await, 400).await;
+    assert_error(app.post("/api/review/missed/dismiss", &same).await, 409).await;
     let unknown = json!({"canonical_a": ca, "canonical_b": 999_999});
     assert_error(app.post("/api/review/missed/dismiss", &unknown).await, 404).await;
     assert_error(

@@ -201,6 +201,17 @@ pub fn events_in(path: &Path) -> usize {
         .len()
 }
 
+/// The finished dead letters in `dir`: hidden names are dead letters still being
+/// written (temporary names, renamed once durable).
+pub fn dead_letters_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v = files_in(dir);
+    v.retain(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
+    v
+}
+
 pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -2,6 +2,7 @@
 //! (one fresh database per test), a temp watched directory and a temp dead-letter
 //! directory. Every wait polls a condition with a timeout (`wait_until`).
 
+mod hardening;
 mod helpers;
 mod process;
 
@@ -131,7 +132,7 @@ async fn a_bad_file_is_dead_lettered_with_its_reason() {
         br#"{"events": [{"id": 7, "title": null}]}"#,
     );
     wait_until("both files dead-lettered", TIMEOUT, || async {
-        files_in(env.dead()).len() == 4
+        helpers::dead_letters_in(env.dead()).len() == 4
     })
     .await;
     let error: serde_json::Value = serde_json::from_slice(
@@ -166,7 +167,7 @@ async fn a_bad_file_is_dead_lettered_with_its_reason() {
     // The same name fails again with other bytes: the earlier one is kept.
     env.drop_bytes("abc_01.01.2026_x.json", b"not json either");
     wait_until("second failure with the same name", TIMEOUT, || async {
-        files_in(env.dead()).len() == 6
+        helpers::dead_letters_in(env.dead()).len() == 6
     })
     .await;
     let original = std::fs::read(env.dead().join("abc_01.01.2026_x.json")).unwrap();
