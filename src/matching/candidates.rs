@@ -91,30 +91,43 @@ pub fn candidate_pairs(
     (pairs, stats)
 }
 
-/// Title tokens shorter than this are not distinctive enough for a title-day key.
+/// Title tokens shorter than this (in bytes) are not distinctive enough for a
+/// title-day key.
 const MIN_TITLE_KEY_CHARS: usize = 5;
+/// Title-day keys come from at most this many of a listing's longest title words...
+const MAX_TITLE_KEY_TOKENS: usize = 3;
+/// ...and only from listings of at most this many days.
+const MAX_TITLE_KEY_DAYS: usize = 3;
 
-/// Pairs of listings one day apart that share a distinctive title token. Each
-/// listing keys `(token, day)` and `(token, day + 1)` for its listed days, so two
-/// listings one day apart meet on the later day. Blocks larger than `max_block` are
-/// generic words and skipped.
+/// Pairs of listings in one municipality, one day apart, that share a distinctive
+/// title token. Each listing keys `(token, town, day)` and `(token, town, day + 1)`
+/// for its listed days, so two listings one day apart meet on the later day. Blocks
+/// larger than `max_block` are generic words and skipped.
 fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(u32, u32)>) {
     let mut keyed: Vec<(u64, u32)> = prepared
         .par_iter()
         .enumerate()
         .flat_map_iter(|(idx, p)| {
-            let tokens: Vec<&str> = p
+            // A wrong date is a single-day listing's problem; ranges and series already
+            // overlap their duplicates.
+            if p.days.len() > MAX_TITLE_KEY_DAYS {
+                return Vec::new().into_iter();
+            }
+            let mut tokens: Vec<&str> = p
                 .title
                 .token_set()
-                .filter(|t| t.chars().count() >= MIN_TITLE_KEY_CHARS)
-                .filter(|t| !t.chars().all(|c| c.is_ascii_digit()))
+                .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
+                .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
                 .collect();
+            // The longest words are the most distinctive.
+            tokens.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            tokens.truncate(MAX_TITLE_KEY_TOKENS);
             let mut keys = Vec::with_capacity(tokens.len() * p.days.len() * 2);
             for t in &tokens {
                 for d in &p.days {
                     for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
                         let mut h = DefaultHasher::new();
-                        ("td", t, day).hash(&mut h);
+                        ("td", t, p.city.as_deref(), day).hash(&mut h);
                         keys.push((h.finish(), idx as u32));
                     }
                 }
@@ -142,7 +155,9 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
 }
 
 fn share_a_day(a: &PreparedEvent, b: &PreparedEvent) -> bool {
-    a.days.iter().any(|x| b.days.iter().any(|y| x.date == y.date))
+    a.days
+        .iter()
+        .any(|x| b.days.iter().any(|y| x.date == y.date))
 }
 
 fn all_pairs(members: &[u32], out: &mut Vec<(u32, u32)>) {

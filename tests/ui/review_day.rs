@@ -58,7 +58,10 @@ async fn missed_duplicates_sit_side_by_side_and_merge_or_dismiss_with_one_key() 
         .js("const i = document.querySelector('.missed-item'); return [i.querySelectorAll('.pair-side').length, i.querySelectorAll('.decision-card .score-row').length, i.querySelector('.decision-card .rule').textContent, [...i.querySelectorAll('.pair-side')].map(s => s.dataset.sourceId)];")
         .await;
     assert_eq!(shown[0], 2);
-    assert_eq!(shown[1], 5, "four signals and the combined score");
+    assert_eq!(
+        shown[1], 11,
+        "four signals, the match probability and six feature contributions"
+    );
     let rule = first["decision"]["rule"].as_str().expect("rule");
     assert!(shown[2].as_str().unwrap_or("").ends_with(rule), "{shown}");
     assert_eq!(
@@ -626,11 +629,9 @@ async fn small_fixes_sum_on_clear_geo_reweighting_dates_categories_and_language(
     }
     let d = target.expect("the seed has a pair without trusted coordinates");
     ui.goto(&format!("/events/{}", d["id"])).await;
-    let note = text(&ui, "[data-testid='geo-reweighted']").await;
-    assert!(
-        note.contains("re-normalized") && note.contains("Title"),
-        "{note}"
-    );
+    // Under the learned model (the default) the distance is unknown, not re-weighted.
+    let note = text(&ui, "[data-testid='geo-untrusted']").await;
+    assert!(note.contains("unknown"), "{note}");
 
     // Dates once, without seconds; German content marked as such.
     let dates = ui

@@ -307,9 +307,9 @@ pub struct BlockingConfig {
     /// (`kehl am rhein` → `kehl`, `lahr/schwarzwald` → `lahr`), so spelling variants
     /// of one town still meet.
     pub city_key: CityKey,
-    /// Also pair listings one day apart that share a distinctive title token (5+
-    /// characters), whatever their town: a date printed one day off otherwise keeps
-    /// true duplicates from ever being compared.
+    /// Also pair listings of one municipality one day apart that share a distinctive
+    /// title token (5+ characters): a date printed one day off otherwise keeps true
+    /// duplicates from ever being compared.
     pub title_day_keys: bool,
     /// A title-day block with more members than this is a generic word, not evidence,
     /// and is skipped whole (keeps pairs per event bounded).

@@ -300,6 +300,20 @@ function reweighting(w) {
   );
 }
 
+/**
+ * Under the learned model an untrusted geo signal is not re-weighted but unknown: the
+ * model sees "no trusted geocodes" and no distance, neither for nor against.
+ */
+function geoUnknown(w) {
+  if (Number(w.geo) !== 0) return null;
+  return h(
+    "div",
+    { class: "small reweighted", "data-testid": "geo-untrusted" },
+    badge("Geo unknown", "orange"),
+    " Coordinates are missing, outside the region or below the trusted geocoding confidence on one side, so the model treats the distance as unknown: no evidence for or against.",
+  );
+}
+
 export function decisionCard(d, titles, note = null) {
   const [tierText, tierKind] = TIERS[d.tier] || [d.tier, "grey"];
   const [decText, decKind] = DECISIONS[d.decision] || [d.decision, "grey"];
@@ -322,7 +336,7 @@ export function decisionCard(d, titles, note = null) {
     h("div", { class: "muted small pair-titles", lang: "de" }, h("div", { title: titles[d.source_event_id_a] || "" }, titles[d.source_event_id_a] || ""), h("div", { title: titles[d.source_event_id_b] || "" }, titles[d.source_event_id_b] || "")),
     SIGNALS.map(([key, label]) => scoreBar(label, d[`${key}_score`])),
     learned
-      ? [h("div", { class: "combined" }, scoreBar("Probability", d.combined_score)), contributionList(d.contributions)]
+      ? [h("div", { class: "combined" }, scoreBar("Probability", d.combined_score)), contributionList(d.contributions), geoUnknown(w)]
       : [
           h("div", { class: "combined" }, scoreBar("Combined", d.combined_score)),
           h(
