@@ -126,7 +126,9 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
             for t in &tokens {
                 for d in &p.days {
                     for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
-                        let mut h = DefaultHasher::new();
+                        // FxHasher: fixed keys (deterministic) and several times faster
+                        // than SipHash on these short keys; a collision only adds a pair.
+                        let mut h = rustc_hash::FxHasher::default();
                         ("td", t, p.city.as_deref(), day).hash(&mut h);
                         keys.push((h.finish(), idx as u32));
                     }

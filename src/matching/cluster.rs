@@ -45,8 +45,9 @@ struct UnionFind {
     size: Vec<u32>,
     /// Cannot-link partners of each root's component.
     forbidden: HashMap<u32, Vec<u32>>,
-    /// Members of each root's component of two or more (conflict checks only).
-    members: HashMap<u32, Vec<u32>>,
+    /// Each component's members as a circular list (`next[x]` is the member after
+    /// `x`): joining two components swaps two links, with no allocation.
+    next: Vec<u32>,
 }
 
 impl UnionFind {
@@ -55,7 +56,7 @@ impl UnionFind {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
             forbidden: HashMap::new(),
-            members: HashMap::new(),
+            next: (0..n as u32).collect(),
         }
     }
 
@@ -68,11 +69,15 @@ impl UnionFind {
         x
     }
 
-    fn component(&self, root: u32) -> &[u32] {
-        self.members.get(&root).map_or(
-            std::slice::from_ref(&self.parent[root as usize]),
-            Vec::as_slice,
-        )
+    /// The members of `root`'s component.
+    fn component(&self, root: u32) -> Vec<u32> {
+        let mut out = vec![root];
+        let mut x = self.next[root as usize];
+        while x != root {
+            out.push(x);
+            x = self.next[x as usize];
+        }
+        out
     }
 
     /// Whether a cannot-link separates the components of roots `ra` and `rb`.
@@ -81,7 +86,7 @@ impl UnionFind {
         partners.iter().any(|&p| self.find(p) == rb)
     }
 
-    fn union_roots(&mut self, ra: u32, rb: u32, track_members: bool) {
+    fn union_roots(&mut self, ra: u32, rb: u32) {
         let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
             (ra, rb)
         } else {
@@ -92,13 +97,7 @@ impl UnionFind {
         if let Some(moved) = self.forbidden.remove(&small) {
             self.forbidden.entry(big).or_default().extend(moved);
         }
-        if track_members {
-            let moved = self.members.remove(&small).unwrap_or_else(|| vec![small]);
-            self.members
-                .entry(big)
-                .or_insert_with(|| vec![big])
-                .extend(moved);
-        }
+        self.next.swap(ra as usize, rb as usize);
     }
 }
 
@@ -191,14 +190,14 @@ pub fn agglomerate(
                     .filter(|c| c.is_hard())
                     .map(Refusal::Conflict)
             } else {
-                link_refusal(uf.component(ra), uf.component(rb), ctx)
+                link_refusal(&uf.component(ra), &uf.component(rb), ctx)
             };
             if let Some(refusal) = refusal {
                 dropped.push((*e, refusal));
                 continue;
             }
         }
-        uf.union_roots(ra, rb, context.is_some());
+        uf.union_roots(ra, rb);
     }
     let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
     for i in 0..n as u32 {
