@@ -13,10 +13,8 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Args;
 
+use super::database::with_database;
 use crate::api::export::{export_parts, parse_instant};
-use crate::settings::Settings;
-use crate::startup::open_database;
-use crate::store::build_pool;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -45,38 +43,28 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let created = bound("created_after", args.created_after.as_deref())?;
     let modified = bound("modified_after", args.modified_after.as_deref())?;
     let shown = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string());
-    let settings = Settings::from_env()?;
     std::fs::create_dir_all(&args.output_dir)
         .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let (url, mut embedded) = open_database(&settings).await?;
-        let pool = build_pool(&url, 1)?;
-        let outcome = async {
-            let client = pool.get().await.context("cannot connect to the database")?;
-            let files = export_parts(&**client, created, modified, (shown(created), shown(modified)))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let events: usize = files.len();
-            tracing::info!(files = events, "export_queried");
-            for (name, bytes) in &files {
-                let path = args.output_dir.join(name);
-                std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                tracing::info!(path = %path.display(), "export_file_written");
-                eprintln!("wrote {}", path.display());
-            }
-            tracing::info!(files = files.len(), directory = %args.output_dir.display(), "export_complete");
-            anyhow::Ok(())
+    with_database(|pool| async move {
+        let client = pool.get().await.context("cannot connect to the database")?;
+        let files = export_parts(
+            &**client,
+            created,
+            modified,
+            (shown(created), shown(modified)),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(files = files.len(), "export_queried");
+        for (name, bytes) in &files {
+            let path = args.output_dir.join(name);
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "export_file_written");
+            eprintln!("wrote {}", path.display());
         }
-        .await;
-        pool.close();
-        if let Some(pg) = embedded.as_mut() {
-            pg.stop()?;
-        }
-        outcome?;
-        Ok(ExitCode::SUCCESS)
-    })
+        tracing::info!(files = files.len(), directory = %args.output_dir.display(), "export_complete");
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

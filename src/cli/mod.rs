@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bench;
 pub mod config_args;
+pub mod database;
 pub mod dedup;
 pub mod evaluate;
 pub mod export;

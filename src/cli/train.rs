@@ -6,6 +6,7 @@
 //! A deployment adapts the model to its own sources by training on the shipped sets
 //! plus its reviewers' decisions and pointing `EVENT_DEDUP_MODEL_PATH` at the result.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,13 +15,13 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::config_args::{load_config, load_word_lists};
+use super::database::with_database;
 use super::sets::load_sets;
 use super::MatchingArgs;
 use crate::evaluation::quality;
 use crate::evaluation::training::{train, ReviewerPair, TrainOptions, TrainingReport};
-use crate::settings::Settings;
-use crate::startup::open_database;
-use crate::store::{self, build_pool};
+use crate::model::SourceEvent;
+use crate::store;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -93,50 +94,35 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
 
 /// Must-links as positives and cannot-links as negatives, with both events loaded.
 fn reviewer_pairs() -> anyhow::Result<Vec<ReviewerPair>> {
-    let settings = Settings::from_env()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let (url, mut embedded) = open_database(&settings).await?;
-        let pool = build_pool(&url, 1)?;
-        let outcome = async {
-            let client = pool.get().await.context("cannot connect to the database")?;
-            let constraints = store::load_constraints(&**client).await?;
-            let mut ids: Vec<String> = Vec::new();
-            for (a, b) in constraints.must_link.iter().chain(&constraints.cannot_link) {
-                ids.push(a.clone());
-                ids.push(b.clone());
-            }
-            ids.sort();
-            ids.dedup();
-            let events = store::load_events_by_ids(&**client, &ids).await?;
-            let by_id: std::collections::HashMap<&str, &crate::model::SourceEvent> =
-                events.iter().map(|e| (e.id.as_str(), e)).collect();
-            let mut pairs = Vec::new();
-            for (list, same) in [
-                (&constraints.must_link, true),
-                (&constraints.cannot_link, false),
-            ] {
-                for (a, b) in list {
-                    if let (Some(a), Some(b)) = (by_id.get(a.as_str()), by_id.get(b.as_str())) {
-                        pairs.push(ReviewerPair {
-                            a: (*a).clone(),
-                            b: (*b).clone(),
-                            same,
-                        });
-                    }
+    with_database(|pool| async move {
+        let client = pool.get().await.context("cannot connect to the database")?;
+        let constraints = store::load_constraints(&**client).await?;
+        let mut ids: Vec<String> = Vec::new();
+        for (a, b) in constraints.must_link.iter().chain(&constraints.cannot_link) {
+            ids.push(a.clone());
+            ids.push(b.clone());
+        }
+        ids.sort();
+        ids.dedup();
+        let events = store::load_events_by_ids(&**client, &ids).await?;
+        let by_id: HashMap<&str, &SourceEvent> =
+            events.iter().map(|e| (e.id.as_str(), e)).collect();
+        let mut pairs = Vec::new();
+        for (list, same) in [
+            (&constraints.must_link, true),
+            (&constraints.cannot_link, false),
+        ] {
+            for (a, b) in list {
+                if let (Some(a), Some(b)) = (by_id.get(a.as_str()), by_id.get(b.as_str())) {
+                    pairs.push(ReviewerPair {
+                        a: (*a).clone(),
+                        b: (*b).clone(),
+                        same,
+                    });
                 }
             }
-            anyhow::Ok(pairs)
         }
-        .await;
-        pool.close();
-        if let Some(pg) = embedded.as_mut() {
-            pg.stop()?;
-        }
-        outcome
+        Ok(pairs)
     })
 }
 
