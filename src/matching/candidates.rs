@@ -94,14 +94,13 @@ pub fn candidate_pairs(
 /// Title tokens shorter than this (in bytes) are not distinctive enough for a
 /// title-day key.
 const MIN_TITLE_KEY_CHARS: usize = 5;
-/// Title-day keys come from at most this many of a listing's longest title words...
-const MAX_TITLE_KEY_TOKENS: usize = 3;
-/// ...and only from listings of at most this many days.
+/// Title-day keys come from a listing's longest title word, and only from listings of
+/// at most this many days.
 const MAX_TITLE_KEY_DAYS: usize = 3;
 
-/// Pairs of listings in one municipality, one day apart, that share a distinctive
-/// title token. Each listing keys `(token, town, day)` and `(token, town, day + 1)`
-/// for its listed days, so two listings one day apart meet on the later day. Blocks
+/// Pairs of listings in one municipality, one day apart, whose longest title word is
+/// the same. Each listing keys `(word, town, day)` and `(word, town, day + 1)` for its
+/// listed days, so two listings one day apart meet on the later day. Blocks
 /// larger than `max_block` are generic words and skipped.
 fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(u32, u32)>) {
     let mut keyed: Vec<(u64, u32)> = prepared
@@ -113,25 +112,24 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
             if p.days.len() > MAX_TITLE_KEY_DAYS {
                 return Vec::new().into_iter();
             }
-            let mut tokens: Vec<&str> = p
+            // The longest word is the most distinctive (ties: the first in order).
+            let Some(token) = p
                 .title
                 .token_set()
                 .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
                 .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
-                .collect();
-            // The longest words are the most distinctive.
-            tokens.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-            tokens.truncate(MAX_TITLE_KEY_TOKENS);
-            let mut keys = Vec::with_capacity(tokens.len() * p.days.len() * 2);
-            for t in &tokens {
-                for d in &p.days {
-                    for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
-                        // FxHasher: fixed keys (deterministic) and several times faster
-                        // than SipHash on these short keys; a collision only adds a pair.
-                        let mut h = rustc_hash::FxHasher::default();
-                        ("td", t, p.city.as_deref(), day).hash(&mut h);
-                        keys.push((h.finish(), idx as u32));
-                    }
+                .max_by(|a, b| a.len().cmp(&b.len()).then(b.cmp(a)))
+            else {
+                return Vec::new().into_iter();
+            };
+            let mut keys = Vec::with_capacity(p.days.len() * 2);
+            for d in &p.days {
+                for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
+                    // FxHasher: fixed keys (deterministic) and several times faster
+                    // than SipHash on these short keys; a collision only adds a pair.
+                    let mut h = rustc_hash::FxHasher::default();
+                    ("td", token, p.city.as_deref(), day).hash(&mut h);
+                    keys.push((h.finish(), idx as u32));
                 }
             }
             keys.into_iter()

@@ -307,8 +307,8 @@ pub struct BlockingConfig {
     /// (`kehl am rhein` → `kehl`, `lahr/schwarzwald` → `lahr`), so spelling variants
     /// of one town still meet.
     pub city_key: CityKey,
-    /// Also pair listings of one municipality one day apart that share a distinctive
-    /// title token (5+ characters): a date printed one day off otherwise keeps true
+    /// Also pair listings of one municipality one day apart whose longest title word
+    /// (5+ characters) is the same: a date printed one day off otherwise keeps true
     /// duplicates from ever being compared.
     pub title_day_keys: bool,
     /// A title-day block with more members than this is a generic word, not evidence,
