@@ -16,6 +16,18 @@ use helpers::{events_in, files_in, fixture, wait_until, TestEnv, TIMEOUT};
 const WZO: &str = "worked_example/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
 const BZK: &str = "worked_example/bzk_15.02.2026_2026-02-15T06-40-11-002Z.json";
 
+/// Both files of the worked example, under their own names.
+fn drop_worked_example(env: &TestEnv) {
+    env.drop_copy(
+        &fixture(WZO),
+        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
+    );
+    env.drop_copy(
+        &fixture(BZK),
+        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
+    );
+}
+
 async fn canonical_members(env: &TestEnv) -> HashMap<i32, BTreeSet<String>> {
     let client = env.pool.get().await.unwrap();
     let rows = client
@@ -37,14 +49,7 @@ async fn a_dropped_file_becomes_source_and_canonical_events() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
     let expected = (events_in(&fixture(WZO)) + events_in(&fixture(BZK))) as i64;
-    env.drop_copy(
-        &fixture(WZO),
-        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
-    );
-    env.drop_copy(
-        &fixture(BZK),
-        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
-    );
+    drop_worked_example(&env);
 
     wait_until("source events stored and matched", TIMEOUT, || async {
         env.count("SELECT count(*) FROM source_events").await == expected
@@ -289,14 +294,7 @@ async fn a_burst_of_100_files_is_coalesced_into_few_runs() {
 async fn a_restart_does_not_reingest_or_rematch() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
-    env.drop_copy(
-        &fixture(WZO),
-        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
-    );
-    env.drop_copy(
-        &fixture(BZK),
-        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
-    );
+    drop_worked_example(&env);
     wait_until("both files matched", TIMEOUT, || async {
         app.stats().await.files_completed == 2
     })
@@ -537,14 +535,7 @@ async fn a_corrupt_model_file_stops_start_up_unless_the_fallback_is_configured()
     let app = env
         .spawn_with(&[("MODEL_PATH", &bad_path), ("MODEL_FALLBACK", "true")])
         .await;
-    env.drop_copy(
-        &fixture(WZO),
-        "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json",
-    );
-    env.drop_copy(
-        &fixture(BZK),
-        "bzk_15.02.2026_2026-02-15T06-40-11-002Z.json",
-    );
+    drop_worked_example(&env);
     wait_until("the worked example matched", TIMEOUT, || async {
         env.count("SELECT count(*) FROM match_decisions").await == 5
     })
