@@ -223,11 +223,20 @@ pub fn explain_pair(
     let scores = score_pair((a, &pa), (b, &pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
     let weights = &effective_weights(weights, a, b, config);
-    let model = active_model(config, lists);
-    let (combined, decision, rule) =
-        combined_and_decision((a, &pa), (b, &pb), &scores, weights, config, model);
-    let contributions =
-        model.map(|m| m.contributions(&pair_features((a, &pa), (b, &pb), &scores, config)));
+    let (combined, decision, rule, contributions) = match active_model(config, lists) {
+        // The features once: for the probability and for its explanation.
+        Some(m) => {
+            let features = pair_features((a, &pa), (b, &pb), &scores, config);
+            let p = m.probability(&features);
+            let (decision, rule) = decide_probability(p, &m.thresholds);
+            (p, decision, rule, Some(m.contributions(&features)))
+        }
+        None => {
+            let (combined, decision, rule) =
+                combined_and_decision((a, &pa), (b, &pb), &scores, weights, config, None);
+            (combined, decision, rule, None)
+        }
+    };
     PairDecision {
         id_a: a.id.clone(),
         id_b: b.id.clone(),
