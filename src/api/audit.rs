@@ -1,36 +1,34 @@
-//! The audit log (storage-and-api.md §6.5): writing one row per review or config
-//! action, and `GET /api/audit-log` (filters, newest first).
+//! The audit log (storage-and-api.md §6.5): `GET /api/audit-log` (filters, newest
+//! first), and [`insert_audit`] for the config action (rows live in `store::review`).
 //!
 //! Invariant: rows are only inserted inside the transaction of the action they record,
 //! so an audit row exists exactly when the action committed.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::Transaction;
 
 use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
-use super::{col, page_params, paginated, parse_int, RawQuery};
+use super::{page_params, paginated, parse_int, RawQuery};
+use crate::store::{self, review::AuditEntry};
 
-/// Inserts an audit row and returns its id.
+/// Inserts an audit row and returns its id (inside the action's transaction).
 pub(crate) async fn insert_audit(
-    tx: &Transaction<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
     action_type: &str,
     canonical_event_id: Option<i32>,
     source_event_id: Option<&str>,
     operator: &str,
     details: &Value,
 ) -> Result<i64, ApiError> {
-    let row = tx
-        .query_one(
-            "INSERT INTO audit_log (action_type, canonical_event_id, source_event_id, operator, details)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[&action_type, &canonical_event_id, &source_event_id, &operator, details],
-        )
-        .await?;
-    col(&row, "id")
+    let entry = AuditEntry {
+        action_type,
+        canonical_event_id,
+        source_event_id,
+        operator,
+        details,
+    };
+    Ok(store::review::insert_audit(tx, &entry).await?)
 }
 
 /// `GET /api/audit-log`
@@ -60,37 +58,28 @@ pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let filter = "WHERE ($1::int4 IS NULL OR canonical_event_id = $1)
-                    AND ($2::text IS NULL OR action_type = $2)";
-    let params: [&(dyn ToSql + Sync); 2] = [&canonical, &action];
     let client = state.pool.get().await?;
-    let total: i64 = client
-        .query_one(&format!("SELECT count(*) FROM audit_log {filter}"), &params)
-        .await?
-        .get(0);
-    let offset = (page - 1) * size;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT * FROM audit_log {filter}
-                 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-            ),
-            &[&canonical, &action, &size, &offset],
-        )
-        .await?;
+    let (total, rows) = store::review::audit_page(
+        &**client,
+        canonical,
+        action.as_deref(),
+        size,
+        (page - 1) * size,
+    )
+    .await?;
     let items = rows
-        .iter()
+        .into_iter()
         .map(|r| {
-            Ok(json!({
-                "id": col::<i64>(r, "id")?,
-                "action_type": col::<String>(r, "action_type")?,
-                "canonical_event_id": col::<Option<i32>>(r, "canonical_event_id")?,
-                "source_event_id": col::<Option<String>>(r, "source_event_id")?,
-                "operator": col::<String>(r, "operator")?,
-                "details": col::<Option<Value>>(r, "details")?,
-                "created_at": col::<DateTime<Utc>>(r, "created_at")?.to_rfc3339(),
-            }))
+            json!({
+                "id": r.id,
+                "action_type": r.action_type,
+                "canonical_event_id": r.canonical_event_id,
+                "source_event_id": r.source_event_id,
+                "operator": r.operator,
+                "details": r.details,
+                "created_at": r.created_at.to_rfc3339(),
+            })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     Ok(HttpResponse::Ok().json(paginated(items, total, page, size)))
 }

@@ -4,12 +4,13 @@
 //! period in `stats.ai`, and per run in `ai_usage`.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::state::ApiState;
 use super::{col, parse_int, RawQuery};
+use crate::store;
 
 /// `days` in 1–365, default 30.
 fn days(query: &RawQuery) -> Result<i64, ApiError> {
@@ -41,76 +42,37 @@ fn cutoff(days: i64) -> DateTime<Utc> {
 pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let since = cutoff(days(&query)?);
     let client = state.pool.get().await?;
-    let files = client
-        .query_one(
-            "SELECT count(*) AS total_files,
-                    coalesce(sum(event_count), 0)::int8 AS total_events,
-                    count(*) FILTER (WHERE status = 'completed') AS completed,
-                    count(*) FILTER (WHERE status = 'failed') AS errors
-             FROM file_ingestions WHERE ingested_at >= $1",
-            &[&since],
-        )
-        .await?;
-    let matches = client
-        .query_one(
-            "SELECT count(*) FILTER (WHERE decision = 'match') AS m,
-                    count(*) FILTER (WHERE decision = 'no_match') AS n,
-                    count(*) FILTER (WHERE decision = 'ambiguous') AS a
-             FROM match_decisions",
-            &[],
-        )
-        .await?;
-    let canonicals = client
-        .query_one(
-            "SELECT count(*) AS total,
-                    count(*) FILTER (WHERE needs_review) AS needs_review,
-                    round(avg(match_confidence)::numeric, 4)::float8 AS avg_confidence
-             FROM canonical_events",
-            &[],
-        )
-        .await?;
-    let ai = client
-        .query_one(
-            "SELECT count(DISTINCT batch_id) AS batch_count,
-                    count(*) AS total_requests,
-                    count(*) FILTER (WHERE cached) AS cached_requests,
-                    coalesce(sum(prompt_tokens), 0)::int8 AS prompt_tokens,
-                    coalesce(sum(completion_tokens), 0)::int8 AS completion_tokens,
-                    coalesce(sum(total_tokens), 0)::int8 AS total_tokens,
-                    round(coalesce(sum(estimated_cost_usd), 0)::numeric, 6)::float8 AS cost
-             FROM ai_usage_log WHERE created_at >= $1",
-            &[&since],
-        )
-        .await?;
-    let total_requests = col::<i64>(&ai, "total_requests")?;
-    let cached_requests = col::<i64>(&ai, "cached_requests")?;
+    let files = store::events::file_counts(&**client, since).await?;
+    let matches = store::decisions::decision_counts(&**client).await?;
+    let canonicals = store::catalogue::canonical_counts(&**client).await?;
+    let ai = store::llm::usage_since(&**client, since).await?;
     Ok(HttpResponse::Ok().json(json!({
         "ai": {
             "since": since.to_rfc3339(),
-            "batch_count": col::<i64>(&ai, "batch_count")?,
-            "total_requests": total_requests,
-            "cached_requests": cached_requests,
-            "api_requests": total_requests - cached_requests,
-            "prompt_tokens": col::<i64>(&ai, "prompt_tokens")?,
-            "completion_tokens": col::<i64>(&ai, "completion_tokens")?,
-            "total_tokens": col::<i64>(&ai, "total_tokens")?,
-            "estimated_cost_usd": col::<f64>(&ai, "cost")?,
+            "batch_count": ai.batch_count,
+            "total_requests": ai.total_requests,
+            "cached_requests": ai.cached_requests,
+            "api_requests": ai.total_requests - ai.cached_requests,
+            "prompt_tokens": ai.prompt_tokens,
+            "completion_tokens": ai.completion_tokens,
+            "total_tokens": ai.total_tokens,
+            "estimated_cost_usd": ai.estimated_cost_usd,
         },
         "files": {
-            "total_files": col::<i64>(&files, "total_files")?,
-            "total_events": col::<i64>(&files, "total_events")?,
-            "completed": col::<i64>(&files, "completed")?,
-            "errors": col::<i64>(&files, "errors")?,
+            "total_files": files.total_files,
+            "total_events": files.total_events,
+            "completed": files.completed,
+            "errors": files.errors,
         },
         "matches": {
-            "match": col::<i64>(&matches, "m")?,
-            "no_match": col::<i64>(&matches, "n")?,
-            "ambiguous": col::<i64>(&matches, "a")?,
+            "match": matches.matches,
+            "no_match": matches.no_match,
+            "ambiguous": matches.ambiguous,
         },
         "canonicals": {
-            "total": col::<i64>(&canonicals, "total")?,
-            "needs_review": col::<i64>(&canonicals, "needs_review")?,
-            "avg_confidence": col::<Option<f64>>(&canonicals, "avg_confidence")?,
+            "total": canonicals.total,
+            "needs_review": canonicals.needs_review,
+            "avg_confidence": canonicals.avg_confidence,
         },
     })))
 }
@@ -128,28 +90,18 @@ pub async fn processing_history(
 ) -> Result<HttpResponse, ApiError> {
     let since = cutoff(days(&query)?);
     let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT (ingested_at AT TIME ZONE 'UTC')::date AS day,
-                    count(*) AS files_processed,
-                    coalesce(sum(event_count), 0)::int8 AS events_ingested,
-                    count(*) FILTER (WHERE status = 'failed') AS errors
-             FROM file_ingestions WHERE ingested_at >= $1
-             GROUP BY day ORDER BY day",
-            &[&since],
-        )
-        .await?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            Ok(json!({
-                "date": col::<NaiveDate>(r, "day")?,
-                "files_processed": col::<i64>(r, "files_processed")?,
-                "events_ingested": col::<i64>(r, "events_ingested")?,
-                "errors": col::<i64>(r, "errors")?,
-            }))
+    let items: Vec<Value> = store::events::daily_file_counts(&**client, since)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "date": d.day,
+                "files_processed": d.files_processed,
+                "events_ingested": d.events_ingested,
+                "errors": d.errors,
+            })
         })
-        .collect::<Result<Vec<Value>, ApiError>>()?;
+        .collect();
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -172,12 +124,7 @@ pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
         return Err(ApiError::Validation(problems));
     }
     let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT * FROM processing_runs ORDER BY started_at DESC, id DESC LIMIT $1",
-            &[&limit],
-        )
-        .await?;
+    let rows = store::runs::recent_runs(&**client, limit).await?;
     let items = rows
         .iter()
         .map(|r| {

@@ -108,6 +108,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::store::review_actions::ActionError> for ApiError {
+    fn from(e: crate::store::review_actions::ActionError) -> Self {
+        use crate::store::review_actions::ActionError;
+        match e {
+            ActionError::NotFound(message) => ApiError::NotFound(message),
+            ActionError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
         ApiError::from(StoreError::from(e))

@@ -23,8 +23,6 @@ use crate::store::catalogue::{self, CatalogueQuery, Search, SortKey};
 pub const MAX_PAGE_SIZE: i64 = 10_000;
 const DEFAULT_PAGE_SIZE: i64 = 25;
 
-pub(crate) use crate::store::catalogue::SUMMARY_COLUMNS;
-
 /// One summary row as JSON.
 pub(crate) fn summary(row: &Row) -> Result<Value, ApiError> {
     Ok(json!({
@@ -243,40 +241,15 @@ pub async fn detail(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let client = state.pool.get().await?;
-    let Some(c) = client
-        .query_opt("SELECT * FROM canonical_events WHERE id = $1", &[&id])
-        .await?
+    let Some(catalogue::CanonicalDetail {
+        canonical: c,
+        sources,
+        dates,
+        decisions,
+    }) = catalogue::canonical_detail(&**client, id).await?
     else {
         return Err(ApiError::NotFound("Canonical event not found".into()));
     };
-    let sources = client
-        .query(
-            "SELECT s.* FROM source_events s
-             JOIN canonical_event_sources m ON m.source_event_id = s.id
-             WHERE m.canonical_event_id = $1 ORDER BY s.id",
-            &[&id],
-        )
-        .await?;
-    let dates = client
-        .query(
-            "SELECT d.event_id, d.date, d.start_time, d.end_time, d.end_date
-             FROM event_dates d
-             JOIN canonical_event_sources m ON m.source_event_id = d.event_id
-             WHERE m.canonical_event_id = $1 ORDER BY d.event_id, d.position",
-            &[&id],
-        )
-        .await?;
-    let decisions = client
-        .query(
-            "SELECT d.* FROM match_decisions d
-             WHERE d.source_event_id_a IN
-                     (SELECT source_event_id FROM canonical_event_sources WHERE canonical_event_id = $1)
-               AND d.source_event_id_b IN
-                     (SELECT source_event_id FROM canonical_event_sources WHERE canonical_event_id = $1)
-             ORDER BY d.source_event_id_a, d.source_event_id_b",
-            &[&id],
-        )
-        .await?;
 
     // The learned model's per-feature contributions are not stored: they are
     // recomputed from the members with the effective config and model.

@@ -184,18 +184,7 @@ pub async fn export_parts(
     modified: Option<DateTime<Utc>>,
     filters: (Option<String>, Option<String>),
 ) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
-    let rows = client
-        .query(
-            "SELECT c.*,
-                    (SELECT array_agg(m.source_event_id ORDER BY m.source_event_id)
-                     FROM canonical_event_sources m WHERE m.canonical_event_id = c.id) AS members
-             FROM canonical_events c
-             WHERE ($1::timestamptz IS NULL OR c.created_at >= $1)
-               AND ($2::timestamptz IS NULL OR c.updated_at >= $2)
-             ORDER BY c.id",
-            &[&created, &modified],
-        )
-        .await?;
+    let rows = crate::store::catalogue::export_rows(client, created, modified).await?;
     let events = rows
         .iter()
         .map(exported_event)

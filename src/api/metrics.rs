@@ -8,23 +8,7 @@ use actix_web::{web, HttpResponse};
 
 use super::{ApiError, ApiState, HEALTH_DB_TIMEOUT};
 use crate::metrics::{metrics, render_stored};
-
-const STORED: [(&str, &str); 5] = [
-    ("source_events", "SELECT count(*) FROM source_events"),
-    ("canonical_events", "SELECT count(*) FROM canonical_events"),
-    (
-        "needs_review",
-        "SELECT count(*) FROM canonical_events WHERE needs_review",
-    ),
-    (
-        "files_completed",
-        "SELECT count(*) FROM file_ingestions WHERE status = 'completed'",
-    ),
-    (
-        "files_failed",
-        "SELECT count(*) FROM file_ingestions WHERE status = 'failed'",
-    ),
-];
+use crate::store;
 
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
@@ -32,12 +16,7 @@ pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, Ap
     let m = metrics();
     let read = async {
         let client = state.pool.get().await.ok()?;
-        let mut figures = Vec::with_capacity(STORED.len());
-        for (what, sql) in STORED {
-            let row = client.query_one(sql, &[]).await.ok()?;
-            figures.push((what, row.try_get::<_, i64>(0).ok()?));
-        }
-        Some(figures)
+        store::catalogue::stored_figures(&**client).await.ok()
     };
     // The database figures are left out (not faked, not stale) when the database is
     // down; the process counters, including the retry count, are still served.

@@ -166,12 +166,8 @@ pub const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
         (status = 503, description = "The database does not answer", body = Object),
     ))]
 async fn health(state: web::Data<ApiState>) -> HttpResponse {
-    let probe = async {
-        let client = state.pool.get().await.ok()?;
-        client.simple_query("SELECT 1").await.ok()
-    };
-    match tokio::time::timeout(HEALTH_DB_TIMEOUT, probe).await {
-        Ok(Some(_)) => HttpResponse::Ok().json(json!({"status": "ok", "database": "up"})),
+    match tokio::time::timeout(HEALTH_DB_TIMEOUT, crate::store::pool::ping(&state.pool)).await {
+        Ok(true) => HttpResponse::Ok().json(json!({"status": "ok", "database": "up"})),
         _ => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "degraded", "database": "down"})),
     }

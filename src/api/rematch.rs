@@ -29,8 +29,7 @@ pub fn via_notify(pool: deadpool_postgres::Pool) -> Arc<dyn Fn() + Send + Sync> 
         actix_rt::spawn(async move {
             let result = async {
                 let client = pool.get().await.map_err(|e| e.to_string())?;
-                client
-                    .batch_execute(&format!("NOTIFY {CHANNEL}"))
+                crate::store::pool::notify(&**client, CHANNEL)
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -80,7 +79,7 @@ async fn listen_once(
         }
         Ok(())
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    crate::store::pool::listen(&client, CHANNEL).await?;
     loop {
         tokio::select! {
             got = rx.recv() => match got {

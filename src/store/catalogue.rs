@@ -293,3 +293,131 @@ mod tests {
         assert_eq!(sql.matches("?|").count(), 2, "{sql}");
     }
 }
+
+/// Everything the detail view of one canonical shows: its row, its member source
+/// rows (id order), their dates (event, position order) and the decisions between
+/// members. `None` when there is no such canonical.
+pub struct CanonicalDetail {
+    pub canonical: Row,
+    pub sources: Vec<Row>,
+    pub dates: Vec<Row>,
+    pub decisions: Vec<Row>,
+}
+
+/// The rows of [`CanonicalDetail`].
+pub async fn canonical_detail(
+    client: &impl GenericClient,
+    id: i32,
+) -> Result<Option<CanonicalDetail>, StoreError> {
+    let Some(canonical) = client
+        .query_opt("SELECT * FROM canonical_events WHERE id = $1", &[&id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let sources = client
+        .query(
+            "SELECT s.* FROM source_events s
+             JOIN canonical_event_sources m ON m.source_event_id = s.id
+             WHERE m.canonical_event_id = $1 ORDER BY s.id",
+            &[&id],
+        )
+        .await?;
+    let dates = client
+        .query(
+            "SELECT d.event_id, d.date, d.start_time, d.end_time, d.end_date
+             FROM event_dates d
+             JOIN canonical_event_sources m ON m.source_event_id = d.event_id
+             WHERE m.canonical_event_id = $1 ORDER BY d.event_id, d.position",
+            &[&id],
+        )
+        .await?;
+    let decisions = super::decisions::decisions_within(client, id).await?;
+    Ok(Some(CanonicalDetail {
+        canonical,
+        sources,
+        dates,
+        decisions,
+    }))
+}
+
+/// Canonical rows with their sorted member ids (`members`), created and/or modified
+/// after the bounds, in id order (the export).
+pub async fn export_rows(
+    client: &impl GenericClient,
+    created_after: Option<chrono::DateTime<chrono::Utc>>,
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT c.*,
+                    (SELECT array_agg(m.source_event_id ORDER BY m.source_event_id)
+                     FROM canonical_event_sources m WHERE m.canonical_event_id = c.id) AS members
+             FROM canonical_events c
+             WHERE ($1::timestamptz IS NULL OR c.created_at >= $1)
+               AND ($2::timestamptz IS NULL OR c.updated_at >= $2)
+             ORDER BY c.id",
+            &[&created_after, &modified_after],
+        )
+        .await?)
+}
+
+/// The dashboard's canonical figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CanonicalCounts {
+    pub total: i64,
+    pub needs_review: i64,
+    /// Rounded to 4 decimals; `None` without a confidence.
+    pub avg_confidence: Option<f64>,
+}
+
+/// Counts canonicals, flagged ones, and their mean confidence.
+pub async fn canonical_counts(client: &impl GenericClient) -> Result<CanonicalCounts, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) AS total,
+                    count(*) FILTER (WHERE needs_review) AS needs_review,
+                    round(avg(match_confidence)::numeric, 4)::float8 AS avg_confidence
+             FROM canonical_events",
+            &[],
+        )
+        .await?;
+    Ok(CanonicalCounts {
+        total: get(&row, "total")?,
+        needs_review: get(&row, "needs_review")?,
+        avg_confidence: get(&row, "avg_confidence")?,
+    })
+}
+
+/// Names and queries of the stored figures `/metrics` reports at scrape time.
+const STORED_FIGURES: [(&str, &str); 5] = [
+    ("source_events", "SELECT count(*) FROM source_events"),
+    ("canonical_events", "SELECT count(*) FROM canonical_events"),
+    (
+        "needs_review",
+        "SELECT count(*) FROM canonical_events WHERE needs_review",
+    ),
+    (
+        "files_completed",
+        "SELECT count(*) FROM file_ingestions WHERE status = 'completed'",
+    ),
+    (
+        "files_failed",
+        "SELECT count(*) FROM file_ingestions WHERE status = 'failed'",
+    ),
+];
+
+/// The stored figures (`(name, count)` in a fixed order) that `/metrics` reports.
+pub async fn stored_figures(
+    client: &impl GenericClient,
+) -> Result<Vec<(&'static str, i64)>, StoreError> {
+    let mut figures = Vec::with_capacity(STORED_FIGURES.len());
+    for (what, sql) in STORED_FIGURES {
+        let row = client.query_one(sql, &[]).await?;
+        let count: i64 = row
+            .try_get(0)
+            .map_err(|e| StoreError::Decode(format!("{what}: {e}")))?;
+        figures.push((what, count));
+    }
+    Ok(figures)
+}

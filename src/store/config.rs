@@ -6,23 +6,12 @@
 //! the configuration layer; this module only reads and writes the row, so the next
 //! run loads exactly what the API wrote.
 
-use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
 use super::error::StoreError;
 use super::events::get;
 
-/// The stored row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredConfig {
-    /// Matching configuration overrides, never containing an API key.
-    pub config_json: serde_json::Value,
-    /// Encrypted API key (`plain:` + key without an encryption key), if any.
-    pub encrypted_api_key: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    /// `system` or `api`.
-    pub updated_by: String,
-}
+pub use crate::model::StoredConfig;
 
 /// The stored configuration row, if one was ever written.
 pub async fn load_stored_config(

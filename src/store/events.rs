@@ -539,3 +539,72 @@ pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row.try_get(column)
         .map_err(|e| StoreError::Decode(format!("column {column}: {e}")))
 }
+
+/// File figures since a moment (the dashboard's `files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileCounts {
+    pub total_files: i64,
+    pub total_events: i64,
+    pub completed: i64,
+    pub errors: i64,
+}
+
+/// Files ingested since `since`, by outcome, with their events.
+pub async fn file_counts(
+    client: &impl GenericClient,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<FileCounts, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) AS total_files,
+                    coalesce(sum(event_count), 0)::int8 AS total_events,
+                    count(*) FILTER (WHERE status = 'completed') AS completed,
+                    count(*) FILTER (WHERE status = 'failed') AS errors
+             FROM file_ingestions WHERE ingested_at >= $1",
+            &[&since],
+        )
+        .await?;
+    Ok(FileCounts {
+        total_files: get(&row, "total_files")?,
+        total_events: get(&row, "total_events")?,
+        completed: get(&row, "completed")?,
+        errors: get(&row, "errors")?,
+    })
+}
+
+/// One UTC day of the processing history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCounts {
+    pub day: NaiveDate,
+    pub files_processed: i64,
+    pub events_ingested: i64,
+    pub errors: i64,
+}
+
+/// One entry per UTC day with files since `since`, oldest first.
+pub async fn daily_file_counts(
+    client: &impl GenericClient,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<DayCounts>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT (ingested_at AT TIME ZONE 'UTC')::date AS day,
+                    count(*) AS files_processed,
+                    coalesce(sum(event_count), 0)::int8 AS events_ingested,
+                    count(*) FILTER (WHERE status = 'failed') AS errors
+             FROM file_ingestions WHERE ingested_at >= $1
+             GROUP BY day ORDER BY day",
+            &[&since],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DayCounts {
+                day: get(r, "day")?,
+                files_processed: get(r, "files_processed")?,
+                events_ingested: get(r, "events_ingested")?,
+                errors: get(r, "errors")?,
+            })
+        })
+        .collect()
+}

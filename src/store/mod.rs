@@ -5,8 +5,14 @@
 //! * [`embedded`] - start/stop a private PostgreSQL cluster (also as root).
 //! * [`pool`] - `deadpool-postgres` pool from a URL; refinery migrations.
 //! * [`events`] - one transaction per file: file row, events, dates (bulk COPY).
-//! * [`runs`] - persist a matching run by diff, keeping canonical ids stable.
-//! * [`constraints`] - review constraints for the next run.
+//! * [`runs`] - persist a matching run by diff, keeping canonical ids stable; the
+//!   run history.
+//! * [`canonical`] - the one writer of canonical rows and their source links (runs
+//!   and review actions).
+//! * [`decisions`] - pair decisions: written by diff per run, read by the API.
+//! * [`review`] - review constraints and audit rows; the review queue.
+//! * [`review_actions`] - split, merge and dismissals, one transaction each.
+//! * [`llm`] - the tie-breaker's answer cache and usage rows.
 //! * [`catalogue`] - the canonical list as reviewers read it (folded search, filters).
 //! * [`missed`] - the missed-duplicate queue (ambiguous pairs across groups).
 //! * [`config`] - the stored matching-configuration row (`config_settings`).
@@ -16,19 +22,22 @@
 //! Invariant: every write that spans several rows is one transaction and one bulk
 //! statement (COPY or `unnest`), never one round trip per row.
 
+pub mod canonical;
 pub mod catalogue;
 pub mod config;
-pub mod constraints;
+pub mod decisions;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod llm;
 pub mod missed;
 pub mod pool;
+pub mod review;
+pub mod review_actions;
 pub mod runs;
 pub mod test_support;
 
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
-pub use constraints::{add_pair_constraint, add_reviewed_set, load_constraints, PairConstraint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{
@@ -36,6 +45,7 @@ pub use events::{
     record_failed_file, record_rejection, FileOutcome, UpdatedEvent,
 };
 pub use pool::{build_pool, migrate};
+pub use review::{add_pair_constraint, add_reviewed_set, load_constraints, PairConstraint};
 pub use runs::{
     begin_run_snapshot, lock_canonical_state, persist_run, record_failed_run, PersistSummary,
     RunInfo, CANONICAL_LOCK_KEY,

@@ -75,3 +75,28 @@ pub async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// Whether the database answers a trivial query (the health probe).
+pub async fn ping(pool: &Pool) -> bool {
+    match pool.get().await {
+        Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Sends a notification on `channel` (a fixed identifier, never user input).
+pub async fn notify(
+    client: &impl tokio_postgres::GenericClient,
+    channel: &str,
+) -> Result<(), StoreError> {
+    client.batch_execute(&format!("NOTIFY {channel}")).await?;
+    Ok(())
+}
+
+/// Subscribes the connection to `channel` (a fixed identifier, never user input).
+pub async fn listen(
+    client: &tokio_postgres::Client,
+    channel: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute(&format!("LISTEN {channel}")).await
+}

@@ -32,18 +32,16 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use futures_util::pin_mut;
 use serde::Serialize;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Transaction};
 use uuid::Uuid;
 
+use super::canonical::{self, CanonicalWrite, Rewrite};
+use super::decisions;
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::Tier;
-use crate::tiebreak::UsageSummary;
+use crate::model::UsageSummary;
 
 /// Opens the read-only, repeatable-read transaction a matching run reads its input
 /// in (config, events with their dates, review constraints): files keep committing
@@ -140,7 +138,7 @@ pub async fn persist_run(
     let (plans, removed) = plan(&members, &hashes, &stored);
 
     let new_count = plans.iter().filter(|p| matches!(p, Plan::New)).count();
-    let mut fresh_ids = allocate_ids(&tx, new_count).await?.into_iter();
+    let mut fresh_ids = canonical::allocate_ids(&tx, new_count).await?.into_iter();
     let mut canonical_ids = Vec::with_capacity(plans.len());
     let (mut changed, mut created, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
     for (i, p) in plans.iter().enumerate() {
@@ -165,48 +163,29 @@ pub async fn persist_run(
 
     let run_row_id = insert_run_row(&tx, result, run).await?;
 
-    if !removed.is_empty() {
-        tx.execute(
-            "DELETE FROM canonical_events WHERE id = ANY($1)",
-            &[&removed],
-        )
-        .await?;
-    }
+    canonical::delete_canonicals(&tx, &removed).await?;
     let rewritten: Vec<usize> = changed.iter().chain(&created).copied().collect();
     let (member_cids, member_sids) = membership(result, &canonical_ids, &rewritten);
     if !changed.is_empty() {
         let changed_ids: Vec<i32> = changed.iter().map(|&i| canonical_ids[i]).collect();
-        tx.execute(
-            "DELETE FROM canonical_event_sources c
-             WHERE c.canonical_event_id = ANY($1)
-               AND NOT EXISTS (
-                   SELECT 1 FROM unnest($2::int4[], $3::text[]) AS n(cid, sid)
-                   WHERE n.cid = c.canonical_event_id
-                     AND n.sid COLLATE \"C\" = c.source_event_id)",
-            &[&changed_ids, &member_cids, &member_sids],
-        )
-        .await?;
+        canonical::prune_links(&tx, &changed_ids, &member_cids, &member_sids).await?;
     }
     if !rewritten.is_empty() {
-        let staged: Vec<(usize, bool)> = changed
+        let rows = changed
             .iter()
             .map(|&i| (i, false))
             .chain(created.iter().map(|&i| (i, true)))
-            .collect();
-        stage_canonicals(&tx, result, &canonical_ids, &hashes, &staged).await?;
-        tx.execute(&update_canonicals_sql(), &[]).await?;
-        tx.execute(&insert_canonicals_sql(), &[]).await?;
-        tx.execute(
-            "INSERT INTO canonical_event_sources (canonical_event_id, source_event_id)
-             SELECT cid, sid FROM unnest($1::int4[], $2::text[]) AS n(cid, sid)
-             ON CONFLICT (canonical_event_id, source_event_id) DO NOTHING",
-            &[&member_cids, &member_sids],
-        )
-        .await?;
-        tx.batch_execute("DROP TABLE incoming_canonicals").await?;
+            .map(|(i, is_new)| CanonicalWrite {
+                id: canonical_ids[i],
+                event: result.canonical(i),
+                content_hash: &hashes[i],
+                is_new,
+            });
+        canonical::write_canonicals(&tx, rows, Rewrite::Run).await?;
+        canonical::link_sources(&tx, &member_cids, &member_sids).await?;
     }
 
-    let decisions_written = write_decisions(&tx, result, run_row_id).await?;
+    let decisions_written = decisions::write_decisions(&tx, result, run_row_id).await?;
 
     let summary = PersistSummary {
         processing_run_id: run_row_id,
@@ -249,6 +228,19 @@ pub async fn record_failed_run(
         )
         .await?;
     Ok(())
+}
+
+/// The most recent `limit` run rows, newest first (the dashboard's run list).
+pub async fn recent_runs(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT * FROM processing_runs ORDER BY started_at DESC, id DESC LIMIT $1",
+            &[&limit],
+        )
+        .await?)
 }
 
 /// Stored canonicals: content hash and member ids per id, and the owning canonical
@@ -347,31 +339,6 @@ fn plan(members: &[Vec<&str>], hashes: &[String], stored: &Stored) -> (Vec<Plan>
     (plans, removed)
 }
 
-/// Draws `n` ids from the canonical id sequence up front, so new rows can be bulk
-/// inserted with known ids (no reliance on `RETURNING` order).
-async fn allocate_ids(tx: &Transaction<'_>, n: usize) -> Result<Vec<i32>, StoreError> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let n = i32::try_from(n).map_err(|_| StoreError::Invalid("too many clusters".into()))?;
-    let rows = tx
-        .query(
-            "SELECT nextval(pg_get_serial_sequence('canonical_events', 'id'))
-             FROM generate_series(1, $1::int4)",
-            &[&n],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let id: i64 = r
-                .try_get(0)
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            i32::try_from(id)
-                .map_err(|_| StoreError::Decode(format!("canonical id {id} overflows")))
-        })
-        .collect()
-}
-
 /// (canonical id, source id) of every member of the given clusters.
 fn membership(
     result: &PipelineResult,
@@ -387,280 +354,6 @@ fn membership(
         }
     }
     (cids, sids)
-}
-
-const CANONICAL_COLUMNS: &[(&str, Type, &str)] = &[
-    ("id", Type::INT4, "integer"),
-    ("title", Type::TEXT, "text"),
-    ("short_description", Type::TEXT, "text"),
-    ("description", Type::TEXT, "text"),
-    ("highlights", Type::JSONB, "jsonb"),
-    ("location_name", Type::TEXT, "text"),
-    ("location_city", Type::TEXT, "text"),
-    ("location_district", Type::TEXT, "text"),
-    ("location_street", Type::TEXT, "text"),
-    ("location_zipcode", Type::TEXT, "text"),
-    ("geo_latitude", Type::FLOAT8, "double precision"),
-    ("geo_longitude", Type::FLOAT8, "double precision"),
-    ("geo_confidence", Type::FLOAT8, "double precision"),
-    ("dates", Type::JSONB, "jsonb"),
-    ("first_date", Type::DATE, "date"),
-    ("last_date", Type::DATE, "date"),
-    ("categories", Type::JSONB, "jsonb"),
-    ("is_family_event", Type::BOOL, "boolean"),
-    ("is_child_focused", Type::BOOL, "boolean"),
-    ("admission_free", Type::BOOL, "boolean"),
-    ("field_provenance", Type::JSONB, "jsonb"),
-    ("source_count", Type::INT4, "integer"),
-    ("match_confidence", Type::FLOAT8, "double precision"),
-    ("needs_review", Type::BOOL, "boolean"),
-    ("review_reason", Type::TEXT, "text"),
-    ("ai_assisted", Type::BOOL, "boolean"),
-    ("content_hash", Type::TEXT, "text"),
-];
-
-/// Copies the changed and new canonicals into a temp table; `clusters` holds
-/// `(cluster index, is_new)`.
-async fn stage_canonicals(
-    tx: &Transaction<'_>,
-    result: &PipelineResult,
-    ids: &[i32],
-    hashes: &[String],
-    clusters: &[(usize, bool)],
-) -> Result<(), StoreError> {
-    let defs: Vec<String> = CANONICAL_COLUMNS
-        .iter()
-        .map(|(n, _, t)| format!("{n} {t}"))
-        .collect();
-    tx.batch_execute(&format!(
-        "DROP TABLE IF EXISTS incoming_canonicals;
-         CREATE TEMP TABLE incoming_canonicals ({}, is_new boolean) ON COMMIT DROP",
-        defs.join(", ")
-    ))
-    .await?;
-    let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
-    let mut types: Vec<Type> = CANONICAL_COLUMNS
-        .iter()
-        .map(|(_, t, _)| t.clone())
-        .collect();
-    types.push(Type::BOOL);
-    let sink = tx
-        .copy_in(&format!(
-            "COPY incoming_canonicals ({}, is_new) FROM STDIN BINARY",
-            names.join(", ")
-        ))
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    pin_mut!(writer);
-    for &(i, is_new) in clusters {
-        let c = &result.canonical(i);
-        let source_count = i32::try_from(c.source_count)
-            .map_err(|_| StoreError::Invalid("source_count overflows".into()))?;
-        let highlights = Json(&c.highlights);
-        let dates = Json(&c.dates);
-        let categories = Json(&c.categories);
-        let provenance = Json(&c.field_provenance);
-        let row: [&(dyn ToSql + Sync); 28] = [
-            &ids[i],
-            &c.title,
-            &c.short_description,
-            &c.description,
-            &highlights,
-            &c.location_name,
-            &c.location_city,
-            &c.location_district,
-            &c.location_street,
-            &c.location_zipcode,
-            &c.geo_latitude,
-            &c.geo_longitude,
-            &c.geo_confidence,
-            &dates,
-            &c.first_date,
-            &c.last_date,
-            &categories,
-            &c.is_family_event,
-            &c.is_child_focused,
-            &c.admission_free,
-            &provenance,
-            &source_count,
-            &c.match_confidence,
-            &c.needs_review,
-            &c.review_reason,
-            &c.ai_assisted,
-            &hashes[i],
-            &is_new,
-        ];
-        writer.as_mut().write(&row).await?;
-    }
-    writer.finish().await?;
-    Ok(())
-}
-
-fn update_canonicals_sql() -> String {
-    let sets: Vec<String> = CANONICAL_COLUMNS
-        .iter()
-        .filter(|(n, _, _)| *n != "id")
-        .map(|(n, _, _)| format!("{n} = i.{n}"))
-        .collect();
-    format!(
-        "UPDATE canonical_events c SET {}, version = c.version + 1, updated_at = now()
-         FROM incoming_canonicals i WHERE c.id = i.id AND NOT i.is_new",
-        sets.join(", ")
-    )
-}
-
-fn insert_canonicals_sql() -> String {
-    let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
-    format!(
-        "INSERT INTO canonical_events ({cols}) SELECT {cols} FROM incoming_canonicals
-         WHERE is_new ORDER BY id",
-        cols = names.join(", ")
-    )
-}
-
-const DECISION_TYPES: &[Type] = &[
-    Type::TEXT,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::JSONB,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::FLOAT8,
-];
-
-/// Columns that make up a decision's content (everything but identity and run).
-const DECISION_CONTENT: &str = "combined_score, date_score, geo_score, title_score, \
-     description_score, decision, tier, weights, weight_source, rule, ai_reasoning, \
-     ai_confidence";
-
-/// [`DECISION_CONTENT`] qualified by a table alias (`i.combined_score, i.date_score, …`).
-fn decision_content(alias: &str) -> String {
-    DECISION_CONTENT
-        .split(", ")
-        .map(|c| format!("{alias}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Brings `match_decisions` to this run's pairs by diff; returns the rows written
-/// (inserted: new pairs and pairs whose content changed).
-async fn write_decisions(
-    tx: &Transaction<'_>,
-    result: &PipelineResult,
-    run_row_id: i64,
-) -> Result<u64, StoreError> {
-    tx.batch_execute(
-        "CREATE TEMPORARY TABLE incoming_decisions (
-             source_event_id_a text COLLATE \"C\" NOT NULL,
-             source_event_id_b text COLLATE \"C\" NOT NULL,
-             combined_score double precision NOT NULL,
-             date_score double precision NOT NULL,
-             geo_score double precision NOT NULL,
-             title_score double precision NOT NULL,
-             description_score double precision NOT NULL,
-             decision text NOT NULL,
-             tier text NOT NULL,
-             weights jsonb NOT NULL,
-             weight_source text NULL,
-             rule text NOT NULL,
-             ai_reasoning text NULL,
-             ai_confidence double precision NULL
-         ) ON COMMIT DROP",
-    )
-    .await?;
-    copy_decisions(tx, result).await?;
-    tx.batch_execute("ANALYZE incoming_decisions").await?;
-    // A row whose pair is gone or whose content differs in any column goes...
-    tx.execute(
-        &format!(
-            "DELETE FROM match_decisions d
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM incoming_decisions i
-                 WHERE i.source_event_id_a = d.source_event_id_a
-                   AND i.source_event_id_b = d.source_event_id_b
-                   AND ({}) IS NOT DISTINCT FROM ({}))",
-            decision_content("i"),
-            decision_content("d"),
-        ),
-        &[],
-    )
-    .await?;
-    // ...and every pair without a row (new, or just deleted as changed) is inserted.
-    let written = tx
-        .execute(
-            &format!(
-                "INSERT INTO match_decisions (source_event_id_a, source_event_id_b,
-                     {DECISION_CONTENT}, processing_run_id)
-                 SELECT i.source_event_id_a, i.source_event_id_b, {i_cols}, $1
-                 FROM incoming_decisions i
-                 WHERE NOT EXISTS (
-                     SELECT 1 FROM match_decisions d
-                     WHERE d.source_event_id_a = i.source_event_id_a
-                       AND d.source_event_id_b = i.source_event_id_b)",
-                i_cols = decision_content("i"),
-            ),
-            &[&run_row_id],
-        )
-        .await?;
-    Ok(written)
-}
-
-/// Bulk-copies every candidate pair of the run with its explanation into
-/// `incoming_decisions`.
-async fn copy_decisions(tx: &Transaction<'_>, result: &PipelineResult) -> Result<u64, StoreError> {
-    let sink = tx
-        .copy_in(
-            "COPY incoming_decisions (source_event_id_a, source_event_id_b, combined_score,
-                 date_score, geo_score, title_score, description_score, decision, tier,
-                 weights, weight_source, rule, ai_reasoning, ai_confidence)
-             FROM STDIN BINARY",
-        )
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, DECISION_TYPES);
-    pin_mut!(writer);
-    for p in &result.pairs {
-        let d = result.explain(p);
-        let weights = Json(&d.weights);
-        let ai_reasoning = d.ai.as_ref().map(|n| n.reasoning.as_str());
-        let ai_confidence = d.ai.as_ref().map(|n| n.confidence);
-        writer
-            .as_mut()
-            .write(&[
-                &d.id_a,
-                &d.id_b,
-                &d.combined,
-                &d.scores.date,
-                &d.scores.geo,
-                &d.scores.title,
-                &d.scores.description,
-                &d.decision.as_str(),
-                &tier_str(d.tier),
-                &weights,
-                &d.weight_source,
-                &d.rule.as_str(),
-                &ai_reasoning,
-                &ai_confidence,
-            ])
-            .await?;
-    }
-    Ok(writer.finish().await?)
-}
-
-/// Column value of a tier (the `tier` CHECK constraint lists the same names).
-pub fn tier_str(t: Tier) -> &'static str {
-    match t {
-        Tier::Deterministic => "deterministic",
-        Tier::Ai => "ai",
-        Tier::AiLowConfidence => "ai_low_confidence",
-        Tier::AiUnexpected => "ai_unexpected",
-    }
 }
 
 async fn insert_run_row(

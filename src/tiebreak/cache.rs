@@ -1,4 +1,5 @@
-//! The answer cache (`ai_match_cache`, storage-and-api.md §1.9 and §9).
+//! The answer cache's key (`ai_match_cache`, storage-and-api.md §1.9 and §9); the
+//! rows are read and written by `store::llm` through [`crate::model::llm::LlmLedger`].
 //!
 //! Keyed by [`pair_hash`], the content of both events, *and* by the model: a row
 //! answered by another model is a miss, and the new answer replaces it (upsert, the
@@ -8,33 +9,12 @@
 //! Invariant: only valid `same`/`different` answers are stored (the table's CHECK);
 //! an unexpected decision text is not cached, so it is asked again next run.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio_postgres::GenericClient;
 
+pub use crate::model::llm::{CachedAnswer, NewCacheRow};
 use crate::model::SourceEvent;
-use crate::store::StoreError;
-
-/// A cached answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CachedAnswer {
-    pub decision: String,
-    pub confidence: f64,
-    pub reasoning: String,
-    pub model: String,
-}
-
-/// One answer to store.
-#[derive(Debug, Clone)]
-pub struct NewCacheRow {
-    pub pair_hash: String,
-    pub event_id_a: String,
-    pub event_id_b: String,
-    pub answer: CachedAnswer,
-}
 
 /// SHA-256 (lower-case hex) of the JSON array `[F(a), F(b)]`, `a` the event with the
 /// smaller id; `F` keeps the fields the model sees that identify an event (not times,
@@ -104,75 +84,6 @@ impl serde_json::ser::Formatter for PythonFormatter {
     ) -> std::io::Result<()> {
         writer.write_all(b": ")
     }
-}
-
-/// Cached answers for the given hashes (any model; the caller compares the model).
-pub async fn lookup(
-    client: &impl GenericClient,
-    hashes: &[String],
-) -> Result<HashMap<String, CachedAnswer>, StoreError> {
-    if hashes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = client
-        .query(
-            "SELECT pair_hash, decision, confidence, reasoning, model
-             FROM ai_match_cache WHERE pair_hash = ANY($1)",
-            &[&hashes],
-        )
-        .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let decode = |e: tokio_postgres::Error| StoreError::Decode(format!("ai_match_cache: {e}"));
-        out.insert(
-            r.try_get("pair_hash").map_err(decode)?,
-            CachedAnswer {
-                decision: r.try_get("decision").map_err(decode)?,
-                confidence: r.try_get("confidence").map_err(decode)?,
-                reasoning: r.try_get("reasoning").map_err(decode)?,
-                model: r.try_get("model").map_err(decode)?,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// Inserts answers; an existing row for the hash is replaced (model change).
-pub async fn store(client: &impl GenericClient, rows: &[NewCacheRow]) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let col = |f: fn(&NewCacheRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    let hashes = col(|r| r.pair_hash.clone());
-    let ids_a = col(|r| r.event_id_a.clone());
-    let ids_b = col(|r| r.event_id_b.clone());
-    let decisions = col(|r| r.answer.decision.clone());
-    let reasonings = col(|r| r.answer.reasoning.clone());
-    let models = col(|r| r.answer.model.clone());
-    let confidences: Vec<f64> = rows.iter().map(|r| r.answer.confidence).collect();
-    client
-        .execute(
-            "INSERT INTO ai_match_cache
-                 (pair_hash, event_id_a, event_id_b, decision, confidence, reasoning, model)
-             SELECT DISTINCT ON (h) h, a, b, d, c, r, m
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[],
-                         $6::text[], $7::text[]) AS n(h, a, b, d, c, r, m)
-             ON CONFLICT (pair_hash) DO UPDATE SET
-                 event_id_a = EXCLUDED.event_id_a, event_id_b = EXCLUDED.event_id_b,
-                 decision = EXCLUDED.decision, confidence = EXCLUDED.confidence,
-                 reasoning = EXCLUDED.reasoning, model = EXCLUDED.model, created_at = now()",
-            &[
-                &hashes,
-                &ids_a,
-                &ids_b,
-                &decisions,
-                &confidences,
-                &reasonings,
-                &models,
-            ],
-        )
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -42,12 +42,7 @@ pub struct ModelAnswer {
     pub reasoning: String,
 }
 
-/// Tokens billed for one call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-}
+pub use crate::model::llm::Usage;
 
 /// A call that reached the model.
 #[derive(Debug, Clone, PartialEq)]

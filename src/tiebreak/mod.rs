@@ -5,8 +5,9 @@
 //!
 //! * [`client`] - chat-completions HTTP client (any OpenAI-compatible server).
 //! * [`prompt`] - the system and user messages for one pair.
-//! * [`cache`] - `pair_hash` and the answer cache (`ai_match_cache`).
-//! * [`usage`] - usage rows (`ai_usage_log`), cost, the per-run summary.
+//! * [`cache`] - `pair_hash`, the answer cache's key.
+//! * [`usage`] - cost and batch ids; the usage rows and per-run summary are
+//!   `model::llm` types, stored by `store::llm` through `model::llm::LlmLedger`.
 //! * [`resolve`] - selection, concurrency, retries, budget, result mapping.
 //! * [`secret`] - the API key (never printed) and its Fernet storage form.
 //!
@@ -29,7 +30,7 @@ pub use secret::{ApiKey, EncryptionKey, SecretError};
 pub use usage::UsageSummary;
 
 use crate::matching::MatchingConfig;
-use crate::store::StoredConfig;
+use crate::model::StoredConfig;
 
 /// The deployment's LLM settings (from the environment, storage spec §11).
 #[derive(Clone, PartialEq)]

@@ -20,17 +20,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
 use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use super::cache::{self, CachedAnswer, NewCacheRow};
 use super::client::{CallError, ChatClient, ChatRequest, ModelAnswer, Usage};
 use super::prompt::{user_message, SYSTEM_MESSAGE};
-use super::usage::{estimated_cost, insert_rows, new_batch_id, UsageRow, UsageSummary};
+use super::usage::{estimated_cost, new_batch_id, UsageRow, UsageSummary};
 use crate::matching::config::AiConfig;
 use crate::matching::ScoredRun;
 use crate::metrics::metrics;
+use crate::model::llm::LlmLedger;
 use crate::model::{AiNote, Decision, DecisionRule, Tier};
 
 /// Retries of transient failures (storage spec §9: up to 4) and their backoff.
@@ -95,7 +95,7 @@ pub async fn resolve(
     run: &mut ScoredRun,
     config: &AiConfig,
     tiebreaker: &Tiebreaker,
-    pool: &Pool,
+    ledger: &impl LlmLedger,
 ) -> UsageSummary {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(config.budget_seconds);
@@ -132,7 +132,7 @@ pub async fn resolve(
         .collect();
 
     let cached = if config.cache_enabled {
-        lookup_cache(pool, &jobs).await
+        lookup_cache(ledger, &jobs).await
     } else {
         HashMap::new()
     };
@@ -224,7 +224,7 @@ pub async fn resolve(
         .count() as u64;
     summary.duration_ms = started.elapsed().as_millis() as u64;
 
-    persist(pool, &summary.batch_id, &rows, &new_cache).await;
+    persist(ledger, &summary.batch_id, &rows, &new_cache).await;
     let m = metrics();
     m.llm_tokens
         .with_label_values(&["in"])
@@ -402,28 +402,21 @@ async fn ask_with_retries(
     }
 }
 
-async fn lookup_cache(pool: &Pool, jobs: &[Job]) -> HashMap<String, CachedAnswer> {
+async fn lookup_cache(ledger: &impl LlmLedger, jobs: &[Job]) -> HashMap<String, CachedAnswer> {
     let hashes: Vec<String> = jobs.iter().map(|j| j.hash.clone()).collect();
-    let result = async {
-        let client = pool.get().await?;
-        cache::lookup(&**client, &hashes).await
-    }
-    .await;
-    result.unwrap_or_else(|e: crate::store::StoreError| {
+    ledger.cached_answers(&hashes).await.unwrap_or_else(|e| {
         tracing::warn!(error = %format!("{e:?}").trim_end(), "tiebreak_cache_unavailable");
         HashMap::new()
     })
 }
 
-async fn persist(pool: &Pool, batch_id: &str, rows: &[UsageRow], new_cache: &[NewCacheRow]) {
-    let result = async {
-        let client = pool.get().await?;
-        insert_rows(&**client, batch_id, rows).await?;
-        cache::store(&**client, new_cache).await
-    }
-    .await;
-    if let Err(e) = result {
-        let e: crate::store::StoreError = e;
+async fn persist(
+    ledger: &impl LlmLedger,
+    batch_id: &str,
+    rows: &[UsageRow],
+    new_cache: &[NewCacheRow],
+) {
+    if let Err(e) = ledger.record_batch(batch_id, rows, new_cache).await {
         tracing::error!(error = %format!("{e:?}").trim_end(), batch_id, "tiebreak_usage_not_stored");
     }
 }

@@ -1,0 +1,205 @@
+//! Pair decisions (`match_decisions`): the run's candidate pairs written by diff, and
+//! the reads of the API (a group's decisions, the dashboard's counts).
+//!
+//! Invariant: `match_decisions` always equals the last run's candidate pairs; an
+//! unchanged decision keeps its row (see [`write_decisions`]).
+
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{Json, Type};
+use tokio_postgres::{GenericClient, Row, Transaction};
+
+use super::error::StoreError;
+use super::events::get;
+use crate::matching::pipeline::PipelineResult;
+use crate::model::Tier;
+
+const DECISION_TYPES: &[Type] = &[
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+];
+
+/// Columns that make up a decision's content (everything but identity and run).
+const DECISION_CONTENT: &str = "combined_score, date_score, geo_score, title_score, \
+     description_score, decision, tier, weights, weight_source, rule, ai_reasoning, \
+     ai_confidence";
+
+/// [`DECISION_CONTENT`] qualified by a table alias (`i.combined_score, i.date_score, …`).
+fn decision_content(alias: &str) -> String {
+    DECISION_CONTENT
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Brings `match_decisions` to this run's pairs by diff; returns the rows written
+/// (inserted: new pairs and pairs whose content changed).
+pub async fn write_decisions(
+    tx: &Transaction<'_>,
+    result: &PipelineResult,
+    run_row_id: i64,
+) -> Result<u64, StoreError> {
+    tx.batch_execute(
+        "CREATE TEMPORARY TABLE incoming_decisions (
+             source_event_id_a text COLLATE \"C\" NOT NULL,
+             source_event_id_b text COLLATE \"C\" NOT NULL,
+             combined_score double precision NOT NULL,
+             date_score double precision NOT NULL,
+             geo_score double precision NOT NULL,
+             title_score double precision NOT NULL,
+             description_score double precision NOT NULL,
+             decision text NOT NULL,
+             tier text NOT NULL,
+             weights jsonb NOT NULL,
+             weight_source text NULL,
+             rule text NOT NULL,
+             ai_reasoning text NULL,
+             ai_confidence double precision NULL
+         ) ON COMMIT DROP",
+    )
+    .await?;
+    copy_decisions(tx, result).await?;
+    tx.batch_execute("ANALYZE incoming_decisions").await?;
+    // A row whose pair is gone or whose content differs in any column goes...
+    tx.execute(
+        &format!(
+            "DELETE FROM match_decisions d
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM incoming_decisions i
+                 WHERE i.source_event_id_a = d.source_event_id_a
+                   AND i.source_event_id_b = d.source_event_id_b
+                   AND ({}) IS NOT DISTINCT FROM ({}))",
+            decision_content("i"),
+            decision_content("d"),
+        ),
+        &[],
+    )
+    .await?;
+    // ...and every pair without a row (new, or just deleted as changed) is inserted.
+    let written = tx
+        .execute(
+            &format!(
+                "INSERT INTO match_decisions (source_event_id_a, source_event_id_b,
+                     {DECISION_CONTENT}, processing_run_id)
+                 SELECT i.source_event_id_a, i.source_event_id_b, {i_cols}, $1
+                 FROM incoming_decisions i
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM match_decisions d
+                     WHERE d.source_event_id_a = i.source_event_id_a
+                       AND d.source_event_id_b = i.source_event_id_b)",
+                i_cols = decision_content("i"),
+            ),
+            &[&run_row_id],
+        )
+        .await?;
+    Ok(written)
+}
+
+/// Bulk-copies every candidate pair of the run with its explanation into
+/// `incoming_decisions`.
+async fn copy_decisions(tx: &Transaction<'_>, result: &PipelineResult) -> Result<u64, StoreError> {
+    let sink = tx
+        .copy_in(
+            "COPY incoming_decisions (source_event_id_a, source_event_id_b, combined_score,
+                 date_score, geo_score, title_score, description_score, decision, tier,
+                 weights, weight_source, rule, ai_reasoning, ai_confidence)
+             FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, DECISION_TYPES);
+    pin_mut!(writer);
+    for p in &result.pairs {
+        let d = result.explain(p);
+        let weights = Json(&d.weights);
+        let ai_reasoning = d.ai.as_ref().map(|n| n.reasoning.as_str());
+        let ai_confidence = d.ai.as_ref().map(|n| n.confidence);
+        writer
+            .as_mut()
+            .write(&[
+                &d.id_a,
+                &d.id_b,
+                &d.combined,
+                &d.scores.date,
+                &d.scores.geo,
+                &d.scores.title,
+                &d.scores.description,
+                &d.decision.as_str(),
+                &tier_str(d.tier),
+                &weights,
+                &d.weight_source,
+                &d.rule.as_str(),
+                &ai_reasoning,
+                &ai_confidence,
+            ])
+            .await?;
+    }
+    Ok(writer.finish().await?)
+}
+
+/// Column value of a tier (the `tier` CHECK constraint lists the same names).
+pub fn tier_str(t: Tier) -> &'static str {
+    match t {
+        Tier::Deterministic => "deterministic",
+        Tier::Ai => "ai",
+        Tier::AiLowConfidence => "ai_low_confidence",
+        Tier::AiUnexpected => "ai_unexpected",
+    }
+}
+
+/// Every stored decision whose two events are both members of the canonical, in
+/// pair order.
+pub async fn decisions_within(
+    client: &impl GenericClient,
+    canonical_id: i32,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT d.* FROM match_decisions d
+             WHERE d.source_event_id_a IN
+                     (SELECT source_event_id FROM canonical_event_sources WHERE canonical_event_id = $1)
+               AND d.source_event_id_b IN
+                     (SELECT source_event_id FROM canonical_event_sources WHERE canonical_event_id = $1)
+             ORDER BY d.source_event_id_a, d.source_event_id_b",
+            &[&canonical_id],
+        )
+        .await?)
+}
+
+/// How many stored decisions are `match`, `no_match` and `ambiguous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionCounts {
+    pub matches: i64,
+    pub no_match: i64,
+    pub ambiguous: i64,
+}
+
+/// The stored decisions counted by outcome (the dashboard's figures).
+pub async fn decision_counts(client: &impl GenericClient) -> Result<DecisionCounts, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE decision = 'match') AS m,
+                    count(*) FILTER (WHERE decision = 'no_match') AS n,
+                    count(*) FILTER (WHERE decision = 'ambiguous') AS a
+             FROM match_decisions",
+            &[],
+        )
+        .await?;
+    Ok(DecisionCounts {
+        matches: get(&row, "m")?,
+        no_match: get(&row, "n")?,
+        ambiguous: get(&row, "a")?,
+    })
+}
