@@ -171,16 +171,18 @@ pub async fn persist_run(
         canonical::prune_links(&tx, &changed_ids, &member_cids, &member_sids).await?;
     }
     if !rewritten.is_empty() {
-        let rows = changed
+        let staged: Vec<(usize, bool)> = changed
             .iter()
             .map(|&i| (i, false))
             .chain(created.iter().map(|&i| (i, true)))
-            .map(|(i, is_new)| CanonicalWrite {
-                id: canonical_ids[i],
-                event: result.canonical(i),
-                content_hash: &hashes[i],
-                is_new,
-            });
+            .collect();
+        // Synthesized one at a time while copying: a large run never holds them all.
+        let rows = staged.into_iter().map(|(i, is_new)| CanonicalWrite {
+            id: canonical_ids[i],
+            event: result.canonical(i),
+            content_hash: &hashes[i],
+            is_new,
+        });
         canonical::write_canonicals(&tx, rows, Rewrite::Run).await?;
         canonical::link_sources(&tx, &member_cids, &member_sids).await?;
     }
