@@ -8,10 +8,11 @@
 //! database cannot be read they are absent and `event_dedup_stored_scrape_error` is 1,
 //! never a stale value shown as current (issue 13).
 //!
-//! Invariant: one registry per process, created on first use; registering the fixed
-//! metric set cannot fail, so a failure there is a build defect.
+//! Invariant: one registry per process ([`shared`]), created on first use and handed
+//! to the API through its state; registering the fixed metric set cannot fail, so a
+//! failure there is a build defect.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use prometheus::{
     Counter, Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
@@ -141,17 +142,34 @@ fn build() -> Result<Metrics, prometheus::Error> {
     })
 }
 
-static METRICS: LazyLock<Metrics> = LazyLock::new(|| match build() {
-    Ok(m) => m,
-    Err(e) => unreachable!("the fixed metric set registers: {e}"),
-});
+static METRICS: LazyLock<Arc<Metrics>> = LazyLock::new(|| Arc::new(Metrics::new()));
 
-/// The process's metrics.
+/// The process's metrics, for the pipeline stages that count into them.
 pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
+/// The process's metrics as a handle to pass on (the API serves them from its state).
+pub fn shared() -> Arc<Metrics> {
+    Arc::clone(&METRICS)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
+    /// A fresh registry with every series at zero. The process uses one ([`shared`]);
+    /// tests make their own to assert exact values.
+    pub fn new() -> Metrics {
+        match build() {
+            Ok(m) => m,
+            Err(e) => unreachable!("the fixed metric set registers: {e}"),
+        }
+    }
+
     /// The text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = Vec::new();

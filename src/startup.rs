@@ -302,13 +302,10 @@ pub fn api_state(
         tracing::warn!("no EVENT_DEDUP_API_TOKENS configured: write endpoints (review, config) accept requests from loopback clients only, never through a proxy");
     }
     Ok(crate::api::ApiState {
-        pool,
-        rematch,
         tokens: settings.api_tokens.0.clone(),
-        matching_config_path: settings.matching_config_path.clone(),
         encryption_key: settings.llm.encryption_key.clone(),
         llm_env_key: settings.llm.env_key.is_some(),
-        lists,
+        ..crate::api::ApiState::new(pool, rematch, settings.matching_config_path.clone(), lists)
     })
 }
 

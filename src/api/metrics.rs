@@ -1,5 +1,5 @@
-//! `GET /metrics`: Prometheus text format. Process counters come from
-//! [`crate::metrics`]; database figures (stored events, canonical events, review
+//! `GET /metrics`: Prometheus text format. Process counters come from the registry
+//! in [`ApiState::metrics`]; database figures (stored events, canonical events, review
 //! queue, files by status) are read at scrape time, bounded by the health timeout;
 //! when they cannot be read they are left out and `event_dedup_stored_scrape_error`
 //! is 1 ([`crate::metrics::render_stored`]).
@@ -7,13 +7,12 @@
 use actix_web::{web, HttpResponse};
 
 use super::{ApiError, ApiState, HEALTH_DB_TIMEOUT};
-use crate::metrics::{metrics, render_stored};
+use crate::metrics::render_stored;
 use crate::store;
 
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let m = metrics();
     let read = async {
         let client = state.pool.get().await.ok()?;
         store::catalogue::stored_figures(&**client).await.ok()
@@ -24,7 +23,7 @@ pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, Ap
         .await
         .ok()
         .flatten();
-    let mut text = m.render();
+    let mut text = state.metrics.render();
     text.push_str(&render_stored(figures.as_deref()));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

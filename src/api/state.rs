@@ -1,5 +1,5 @@
 //! `ApiState`: what every handler shares (pool, re-match trigger, tokens, config path,
-//! the key that encrypts a stored LLM API key).
+//! the key that encrypts a stored LLM API key, word lists, metrics registry).
 //!
 //! Register it as `web::Data<ApiState>` next to [`super::configure`]. The state is
 //! immutable; per-request data never lives here.
@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::metrics::Metrics;
 use crate::preprocess::WordLists;
 use crate::tiebreak::EncryptionKey;
 
@@ -32,6 +33,33 @@ pub struct ApiState {
     /// The word lists and match model the worker matches with, so explanations are
     /// exactly what a run computes.
     pub lists: Arc<WordLists>,
+    /// The registry `/metrics` serves: the process's ([`crate::metrics::shared`]) in
+    /// the service, a fresh one in tests that assert exact values.
+    pub metrics: Arc<Metrics>,
+}
+
+impl ApiState {
+    /// A state with the deployment-specific parts at their defaults: no tokens
+    /// (loopback-only writes), no encryption key, no environment LLM key, the
+    /// process's metrics. The service ([`crate::startup::api_state`]) and the tests
+    /// build on it.
+    pub fn new(
+        pool: deadpool_postgres::Pool,
+        rematch: Arc<dyn Fn() + Send + Sync>,
+        matching_config_path: PathBuf,
+        lists: Arc<WordLists>,
+    ) -> Self {
+        ApiState {
+            pool,
+            rematch,
+            tokens: Vec::new(),
+            matching_config_path,
+            encryption_key: None,
+            llm_env_key: false,
+            lists,
+            metrics: crate::metrics::shared(),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiState {

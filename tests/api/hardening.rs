@@ -149,13 +149,13 @@ async fn spawn_without_database() -> (String, tempfile::TempDir) {
     .expect("pool");
     let config_dir = tempfile::tempdir().expect("temp dir");
     let state = ApiState {
-        pool,
-        rematch: Arc::new(|| {}),
         tokens: vec![(helpers::OPERATOR.to_string(), TOKEN.to_string())],
-        matching_config_path: config_dir.path().join("matching.toml"),
-        encryption_key: None,
-        llm_env_key: false,
-        lists: Arc::new(helpers::lists().clone()),
+        ..ApiState::new(
+            pool,
+            Arc::new(|| {}),
+            config_dir.path().join("matching.toml"),
+            Arc::new(helpers::lists().clone()),
+        )
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();

@@ -11,6 +11,7 @@ use deadpool_postgres::Pool;
 use event_dedup::api::ApiState;
 use event_dedup::ingest::parse_event_file;
 use event_dedup::matching::{run, MatchingConfig};
+use event_dedup::metrics::Metrics;
 use event_dedup::preprocess::{derive, WordLists};
 use event_dedup::store::{self, test_support::fresh_database, RunInfo};
 use event_dedup::tiebreak::EncryptionKey;
@@ -41,6 +42,9 @@ pub struct TestApp {
     pub _config_dir: tempfile::TempDir,
     /// The matching config of [`TestApp::rerun`].
     pub config: MatchingConfig,
+    /// This server's own metrics registry (not the process's), so a test can assert
+    /// exact values.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The worked example (two files, nine events), matched and persisted.
@@ -108,16 +112,20 @@ async fn spawn_app_full(
     let config_dir = tempfile::tempdir().expect("temp dir");
     let rematches = Arc::new(AtomicUsize::new(0));
     let counter = rematches.clone();
+    let rematch = Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let metrics = Arc::new(Metrics::new());
     let state = ApiState {
-        pool: pool.clone(),
-        rematch: Arc::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }),
         tokens,
-        matching_config_path: config_dir.path().join("matching.toml"),
         encryption_key,
-        llm_env_key: false,
-        lists: Arc::new(lists().clone()),
+        metrics: metrics.clone(),
+        ..ApiState::new(
+            pool.clone(),
+            rematch,
+            config_dir.path().join("matching.toml"),
+            Arc::new(lists().clone()),
+        )
     };
     let app = TestApp {
         address: String::new(),
@@ -127,6 +135,7 @@ async fn spawn_app_full(
         rematches,
         _config_dir: config_dir,
         config,
+        metrics,
     };
     app.rerun().await;
 
