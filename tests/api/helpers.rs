@@ -15,7 +15,7 @@ use event_dedup::metrics::Metrics;
 use event_dedup::preprocess::{derive, WordLists};
 use event_dedup::store::{self, test_support::fresh_database, RunInfo};
 use event_dedup::tiebreak::EncryptionKey;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const TOKEN: &str = "test-token-alice";
 pub const OPERATOR: &str = "alice";
@@ -259,4 +259,40 @@ pub async fn assert_error(r: reqwest::Response, status: u16) -> Value {
     let body: Value = r.json().await.expect("JSON error body");
     assert!(body.get("detail").is_some(), "{body}");
     body
+}
+
+/// A canonical with at least two members and its member ids.
+pub async fn multi_member(app: &TestApp) -> (i64, Vec<String>) {
+    for c in app.canonicals().await {
+        if c["source_count"].as_i64().unwrap_or(0) >= 2 {
+            let id = c["id"].as_i64().expect("id");
+            let detail = app.get_json(&format!("/api/canonical-events/{id}")).await;
+            let members = detail["sources"]
+                .as_array()
+                .expect("sources")
+                .iter()
+                .map(|s| s["id"].as_str().expect("source id").to_string())
+                .collect();
+            return (id, members);
+        }
+    }
+    panic!("the worked example has a multi-member canonical");
+}
+
+/// Two single-member canonicals from different, unrelated events.
+pub async fn two_singles(app: &TestApp) -> (i64, i64, String, String) {
+    let singles: Vec<i64> = app
+        .canonicals()
+        .await
+        .into_iter()
+        .filter(|c| c["source_count"] == json!(1))
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    assert!(singles.len() >= 2);
+    let member = |id: i64| async move {
+        let d = app.get_json(&format!("/api/canonical-events/{id}")).await;
+        d["sources"][0]["id"].as_str().expect("id").to_string()
+    };
+    let (a, b) = (singles[0], singles[1]);
+    (a, b, member(a).await, member(b).await)
 }
