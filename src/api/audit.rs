@@ -4,7 +4,7 @@
 //! Invariant: rows are only inserted inside the transaction of the action they record,
 //! so an audit row exists exactly when the action committed.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::error::{ApiError, FieldProblem};
@@ -38,6 +38,7 @@ pub(crate) async fn insert_audit(
         (status = 200, description = "Paginated audit entries, newest first", body = Object),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/audit-log")]
 pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let (page, size, mut problems) = page_params(&query.0, 100, 20);
     let mut canonical: Option<i32> = None;

@@ -9,7 +9,7 @@
 //! part of `config_json` or the audit details, and stored as a Fernet token when
 //! `EVENT_DEDUP_ENCRYPTION_KEY` is set (`plain:` + key and a warning otherwise).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, patch, web, HttpResponse};
 use serde_json::{json, Map, Value};
 use tokio_postgres::GenericClient;
 
@@ -23,8 +23,8 @@ use crate::store::{self, StoredConfig};
 use crate::tiebreak::{secret, ApiKey};
 
 /// Objects merge key by key, recursively; anything else replaces.
-pub fn deep_merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
+pub fn deep_merge(target: &mut Value, overlay: &Value) {
+    match (target, overlay) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
                 match t.get_mut(k) {
@@ -135,6 +135,7 @@ fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Va
 /// `GET /api/config`
 #[utoipa::path(get, path = "/api/config", operation_id = "get_config", tag = "config",
     responses((status = 200, description = "The effective matching config (defaults, file, stored overrides); the API key only as `has_api_key`", body = Object)))]
+#[get("/api/config")]
 pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let (config, stored) = effective_config(&state, &**client).await?;
@@ -158,6 +159,7 @@ pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
         (status = 403, description = "No tokens configured and the client is not on loopback", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "Every validation problem, naming its key; nothing stored", body = crate::api::openapi::ErrorBody),
     ))]
+#[patch("/api/config")]
 pub async fn patch(
     state: web::Data<ApiState>,
     op: Operator,

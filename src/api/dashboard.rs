@@ -3,7 +3,7 @@
 //! with the LLM tie-breaker's usage and cost (§9's note: show them): totals over the
 //! period in `stats.ai`, and per run in `ai_usage`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -39,6 +39,7 @@ fn cutoff(days: i64) -> DateTime<Utc> {
         (status = 200, description = "File, event, canonical and match-decision figures of the period", body = Object),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/dashboard/stats")]
 pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let since = cutoff(days(&query)?);
     let client = state.pool.get().await?;
@@ -84,6 +85,7 @@ pub async fn stats(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRe
         (status = 200, description = "One entry per UTC day: files processed, events ingested, errors", body = Vec<Object>),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/dashboard/processing-history")]
 pub async fn processing_history(
     state: web::Data<ApiState>,
     query: RawQuery,
@@ -112,6 +114,7 @@ pub async fn processing_history(
         (status = 200, description = "The most recent matching runs with their figures", body = Vec<Object>),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/runs")]
 pub async fn runs(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let mut limit = 50;

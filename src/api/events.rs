@@ -5,7 +5,7 @@
 //! any word order) and a category filter includes its synonym spellings; both use
 //! `preprocess::normalize`, the SQL lives in `store::catalogue`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 use tokio_postgres::Row;
@@ -143,10 +143,11 @@ fn category_set(chosen: &str, known: &[String], lists: &WordLists) -> Vec<String
         (status = 200, description = "`{items, total, page, size, pages}` of canonical event summaries", body = Object),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/canonical-events")]
 pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let ListParams {
         q,
-        categories,
+        categories: wanted_categories,
         page,
         mut query,
     } = parse_list_params(&query.0)?;
@@ -155,9 +156,9 @@ pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
         raw,
     });
     let client = state.pool.get().await?;
-    if !categories.is_empty() {
+    if !wanted_categories.is_empty() {
         let known = catalogue::distinct_categories(&**client).await?;
-        query.category_sets = categories
+        query.category_sets = wanted_categories
             .iter()
             .map(|c| category_set(c, &known, &state.lists))
             .collect();
@@ -170,6 +171,7 @@ pub async fn list(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpRes
 /// `GET /api/canonical-events/categories`: distinct category strings, sorted.
 #[utoipa::path(get, path = "/api/canonical-events/categories", operation_id = "list_categories", tag = "events",
     responses((status = 200, description = "Distinct categories, sorted", body = Vec<String>)))]
+#[get("/api/canonical-events/categories")]
 pub async fn categories(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(catalogue::distinct_categories(&**client).await?))
@@ -178,6 +180,7 @@ pub async fn categories(state: web::Data<ApiState>) -> Result<HttpResponse, ApiE
 /// `GET /api/canonical-events/cities`: distinct non-null cities, in German order.
 #[utoipa::path(get, path = "/api/canonical-events/cities", operation_id = "list_cities", tag = "events",
     responses((status = 200, description = "Distinct cities, sorted", body = Vec<String>)))]
+#[get("/api/canonical-events/cities")]
 pub async fn cities(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(catalogue::distinct_cities(&**client).await?))
@@ -235,6 +238,7 @@ pub(crate) fn explained_decision_json(
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The id is not an integer", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/canonical-events/{id}")]
 pub async fn detail(
     state: web::Data<ApiState>,
     path: web::Path<i32>,

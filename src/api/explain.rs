@@ -4,7 +4,7 @@
 //! candidate pair. With the learned model the answer carries every feature's
 //! contribution to the match probability.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 
 use super::config::effective_config;
 use super::error::{ApiError, FieldProblem};
@@ -21,6 +21,7 @@ use crate::store;
         (status = 404, description = "A source event does not exist", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "`a` or `b` missing", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/explain")]
 pub async fn explain(
     state: web::Data<ApiState>,
     query: RawQuery,

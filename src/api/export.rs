@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -142,6 +142,7 @@ fn exported_event(row: &Row) -> Result<Value, ApiError> {
         (status = 200, description = "One JSON file in the input format (≤ 200 events) or a ZIP of 200-event parts", content((Object = "application/json"), (String = "application/zip"))),
         (status = 422, description = "The body is not a JSON object of that shape, or a bound is not a date-time", body = crate::api::openapi::ErrorBody),
     ))]
+#[post("/api/export")]
 pub async fn export(
     state: web::Data<ApiState>,
     payload: web::Payload,

@@ -4,7 +4,7 @@
 //! when they cannot be read they are left out and `event_dedup_stored_scrape_error`
 //! is 1 ([`crate::metrics::render_stored`]).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 
 use super::{ApiError, ApiState, HEALTH_DB_TIMEOUT};
 use crate::metrics::render_stored;
@@ -12,6 +12,7 @@ use crate::store;
 
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
 pub async fn metrics_text(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let read = async {
         let client = state.pool.get().await.ok()?;

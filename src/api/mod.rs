@@ -36,7 +36,7 @@ pub mod review;
 pub mod server;
 pub mod state;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde_json::{json, Value};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
@@ -52,8 +52,8 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 pub use input::RawQuery;
 
-/// Registers every route of the OpenAPI document ([`openapi`]), literal paths before
-/// `{id}` paths, plus the JSON error handlers and the JSON 404 for everything else.
+/// Registers every documented route ([`register`]) with a JSON 405 for its other
+/// methods, plus the JSON error handlers and the JSON 404 for everything else.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
@@ -63,16 +63,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .error_handler(error::json_error),
         )
         .app_data(web::PayloadConfig::default().limit(MAX_JSON_BODY));
+    register(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+        cfg,
+    ));
+    // Each documented path answers its other methods with a JSON 405 (the routes
+    // above carry method guards, so a request they refuse falls through to here).
     let routes = openapi::documented_routes();
     for same_path in routes.chunk_by(|a, b| a.path == b.path) {
-        // OpenAPI and actix write path parameters alike (`{id}`).
         let allowed: Vec<&str> = same_path.iter().map(|r| r.method.as_str()).collect();
-        let resource = same_path
-            .iter()
-            .fold(resource(&same_path[0].path, &allowed), |res, r| {
-                res.route(handler_route(&r.operation_id).method(r.method.clone()))
-            });
-        cfg.service(resource);
+        cfg.service(resource(&same_path[0].path, &allowed));
     }
     cfg.configure(crate::web::configure)
         .default_service(web::to(crate::web::app_or_not_found));
@@ -94,34 +93,32 @@ pub fn cors() -> actix_cors::Cors {
         .max_age(3600)
 }
 
-/// The handler of a documented operation. An operation id without a handler is a
-/// programming error that every API test would hit at start-up, hence the panic.
-fn handler_route(operation_id: &str) -> actix_web::Route {
-    let route = web::route();
-    match operation_id {
-        "health" => route.to(health),
-        "metrics" => route.to(metrics::metrics_text),
-        "openapi" => route.to(openapi::openapi_json),
-        "list_canonical_events" => route.to(events::list),
-        "list_categories" => route.to(events::categories),
-        "list_cities" => route.to(events::cities),
-        "get_canonical_event" => route.to(events::detail),
-        "review_queue" => route.to(review::queue),
-        "split" => route.to(review::split),
-        "merge" => route.to(review::merge),
-        "dismiss" => route.to(review::dismiss),
-        "missed_duplicates" => route.to(review::missed),
-        "dismiss_missed" => route.to(review::dismiss_missed),
-        "list_audit_log" => route.to(audit::list),
-        "dashboard_stats" => route.to(dashboard::stats),
-        "processing_history" => route.to(dashboard::processing_history),
-        "list_runs" => route.to(dashboard::runs),
-        "get_config" => route.to(config::get),
-        "patch_config" => route.to(config::patch),
-        "export" => route.to(export::export),
-        "explain" => route.to(explain::explain),
-        other => panic!("the OpenAPI document names operation {other:?} without a handler"),
-    }
+/// Registers every handler of the API with its `#[utoipa::path]` document (the
+/// OpenAPI paths are collected from this call, see [`openapi::document`]). Order
+/// matters: actix matches resources in registration order, so a literal path comes
+/// before a templated one it would also match (`…/cities` before `…/{id}`).
+pub(crate) fn register(api: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    api.service(health)
+        .service(metrics::metrics_text)
+        .service(openapi::openapi_json)
+        .service(events::list)
+        .service(events::categories)
+        .service(events::cities)
+        .service(events::detail)
+        .service(review::queue)
+        .service(review::split)
+        .service(review::merge)
+        .service(review::missed)
+        .service(review::dismiss_missed)
+        .service(review::dismiss)
+        .service(audit::list)
+        .service(dashboard::stats)
+        .service(dashboard::processing_history)
+        .service(dashboard::runs)
+        .service(config::get)
+        .service(config::patch)
+        .service(export::export)
+        .service(explain::explain);
 }
 
 /// A resource whose unsupported methods get a JSON 405 with the `Allow` header RFC
@@ -165,6 +162,7 @@ pub const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
         (status = 200, description = "Process and database are up", body = Object),
         (status = 503, description = "The database does not answer", body = Object),
     ))]
+#[get("/health")]
 async fn health(state: web::Data<ApiState>) -> HttpResponse {
     match tokio::time::timeout(HEALTH_DB_TIMEOUT, crate::store::pool::ping(&state.pool)).await {
         Ok(true) => HttpResponse::Ok().json(json!({"status": "ok", "database": "up"})),

@@ -22,7 +22,7 @@ use super::state::ApiState;
 use super::{col, page_params, paginated, parse_int, RawQuery};
 use crate::matching::pipeline::LOW_CONFIDENCE;
 use crate::store::{self, review_actions};
-use actix_web::{web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -36,6 +36,7 @@ const MAX_QUEUE_PAGE: i64 = 100;
         (status = 200, description = "Paginated summaries, most uncertain first", body = Object),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/review/queue")]
 pub async fn queue(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let (page, size, mut problems) = page_params(&query.0, MAX_QUEUE_PAGE, 20);
     let mut min_sources = 1i32;
@@ -92,6 +93,7 @@ fn pair_side(e: &crate::model::SourceEvent, canonical: Option<&Value>) -> Value 
         (status = 200, description = "Paginated `{decision, a, b}` entries: the pair decision (scores, weights, rule) and both source events with their canonical group", body = Object),
         (status = 422, description = "A parameter is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[get("/api/review/missed")]
 pub async fn missed(state: web::Data<ApiState>, query: RawQuery) -> Result<HttpResponse, ApiError> {
     let (page, size, problems) = page_params(&query.0, MAX_MISSED_PAGE, 20);
     if !problems.is_empty() {
@@ -166,6 +168,7 @@ pub struct PairDismissRequest {
         (status = 415, description = "The body is not `application/json`", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[post("/api/review/missed/dismiss")]
 pub async fn dismiss_missed(
     state: web::Data<ApiState>,
     op: Operator,
@@ -241,6 +244,7 @@ fn operator_name(state: &ApiState, op: &Operator, claimed: Option<&str>) -> Stri
         (status = 404, description = "No such canonical event or member", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[post("/api/review/split")]
 pub async fn split(
     state: web::Data<ApiState>,
     op: Operator,
@@ -291,6 +295,7 @@ pub async fn split(
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[post("/api/review/merge")]
 pub async fn merge(
     state: web::Data<ApiState>,
     op: Operator,
@@ -351,6 +356,7 @@ pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
         (status = 404, description = "No such canonical event", body = crate::api::openapi::ErrorBody),
         (status = 422, description = "The body or id is invalid", body = crate::api::openapi::ErrorBody),
     ))]
+#[post("/api/review/queue/{id}/dismiss")]
 pub async fn dismiss(
     state: web::Data<ApiState>,
     op: Operator,
