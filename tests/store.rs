@@ -981,3 +981,161 @@ async fn train_learns_from_the_stored_review_decisions() {
     let (p0, p1) = (before.probability(&features), after.probability(&features));
     assert!(p1 < p0, "split pair: {p0:.4} before, {p1:.4} after");
 }
+
+/// A review's constraints are written in bulk, each pointing at its audit row by id
+/// (not by timestamp); a newer decision replaces the opposite one on the same pair,
+/// and repeating a decision adds nothing.
+#[tokio::test]
+async fn review_rules_point_at_their_audit_row_and_replace_the_opposite() {
+    use event_dedup::matching::constraints::{merge_rules, split_rules};
+    use event_dedup::store::review::{insert_audit, write_pair_rules, AuditEntry};
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    let client = pool.get().await.expect("connection");
+    let (x, y, z) = ("pdf-3fa91c02-1-0", "pdf-3fa91c02-2-0", "pdf-3fa91c02-3-0");
+    let details = serde_json::json!({});
+    let entry = |action_type| AuditEntry {
+        action_type,
+        canonical_event_id: None,
+        source_event_id: None,
+        operator: "t",
+        details: &details,
+    };
+    let merged = insert_audit(&**client, &entry("merge"))
+        .await
+        .expect("audit row");
+    let merge = merge_rules(&[x.to_string()], &[y.to_string(), z.to_string()]);
+    write_pair_rules(&**client, &merge, "t", merged)
+        .await
+        .expect("stored");
+    write_pair_rules(&**client, &merge, "t", merged)
+        .await
+        .expect("repeat stored");
+    let split = insert_audit(&**client, &entry("split"))
+        .await
+        .expect("audit row");
+    write_pair_rules(
+        &**client,
+        &split_rules(x, &[y.to_string()], None),
+        "t",
+        split,
+    )
+    .await
+    .expect("stored");
+
+    let c = store::load_constraints(&**client).await.expect("loaded");
+    assert_eq!(c.must_link, vec![(x.to_string(), z.to_string())]);
+    assert_eq!(c.cannot_link, vec![(x.to_string(), y.to_string())]);
+    let rows: Vec<(String, String, Option<i64>)> = client
+        .query(
+            "SELECT kind, event_id_b, audit_log_id FROM review_constraints ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("must_link".to_string(), z.to_string(), Some(merged)),
+            ("cannot_link".to_string(), y.to_string(), Some(split)),
+        ]
+    );
+}
+
+/// A split re-synthesizes the group it leaves through the one canonical writer,
+/// which in review mode keeps `version`, `match_confidence` and `ai_assisted`
+/// (storage spec §6) and leaves `content_hash = ''` for the next run; the moved
+/// source gets a new canonical of its own.
+#[tokio::test]
+async fn a_split_keeps_version_and_confidence_of_the_group_it_leaves() {
+    use event_dedup::store::review_actions::{split, Split};
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    persist(
+        &pool,
+        &pipeline(load(&pool).await, &ReviewConstraints::default()),
+    )
+    .await;
+    let mut client = pool.get().await.expect("connection");
+    let owner = |id: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let client = pool.get().await.expect("connection");
+            let row = client
+                .query_one(
+                    "SELECT canonical_event_id FROM canonical_event_sources WHERE source_event_id = $1",
+                    &[&id],
+                )
+                .await
+                .expect("linked");
+            row.get::<_, i32>(0)
+        }
+    };
+    let cid = owner(PARADE).await;
+    assert_eq!(cid, owner("bz-parade").await, "the copy joined the parade");
+    client
+        .execute(
+            "UPDATE canonical_events SET version = 7, match_confidence = 0.55, ai_assisted = true
+             WHERE id = $1",
+            &[&cid],
+        )
+        .await
+        .expect("marked");
+
+    let strategies = MatchingConfig::default().canonical.field_strategies;
+    let request = Split {
+        canonical_id: cid,
+        source_id: "bz-parade",
+        target_id: None,
+        operator: "t",
+    };
+    let outcome = split(&mut client, &request, &strategies)
+        .await
+        .expect("split");
+    assert!(!outcome.original_deleted);
+    let new_id = outcome.new_canonical_id.expect("a new canonical");
+    assert_eq!(owner("bz-parade").await, new_id);
+
+    let state = |id: i32| {
+        let pool = pool.clone();
+        async move {
+            let client = pool.get().await.expect("connection");
+            let r = client
+                .query_one(
+                    "SELECT version, match_confidence, ai_assisted, needs_review, content_hash,
+                            source_count
+                     FROM canonical_events WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .expect("canonical");
+            (
+                r.get::<_, i32>(0),
+                r.get::<_, Option<f64>>(1),
+                r.get::<_, bool>(2),
+                r.get::<_, bool>(3),
+                r.get::<_, String>(4),
+                r.get::<_, i32>(5),
+            )
+        }
+    };
+    assert_eq!(
+        state(cid).await,
+        (7, Some(0.55), true, false, String::new(), 1)
+    );
+    assert_eq!(
+        state(new_id).await,
+        (1, None, false, false, String::new(), 1)
+    );
+    let audit_links = scalar_i64(
+        &pool,
+        "SELECT count(*) FROM review_constraints c JOIN audit_log a ON a.id = c.audit_log_id
+         WHERE a.action_type = 'split' AND c.kind = 'cannot_link'",
+    )
+    .await;
+    assert_eq!(audit_links, 1);
+}
