@@ -1,9 +1,10 @@
 //! The REST API (storage-and-api.md §5–§8, §10; issue #4): actix-web handlers over the
 //! PostgreSQL store.
 //!
-//! * [`configure`] registers every route plus JSON error handlers for actix's own
-//!   extractors; the caller registers `web::Data<ApiState>` ([`state`]) and wraps the
-//!   app in [`cors`].
+//! * [`configure`] registers every route ([`register`]: the handlers with their
+//!   `#[utoipa::path]` documents, via `utoipa-actix-web`) plus JSON error handlers for
+//!   actix's own extractors; the caller registers `web::Data<ApiState>` ([`state`])
+//!   and wraps the app in [`cors`].
 //! * [`error`] - [`ApiError`](error::ApiError), the one error enum of this boundary.
 //! * [`auth`] - bearer tokens / loopback-only writes.
 //! * [`body_guard`] - request bodies are read within a deadline and a size bound
@@ -13,10 +14,12 @@
 //! * [`events`], [`review`], [`audit`], [`dashboard`], [`config`], [`export`],
 //!   [`explain`] - one module per resource.
 //!
-//! Invariants: all SQL is parameterized; request bodies are bounded
-//! ([`MAX_JSON_BODY`]); every write (review, config) runs in one transaction under the
-//! canonical-state advisory lock, writes an audit row, and calls `rematch()` only after
-//! the commit.
+//! Handlers are thin: parse, call a `store` function (all SQL lives there) or a pure
+//! function, map the result.
+//!
+//! Invariants: request bodies are bounded ([`MAX_JSON_BODY`]); every write (review,
+//! config) runs in one transaction under the canonical-state advisory lock, writes an
+//! audit row, and calls `rematch()` only after the commit.
 
 pub mod audit;
 pub mod auth;
