@@ -11,7 +11,7 @@
 //! reported in the stats.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
@@ -39,7 +39,8 @@ pub struct BlockingStats {
 /// Keys are streamed as `(hash, event index)` and grouped by sorting, which needs a
 /// fraction of the memory of a map from owned keys (a million events have millions of
 /// keys). Distinct keys with equal 64-bit hashes would only add candidates, never lose
-/// one. `DefaultHasher::new()` is fixed-keyed, so runs are deterministic.
+/// one. `FxHasher` is fixed-keyed (runs are deterministic) and several times faster
+/// than SipHash on these short keys.
 pub fn candidate_pairs(
     events: &[SourceEvent],
     prepared: &[PreparedEvent],
@@ -53,7 +54,7 @@ pub fn candidate_pairs(
             run_blocking_keys(e, lists, config)
                 .into_iter()
                 .map(move |k| {
-                    let mut h = DefaultHasher::new();
+                    let mut h = rustc_hash::FxHasher::default();
                     k.hash(&mut h);
                     (h.finish(), idx as u32)
                 })

@@ -82,6 +82,9 @@ impl UnionFind {
 
     /// Whether a cannot-link separates the components of roots `ra` and `rb`.
     fn cannot_link(&mut self, ra: u32, rb: u32) -> bool {
+        if self.forbidden.is_empty() {
+            return false;
+        }
         let partners = self.forbidden.get(&ra).cloned().unwrap_or_default();
         partners.iter().any(|&p| self.find(p) == rb)
     }
@@ -199,14 +202,18 @@ pub fn agglomerate(
         }
         uf.union_roots(ra, rb);
     }
-    let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+    // A cluster is opened at its smallest member and members arrive in ascending
+    // order, so clusters come out sorted by smallest member with sorted members.
+    let mut slot_of_root = vec![u32::MAX; n];
+    let mut clusters: Vec<Vec<u32>> = Vec::new();
     for i in 0..n as u32 {
-        let r = uf.find(i);
-        groups.entry(r).or_default().push(i);
+        let slot = &mut slot_of_root[uf.find(i) as usize];
+        if *slot == u32::MAX {
+            *slot = clusters.len() as u32;
+            clusters.push(Vec::new());
+        }
+        clusters[*slot as usize].push(i);
     }
-    let mut clusters: Vec<Vec<u32>> = groups.into_values().collect();
-    // Members are pushed in ascending order; order clusters by smallest member.
-    clusters.sort_unstable_by_key(|c| c[0]);
     (clusters, dropped)
 }
 

@@ -21,9 +21,9 @@
 //!
 //! Invariant: symmetric, and a function of the two events' facts only.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::config::MatchingConfig;
 use super::prepared::PreparedEvent;
@@ -97,7 +97,7 @@ const UNKNOWN: u32 = u32::MAX;
 /// Interns strings to small ids while facts are built.
 #[derive(Default)]
 pub struct Interner<'a> {
-    ids: HashMap<&'a str, u32>,
+    ids: FxHashMap<&'a str, u32>,
 }
 
 impl<'a> Interner<'a> {
@@ -118,20 +118,25 @@ pub fn event_facts<'a>(
     prepared: &'a [PreparedEvent],
     config: &MatchingConfig,
 ) -> Vec<EventFacts> {
+    // The per-event part in parallel; interning (a shared table) after, in order.
+    let mut facts: Vec<EventFacts> = events
+        .par_iter()
+        .zip(prepared)
+        .map(|(e, p)| EventFacts {
+            days: p.days.iter().map(|d| d.date).collect(),
+            point: trusted_point(e, config),
+            ..EventFacts::default()
+        })
+        .collect();
     let mut documents = Interner::default();
     let mut cities = Interner::default();
     let mut types = Interner::default();
-    events
-        .iter()
-        .zip(prepared)
-        .map(|(e, p)| EventFacts {
-            document: documents.id(p.document.as_deref()),
-            city: cities.id(p.city.as_deref()),
-            source_type: types.id(Some(e.source_type.as_str())),
-            days: p.days.iter().map(|d| d.date).collect(),
-            point: trusted_point(e, config),
-        })
-        .collect()
+    for ((f, e), p) in facts.iter_mut().zip(events).zip(prepared) {
+        f.document = documents.id(p.document.as_deref());
+        f.city = cities.id(p.city.as_deref());
+        f.source_type = types.id(Some(e.source_type.as_str()));
+    }
+    facts
 }
 
 fn trusted_point(e: &SourceEvent, config: &MatchingConfig) -> Option<(f32, f32)> {

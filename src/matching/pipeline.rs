@@ -23,8 +23,8 @@ use super::constraints::ReviewConstraints;
 use super::decide::{combine, decide, decide_probability, select_weights};
 use super::learned::{pair_features, Features, MatchModel};
 use super::prepared::PreparedEvent;
-use super::signals::geo::trusted_points;
-use super::signals::score_pair;
+use super::signals::geo::PairGeo;
+use super::signals::{pair_signals, PairSignals};
 use super::synthesis::synthesize;
 use crate::model::{
     AiNote, CanonicalEvent, Decision, DecisionRule, PairDecision, SignalScores, SourceEvent, Tier,
@@ -220,20 +220,21 @@ pub fn explain_pair(
     let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
     let pa = PreparedEvent::new(a, lists, config);
     let pb = PreparedEvent::new(b, lists, config);
-    let scores = score_pair((a, &pa), (b, &pb), config);
+    let signals = pair_signals((a, &pa), (b, &pb), config);
+    let scores = signals.scores;
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
-    let weights = &effective_weights(weights, a, b, config);
+    let weights = &effective_weights(weights, signals.geo, config);
     let (combined, decision, rule, contributions) = match active_model(config, lists) {
         // The features once: for the probability and for its explanation.
         Some(m) => {
-            let features = pair_features((a, &pa), (b, &pb), &scores, config);
+            let features = pair_features((a, &pa), (b, &pb), &signals, config);
             let p = m.probability(&features);
             let (decision, rule) = decide_probability(p, &m.thresholds);
             (p, decision, rule, Some(m.contributions(&features)))
         }
         None => {
             let (combined, decision, rule) =
-                combined_and_decision((a, &pa), (b, &pb), &scores, weights, config, None);
+                combined_and_decision((a, &pa), (b, &pb), &signals, weights, config, None);
             (combined, decision, rule, None)
         }
     };
@@ -436,8 +437,8 @@ pub fn features_of_pair(
     let (a, b) = if a.id <= b.id { (a, b) } else { (b, a) };
     let pa = PreparedEvent::new(a, lists, config);
     let pb = PreparedEvent::new(b, lists, config);
-    let scores = score_pair((a, &pa), (b, &pb), config);
-    pair_features((a, &pa), (b, &pb), &scores, config)
+    let signals = pair_signals((a, &pa), (b, &pb), config);
+    pair_features((a, &pa), (b, &pb), &signals, config)
 }
 
 /// Every candidate pair of a set of events with its features, for training a model.
@@ -466,8 +467,8 @@ pub fn candidate_features(
         .map(|&(a, b)| {
             let x = (&events[a as usize], &prepared[a as usize]);
             let y = (&events[b as usize], &prepared[b as usize]);
-            let scores = score_pair(x, y, config);
-            (a, b, pair_features(x, y, &scores, config))
+            let signals = pair_signals(x, y, config);
+            (a, b, pair_features(x, y, &signals, config))
         })
         .collect();
     CandidateFeatures { events, pairs }
@@ -535,14 +536,15 @@ pub fn active_model<'l>(config: &MatchingConfig, lists: &'l WordLists) -> Option
 fn combined_and_decision(
     a: (&SourceEvent, &PreparedEvent),
     b: (&SourceEvent, &PreparedEvent),
-    scores: &SignalScores,
+    signals: &PairSignals,
     weights: &Weights,
     config: &MatchingConfig,
     model: Option<&MatchModel>,
 ) -> (f64, Decision, DecisionRule) {
+    let scores = &signals.scores;
     match model {
         Some(m) => {
-            let p = m.probability(&pair_features(a, b, scores, config));
+            let p = m.probability(&pair_features(a, b, signals, config));
             let (decision, rule) = decide_probability(p, &m.thresholds);
             (p, decision, rule)
         }
@@ -564,11 +566,11 @@ fn score_candidate(
 ) -> ScoredPair {
     let (ea, eb) = (&events[a as usize], &events[b as usize]);
     let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
-    let scores = score_pair((ea, pa), (eb, pb), config);
+    let signals = pair_signals((ea, pa), (eb, pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
-    let effective = effective_weights(weights, ea, eb, config);
+    let effective = effective_weights(weights, signals.geo, config);
     let (combined, decision, rule) =
-        combined_and_decision((ea, pa), (eb, pb), &scores, &effective, config, model);
+        combined_and_decision((ea, pa), (eb, pb), &signals, &effective, config, model);
     let weight_set = source
         .and_then(|s| config.category_weights.priority.iter().position(|c| c == s))
         .map_or(0, |i| i as u16 + 1);
@@ -576,7 +578,7 @@ fn score_candidate(
     ScoredPair {
         a,
         b,
-        scores,
+        scores: signals.scores,
         combined,
         decision,
         tier: Tier::Deterministic,
@@ -588,13 +590,8 @@ fn score_candidate(
 
 /// The weights actually applied: with `geo.untrusted_as_missing`, an uninformative
 /// geo signal gets weight 0 and the others share its weight.
-fn effective_weights(
-    w: &Weights,
-    a: &SourceEvent,
-    b: &SourceEvent,
-    config: &MatchingConfig,
-) -> Weights {
-    if config.geo.untrusted_as_missing && trusted_points(a, b, &config.geo).is_none() {
+fn effective_weights(w: &Weights, geo: PairGeo, config: &MatchingConfig) -> Weights {
+    if config.geo.untrusted_as_missing && geo.trusted_km.is_none() {
         Weights { geo: 0.0, ..*w }
     } else {
         *w

@@ -14,9 +14,9 @@ use chrono::NaiveTime;
 
 use crate::matching::config::MatchingConfig;
 use crate::matching::prepared::{DayTimes, PreparedEvent, SourceKind};
-use crate::matching::signals::geo::{haversine_km, trusted_points};
+use crate::matching::signals::PairSignals;
 use crate::matching::similarity::TokenizedText;
-use crate::model::{SignalScores, SourceEvent};
+use crate::model::SourceEvent;
 
 /// Number of features.
 pub const N_FEATURES: usize = 24;
@@ -62,19 +62,20 @@ pub struct Features {
     pub values: [f64; N_FEATURES],
 }
 
-/// Computes the features of a scored pair.
+/// Computes the features of a scored pair (its signals as [`crate::matching::signals::pair_signals`]
+/// gave them: the geometry is reused, not recomputed).
 pub fn pair_features(
     a: (&SourceEvent, &PreparedEvent),
     b: (&SourceEvent, &PreparedEvent),
-    scores: &SignalScores,
+    signals: &PairSignals,
     config: &MatchingConfig,
 ) -> Features {
+    let scores = &signals.scores;
     let (ea, pa) = a;
     let (eb, pb) = b;
     let days = day_facts(&pa.days, &pb.days);
     let time = first_shared_start_diff(&pa.days, &pb.days);
-    let trusted = trusted_points(ea, eb, &config.geo);
-    let km = trusted.map(|((la1, lo1), (la2, lo2))| haversine_km(la1, lo1, la2, lo2));
+    let km = signals.geo.trusted_km;
     let outside = |e: &SourceEvent| match (e.geo_latitude, e.geo_longitude) {
         (Some(lat), Some(lon)) => !config.geo.region.contains(lat, lon),
         _ => false,
@@ -110,7 +111,7 @@ pub fn pair_features(
             flag(time.is_some()),
             time.map_or(0.0, |m| (m as f64 / 60.0).min(MAX_TIME_DIFF_HOURS)),
             flag(time.is_some_and(|m| (DOORS_OPEN_MINUTES.0..=DOORS_OPEN_MINUTES.1).contains(&m))),
-            flag(trusted.is_some()),
+            flag(km.is_some()),
             km.map_or(0.0, f64::ln_1p),
             flag(outside(ea) || outside(eb)),
             confidence(ea).min(confidence(eb)),
@@ -277,8 +278,8 @@ mod tests {
         let (config, lists) = (MatchingConfig::default(), WordLists::bundled());
         let pa = PreparedEvent::new(a, &lists, &config);
         let pb = PreparedEvent::new(b, &lists, &config);
-        let scores = crate::matching::signals::score_pair((a, &pa), (b, &pb), &config);
-        pair_features((a, &pa), (b, &pb), &scores, &config)
+        let signals = crate::matching::signals::pair_signals((a, &pa), (b, &pb), &config);
+        pair_features((a, &pa), (b, &pb), &signals, &config)
     }
 
     fn value(f: &Features, name: &str) -> f64 {

@@ -17,18 +17,41 @@ pub const VENUE_SIMILARITY_CUTOFF: f64 = 0.5;
 /// Coordinates closer than this (degrees) count as identical.
 const IDENTICAL_EPS: f64 = 1e-6;
 
+/// The geometry of a pair, computed once per pair: the geo score, the weights
+/// (`geo.untrusted_as_missing`) and the learned features all need it, and the
+/// haversine is the costliest part of the geo signal.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PairGeo {
+    /// Distance between the two points when the pair's geo is informative
+    /// ([`trusted_points`]), `None` otherwise.
+    pub trusted_km: Option<f64>,
+}
+
+impl PairGeo {
+    pub fn of(ea: &SourceEvent, eb: &SourceEvent, cfg: &GeoConfig) -> Self {
+        PairGeo {
+            trusted_km: trusted_points(ea, eb, cfg)
+                .map(|((lat1, lon1), (lat2, lon2))| haversine_km(lat1, lon1, lat2, lon2)),
+        }
+    }
+}
+
 pub fn geo_score(
     a: (&SourceEvent, &PreparedEvent),
     b: (&SourceEvent, &PreparedEvent),
     cfg: &GeoConfig,
 ) -> f64 {
-    let Some(((lat1, lon1), (lat2, lon2))) = trusted_points(a.0, b.0, cfg) else {
+    geo_score_of(a.1, b.1, PairGeo::of(a.0, b.0, cfg), cfg)
+}
+
+/// [`geo_score`] of a pair whose geometry is already known.
+pub fn geo_score_of(pa: &PreparedEvent, pb: &PreparedEvent, geo: PairGeo, cfg: &GeoConfig) -> f64 {
+    let Some(d) = geo.trusted_km else {
         return cfg.neutral_score;
     };
-    let d = haversine_km(lat1, lon1, lat2, lon2);
     let mut score = (1.0 - d / cfg.max_distance_km).max(0.0);
     if d < cfg.venue_match_distance_km {
-        if let (Some(va), Some(vb)) = (&a.1.venue, &b.1.venue) {
+        if let (Some(va), Some(vb)) = (&pa.venue, &pb.venue) {
             if token_sort_ratio_prepared(va, vb) / 100.0 < VENUE_SIMILARITY_CUTOFF {
                 score *= cfg.venue_mismatch_factor;
             }
