@@ -10,6 +10,7 @@ use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareO
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{entry_days, typed_blocking_keys, BlockingKey};
+use crate::preprocess::city::normalize_place;
 use crate::preprocess::{normalize, town_stem_of, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
@@ -141,7 +142,7 @@ pub fn stored_blocking_keys(
 
 /// See [`PreparedEvent::city`].
 fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<String> {
-    let printed = normalize(event.location_city.as_deref()?, None);
+    let printed = normalize_place(event.location_city.as_deref()?);
     if printed.is_empty() {
         return None;
     }
@@ -151,7 +152,7 @@ fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<String> {
     let unknown_district = event
         .location_district
         .as_deref()
-        .is_some_and(|d| normalize(d, None) == printed);
+        .is_some_and(|d| normalize_place(d) == printed);
     (!unknown_district).then(|| town_stem_of(&printed).to_string())
 }
 

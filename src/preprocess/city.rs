@@ -3,9 +3,40 @@
 //! Lookup is exact on the whole normalized string, so `Emmendingen-Wasser` is not an
 //! alias of `Wasser`: aliases must never rewrite a city they were not written for.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::normalize::normalize;
+
+/// Distinct place names a thread remembers before it starts over (a region has a few
+/// hundred towns and districts; the bound only guards against unusual input).
+const PLACE_MEMO_CAPACITY: usize = 4096;
+
+thread_local! {
+    static NORMALIZED_PLACES: RefCell<FxHashMap<Box<str>, Box<str>>> =
+        RefCell::new(FxHashMap::default());
+}
+
+/// `normalize(name, None)`, remembered per thread. A run normalizes every listing's
+/// town (for the municipality and for the blocking key), a million times over the same
+/// few hundred names; normalizing costs about a hundred times a lookup. Pure: the memo
+/// can only return what `normalize` would.
+pub fn normalize_place(name: &str) -> String {
+    NORMALIZED_PLACES.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(hit) = memo.get(name) {
+            return hit.to_string();
+        }
+        let normalized = normalize(name, None);
+        if memo.len() >= PLACE_MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(name.into(), normalized.as_str().into());
+        normalized
+    })
+}
 
 /// Normalized district → normalized municipality.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -26,7 +57,7 @@ impl CityAliases {
 
     /// `None` for a missing or empty city (no city blocking key).
     pub fn normalize_city(&self, city: Option<&str>) -> Option<String> {
-        let normalized = normalize(city.unwrap_or(""), None);
+        let normalized = normalize_place(city.unwrap_or(""));
         if normalized.is_empty() {
             return None;
         }
@@ -49,7 +80,23 @@ impl CityAliases {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::preprocess::WordLists;
+
+    #[test]
+    fn the_place_memo_answers_what_normalize_answers_past_its_capacity() {
+        for round in 0..2 {
+            for i in 0..PLACE_MEMO_CAPACITY + 10 {
+                let name = format!("Groß-Ort {i} (Baden)");
+                assert_eq!(
+                    normalize_place(&name),
+                    normalize(&name, None),
+                    "{round} {i}"
+                );
+            }
+        }
+        assert!(NORMALIZED_PLACES.with(|m| m.borrow().len()) <= PLACE_MEMO_CAPACITY);
+    }
 
     #[test]
     fn spec_examples() {
@@ -65,6 +112,8 @@ mod tests {
             (Some("  "), None),
             (None, None),
         ] {
+            assert_eq!(aliases.normalize_city(input).as_deref(), want, "{input:?}");
+            // Again: the second answer comes from the memo and must be the same.
             assert_eq!(aliases.normalize_city(input).as_deref(), want, "{input:?}");
         }
         assert_eq!(aliases.len(), 91);
