@@ -13,6 +13,7 @@
 //! * [`review`] - review constraints and audit rows; the review queue.
 //! * [`review_actions`] - split, merge and dismissals, one transaction each.
 //! * [`llm`] - the tie-breaker's answer cache and usage rows.
+//! * [`coverage`] - whether committed files wait for a run (start-up catch-up).
 //! * [`catalogue`] - the canonical list as reviewers read it (folded search, filters).
 //! * [`missed`] - the missed-duplicate queue (ambiguous pairs across groups).
 //! * [`config`] - the stored matching-configuration row (`config_settings`).
@@ -26,6 +27,7 @@ pub mod canonical;
 pub mod catalogue;
 pub mod config;
 pub mod decisions;
+pub mod coverage;
 pub mod embedded;
 pub mod error;
 pub mod events;
@@ -39,6 +41,7 @@ pub mod test_support;
 
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
+pub use coverage::needs_catch_up;
 pub use error::StoreError;
 pub use events::{
     ingest_file, insert_file, is_completed, load_all_events, load_events_by_ids,
