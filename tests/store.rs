@@ -594,7 +594,10 @@ async fn wait_until_blocked_on_the_lock<T>(pool: &Pool, run: &tokio::task::JoinH
     .await
         == 0
     {
-        assert!(!run.is_finished(), "the run finished without waiting for the lock");
+        assert!(
+            !run.is_finished(),
+            "the run finished without waiting for the lock"
+        );
         assert!(
             Instant::now() < deadline,
             "the run never waited for the lock"

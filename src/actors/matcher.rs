@@ -19,7 +19,7 @@
 //! [`PersistActor`] (one transaction, by diff) with the tie-breaker's usage summary.
 //!
 //! When to run is decided by [`RunSchedule`] (`schedule.rs`, a pure state machine);
-//! this actor executes its steps: wake-up timers, runs, drain replies.
+//! this actor carries out its steps: wake-up timers, runs, drain replies.
 //!
 //! Invariants:
 //! * at most one run at a time; notices arriving meanwhile only mark work pending;
@@ -44,14 +44,15 @@ use super::schedule::{RunPlan, RunSchedule, Step};
 pub use super::schedule::{COALESCE_WINDOW, MAX_COALESCE_WAIT};
 use super::stats::{MatchRunFinished, RunFigures, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
-use crate::matching::config::{layered, MatchingConfig};
+use crate::matching;
 pub use crate::matching::config::ConfigSource;
-use crate::matching::{self};
+use crate::matching::config::{layered, MatchingConfig};
 use crate::model::RunError;
 use crate::preprocess::WordLists;
 use crate::store::{self, RunInfo, StoredConfig};
 use crate::telemetry::run_contained_parallel;
 use crate::tiebreak::{self, TiebreakSettings};
+
 /// Notices are tiny and handled instantly; 64 covers the ingest plus control messages.
 pub const MAILBOX_CAPACITY: usize = 64;
 
@@ -166,8 +167,7 @@ impl MatcherActor {
         let shared = Arc::clone(&self.shared);
         let fut = perform_run(shared, run, target).instrument(span);
         ctx.spawn(fut.into_actor(self).map(move |covered, act, ctx| {
-            act.schedule
-                .run_finished(covered, act.generation.current());
+            act.schedule.run_finished(covered, act.generation.current());
             act.check(ctx);
         }));
     }
@@ -274,11 +274,11 @@ async fn perform_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
 
 /// The run's config and the stored row it came from: the one layering rule
 /// ([`layered`]); stored overrides that no longer validate are logged and set aside.
-fn run_config(
-    shared: &Shared,
-    stored: Option<&StoredConfig>,
-) -> Result<MatchingConfig, RunError> {
-    let file = shared.config.load_file().map_err(|e| RunError::Input(e.to_string()))?;
+fn run_config(shared: &Shared, stored: Option<&StoredConfig>) -> Result<MatchingConfig, RunError> {
+    let file = shared
+        .config
+        .load_file()
+        .map_err(|e| RunError::Input(e.to_string()))?;
     let overrides = stored.map(|s| &s.config_json);
     let layers = layered(file, overrides, shared.llm.env_key.is_some());
     if !layers.rejected_overrides.is_empty() {

@@ -6,7 +6,8 @@
 //! ([`RunSchedule::catch_up`]), the wake-up timer ([`RunSchedule::timer_fired`]), a
 //! finished run ([`RunSchedule::run_finished`]) and the check itself
 //! ([`RunSchedule::check`]), which answers with a [`Step`]: wait, start a run, or
-//! nothing left to do. The actor only executes steps (timers, runs, drain replies).
+//! nothing left to do. The actor only carries out the steps (timers, runs, drain
+//! replies).
 //!
 //! Invariants:
 //! * at most one run at a time ([`State::Running`]); what arrives meanwhile is kept in
@@ -145,7 +146,9 @@ impl RunSchedule {
                 })
             }
             State::Waiting(p) => p.request = Request::CatchUp,
-            State::Running(next) => next.get_or_insert_with(Pending::default).request = Request::CatchUp,
+            State::Running(next) => {
+                next.get_or_insert_with(Pending::default).request = Request::CatchUp
+            }
         }
     }
 
@@ -282,10 +285,7 @@ mod tests {
         advance(400 * MS).await;
         assert_eq!(s.files_ingested(3), None);
         // The first wake-up (t = 1000 ms) is 200 ms after the last file.
-        assert_eq!(
-            wake(&mut s, 200 * MS, 3).await,
-            Step::WakeAfter(800 * MS)
-        );
+        assert_eq!(wake(&mut s, 200 * MS, 3).await, Step::WakeAfter(800 * MS));
         let plan = started(wake(&mut s, 800 * MS, 3).await);
         assert_eq!(
             plan,
@@ -363,10 +363,7 @@ mod tests {
         assert_eq!(s.rematch_requested(), Some(COALESCE_WINDOW));
         advance(500 * MS).await;
         assert_eq!(s.rematch_requested(), None, "quick clicks coalesce");
-        assert_eq!(
-            wake(&mut s, 500 * MS, 7).await,
-            Step::WakeAfter(500 * MS)
-        );
+        assert_eq!(wake(&mut s, 500 * MS, 7).await, Step::WakeAfter(500 * MS));
         let plan = started(wake(&mut s, 500 * MS, 7).await);
         assert_eq!(
             plan,

@@ -171,31 +171,35 @@ pub async fn patch(
     let file = file_layer(&state)?;
     let mut client = state.pool.get().await?;
     let mut effective = None;
-    let saved = update_stored_config(&mut client, &op.0, |stored| -> Result<ConfigChange, ApiError> {
-        let mut after = stored
-            .map(|s| s.config_json.clone())
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        deep_merge(&mut after, &Value::Object(patch));
-        let config = with_overrides(&file, &after)
-            .map_err(|problems| ApiError::Validation(field_problems(&problems)))?;
-        let old_key = stored.and_then(|s| s.encrypted_api_key.clone());
-        let encrypted_api_key = match api_key.as_deref() {
-            None => old_key,
-            Some(k) => match ApiKey::new(k) {
-                None => None,
-                // A Fernet token with EVENT_DEDUP_ENCRYPTION_KEY, else `plain:` (store §4).
-                Some(key) => Some(
-                    secret::seal(&key, state.encryption_key.as_ref())
-                        .map_err(|e| ApiError::unexpected(e.to_string()))?,
-                ),
-            },
-        };
-        effective = Some(config);
-        Ok(ConfigChange {
-            config_json: after,
-            encrypted_api_key,
-        })
-    })
+    let saved = update_stored_config(
+        &mut client,
+        &op.0,
+        |stored| -> Result<ConfigChange, ApiError> {
+            let mut after = stored
+                .map(|s| s.config_json.clone())
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            deep_merge(&mut after, &Value::Object(patch));
+            let config = with_overrides(&file, &after)
+                .map_err(|problems| ApiError::Validation(field_problems(&problems)))?;
+            let old_key = stored.and_then(|s| s.encrypted_api_key.clone());
+            let encrypted_api_key = match api_key.as_deref() {
+                None => old_key,
+                Some(k) => match ApiKey::new(k) {
+                    None => None,
+                    // A Fernet token with EVENT_DEDUP_ENCRYPTION_KEY, else `plain:` (store §4).
+                    Some(key) => Some(
+                        secret::seal(&key, state.encryption_key.as_ref())
+                            .map_err(|e| ApiError::unexpected(e.to_string()))?,
+                    ),
+                },
+            };
+            effective = Some(config);
+            Ok(ConfigChange {
+                config_json: after,
+                encrypted_api_key,
+            })
+        },
+    )
     .await?;
     (state.rematch)();
     let config = effective.ok_or_else(|| ApiError::unexpected("config update without a config"))?;

@@ -402,7 +402,10 @@ pub fn score(
     let mut pairs: Vec<ScoredPair> = candidates
         .par_iter()
         .map(|&(a, b)| {
-            crate::telemetry::scoring_test_hook(&events[a as usize].title, &events[b as usize].title);
+            crate::telemetry::scoring_test_hook(
+                &events[a as usize].title,
+                &events[b as usize].title,
+            );
             score_candidate(a, b, &events, &prepared, config, model)
         })
         .collect();

@@ -42,6 +42,7 @@ pub mod test_support;
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use coverage::needs_catch_up;
+pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{
     ingest_file, insert_file, is_completed, load_all_events, load_events_by_ids,

@@ -328,7 +328,8 @@ async fn a_panic_while_scoring_is_a_failed_run_and_the_binary_keeps_running() {
         .await
     };
     std::fs::write(
-        env.dir().join("tst_14.02.2026_2026-02-14T07-00-00-000Z.json"),
+        env.dir()
+            .join("tst_14.02.2026_2026-02-14T07-00-00-000Z.json"),
         poisoned_file(),
     )
     .unwrap();
@@ -346,12 +347,16 @@ async fn a_panic_while_scoring_is_a_failed_run_and_the_binary_keeps_running() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/worked_example/bzk_15.02.2026_2026-02-15T06-40-11-002Z.json");
     std::fs::copy(&fixture, env.dir().join(fixture.file_name().unwrap())).unwrap();
-    wait_until("the next file ingested and its run recorded", TIMEOUT, || async {
-        env.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
-            .await
-            == 2
-            && failed_runs().await == 2
-    })
+    wait_until(
+        "the next file ingested and its run recorded",
+        TIMEOUT,
+        || async {
+            env.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
+                .await
+                == 2
+                && failed_runs().await == 2
+        },
+    )
     .await;
     assert!(service.try_wait().unwrap().is_none());
     assert_eq!(
@@ -364,7 +369,10 @@ async fn a_panic_while_scoring_is_a_failed_run_and_the_binary_keeps_running() {
     let rc = unsafe { libc::kill(service.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(rc, 0);
     let status = wait_exit(&mut service, TIMEOUT).await;
-    assert!(status.success(), "graceful exit after the panics: {status:?}");
+    assert!(
+        status.success(),
+        "graceful exit after the panics: {status:?}"
+    );
     let stdout = std::fs::read_to_string(&log).unwrap();
     let panics: Vec<serde_json::Value> = stdout
         .lines()

@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn deep_merge_keeps_unsent_keys_and_replaces_the_rest() {
-        let mut base = json!({"title": {"primary_weight": 0.7, "x": {"a": 1}}, "list": [1, 2], "b": 3});
+        let mut base =
+            json!({"title": {"primary_weight": 0.7, "x": {"a": 1}}, "list": [1, 2], "b": 3});
         deep_merge(
             &mut base,
             &json!({"title": {"primary_weight": 0.8}, "list": [3], "c": null}),
@@ -160,9 +161,19 @@ mod tests {
         let bad = json!({"thresholds": {"low": 0.95}, "scoring": {"date": 5.0}});
         let l = layered(file(), Some(&bad), false);
         assert_eq!(l.config, file(), "the run goes on with the file's config");
-        assert!(l.rejected_overrides.len() >= 2, "{:?}", l.rejected_overrides);
-        assert!(l.rejected_overrides.iter().any(|p| p.key.starts_with("thresholds.")));
-        assert!(l.rejected_overrides.iter().any(|p| p.key.starts_with("scoring")));
+        assert!(
+            l.rejected_overrides.len() >= 2,
+            "{:?}",
+            l.rejected_overrides
+        );
+        assert!(l
+            .rejected_overrides
+            .iter()
+            .any(|p| p.key.starts_with("thresholds.")));
+        assert!(l
+            .rejected_overrides
+            .iter()
+            .any(|p| p.key.starts_with("scoring")));
         // A type error or unknown section names the key in its message.
         let l = layered(file(), Some(&json!({"no_such_section": {}})), false);
         assert_eq!(l.config, file());
