@@ -26,8 +26,8 @@
 pub mod canonical;
 pub mod catalogue;
 pub mod config;
-pub mod decisions;
 pub mod coverage;
+pub mod decisions;
 pub mod embedded;
 pub mod error;
 pub mod events;
@@ -40,7 +40,6 @@ pub mod runs;
 pub mod test_support;
 
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
-pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use coverage::needs_catch_up;
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
