@@ -67,6 +67,51 @@ pub fn run_contained<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The rayon pool the service's matching pipeline runs on. Every worker counts as
+/// contained (its start handler sets the flag for the thread's life), because the
+/// flag is thread-local and scoring fans out over rayon's threads: a panic there
+/// would otherwise end the process. Built once, on first use; `Err` when the
+/// threads cannot be started.
+fn contained_pool() -> Result<&'static rayon::ThreadPool, String> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("matching-{i}"))
+            .start_handler(|_| PANIC_CONTAINED.with(|c| c.set(true)))
+            .build()
+            .map_err(|e| format!("cannot start the matching threads: {e}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Runs the pure pipeline `f` contained on every thread: on this one (see
+/// [`run_contained`]) and on the workers of the matching pool, where its parallel
+/// stages run. A panic anywhere is logged by the hook and unwinds back to the caller
+/// (rayon re-raises a worker's panic in the thread that waits for it), so a
+/// `spawn_blocking` caller sees a `JoinError` and records a failed run.
+pub fn run_contained_parallel<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    let pool = contained_pool()?;
+    Ok(run_contained(|| pool.install(f)))
+}
+
+/// Title of an event that makes scoring panic, in builds with the `test-hooks`
+/// feature only (the test suite's; never a release build), so a test can show that a
+/// panic on a scoring thread becomes a failed run and the service keeps running.
+#[cfg(feature = "test-hooks")]
+pub const POISON_TITLE: &str = "event-dedup test hook: panic while scoring";
+
+/// Called by the pipeline for every scored pair; does nothing unless the
+/// `test-hooks` feature is on and one of the titles is [`POISON_TITLE`].
+#[inline(always)]
+pub fn scoring_test_hook(_title_a: &str, _title_b: &str) {
+    #[cfg(feature = "test-hooks")]
+    if _title_a == POISON_TITLE || _title_b == POISON_TITLE {
+        panic!("test hook: scoring a poisoned event");
+    }
+}
+
 /// Installs the service's panic hook: every panic is logged as one error record;
 /// one outside [`run_contained`] then ends the process with [`PANIC_EXIT_CODE`].
 ///
@@ -180,5 +225,30 @@ mod panic_tests {
             !PANIC_CONTAINED.with(|c| c.get()),
             "flag reset while unwinding"
         );
+    }
+
+    #[test]
+    fn a_panic_on_a_pool_worker_is_contained_and_reaches_the_caller() {
+        use rayon::prelude::*;
+        let contained: Vec<bool> = run_contained_parallel(|| {
+            (0..64)
+                .into_par_iter()
+                .map(|_| PANIC_CONTAINED.with(|c| c.get()))
+                .collect()
+        })
+        .unwrap();
+        assert!(contained.iter().all(|&c| c), "every worker is contained");
+        let caught = std::panic::catch_unwind(|| {
+            run_contained_parallel(|| {
+                (0..64).into_par_iter().for_each(|i| {
+                    if i == 63 {
+                        panic!("boom on a worker");
+                    }
+                })
+            })
+        });
+        let payload = caught.expect_err("the panic reaches the caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom on a worker"));
+        assert!(!PANIC_CONTAINED.with(|c| c.get()), "caller's flag reset");
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::Pool;
 use event_dedup::ingest::{parse_event_file, ParsedFile};
 use event_dedup::matching::{run, MatchingConfig, PipelineResult, ReviewConstraints};
-use event_dedup::model::SourceEvent;
+use event_dedup::model::{SourceEvent, Trigger};
 use event_dedup::preprocess::{derive, Derived, WordLists};
 use event_dedup::store::test_support::fresh_database;
 use event_dedup::store::{self, PairConstraint, RunInfo, StoreError};
@@ -65,7 +65,7 @@ fn pipeline(events: Vec<SourceEvent>, constraints: &ReviewConstraints) -> Pipeli
 
 async fn persist(pool: &Pool, result: &PipelineResult) -> store::PersistSummary {
     let mut client = pool.get().await.expect("connection");
-    store::persist_run(&mut client, result, &RunInfo::new("test", 1))
+    store::persist_run(&mut client, result, &RunInfo::new(Trigger::Batch, 1))
         .await
         .expect("run persisted")
 }
@@ -582,6 +582,30 @@ fn persist_in_background(
     tokio::spawn(async move { persist(&pool, &result).await })
 }
 
+/// Waits (with a deadline) until the run's transaction is blocked on the advisory
+/// lock: the run has started and is waiting, not merely slow to start.
+async fn wait_until_blocked_on_the_lock<T>(pool: &Pool, run: &tokio::task::JoinHandle<T>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scalar_i64(
+        pool,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            !run.is_finished(),
+            "the run finished without waiting for the lock"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the run never waited for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn advisory_lock_serializes_review_writes_and_runs() {
     let pool = db().await;
@@ -593,7 +617,7 @@ async fn advisory_lock_serializes_review_writes_and_runs() {
 
     // ...so a run waits for it,
     let run = persist_in_background(&pool, &result);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_blocked_on_the_lock(&pool, &run).await;
     assert!(!run.is_finished(), "the run must wait for the review lock");
     tx.commit().await.expect("commit");
     let summary = tokio::time::timeout(Duration::from_secs(10), run)
@@ -626,22 +650,7 @@ async fn a_run_is_stamped_finished_when_it_commits() {
     let tx = reviewer.transaction().await.expect("tx");
     store::lock_canonical_state(&tx).await.expect("lock");
     let run = persist_in_background(&pool, &result);
-    // Wait (with a deadline) until the run's transaction is blocked on the lock.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while scalar_i64(
-        &pool,
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
-    .await
-        == 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the run never waited for the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_blocked_on_the_lock(&pool, &run).await;
     let released: chrono::DateTime<chrono::Utc> = tx
         .query_one("SELECT clock_timestamp()", &[])
         .await
@@ -811,7 +820,7 @@ async fn failed_persist_rolls_back_and_can_be_recorded() {
     let mut events = stored;
     events.push(ghost);
     let result = pipeline(events, &ReviewConstraints::default());
-    let run = RunInfo::new("test", 1);
+    let run = RunInfo::new(Trigger::Batch, 1);
     let mut client = pool.get().await.expect("connection");
     let err = store::persist_run(&mut client, &result, &run)
         .await

@@ -280,7 +280,7 @@ async fn ingest_one(shared: Arc<Shared>, msg: IngestFile, name: String) -> Inges
                     file_hash: hash,
                     status: FileStatus::Completed,
                     events_ingested: events,
-                    reason: String::new(),
+                    reason: None,
                     generation: Some(generation),
                 },
             )
@@ -350,7 +350,7 @@ async fn skipped(shared: &Shared, file: String, hash: String, reason: String) ->
             file_hash: hash,
             status: FileStatus::Skipped,
             events_ingested: 0,
-            reason,
+            reason: Some(reason),
             generation: None,
         },
     )
@@ -449,7 +449,7 @@ async fn dead_letter(
             file_hash: rejection.file_hash.clone(),
             status: FileStatus::Failed,
             events_ingested: 0,
-            reason: rejection.message.clone(),
+            reason: Some(rejection.message.clone()),
             generation: None,
         },
     )

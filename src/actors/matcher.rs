@@ -11,22 +11,26 @@
 //! stats actor after every run.
 //!
 //! A run: read the ingest generation it will cover, load the effective matching config
-//! (file ← stored overrides), all source events and the review constraints, score
+//! ([`matching::config::layered`]), all source events and the review constraints, score
 //! the pairs in `spawn_blocking` (a panic there becomes a failed-run record, the
 //! service keeps running), optionally ask the LLM tie-breaker about ambiguous pairs
 //! (async, bounded by `ai.budget_seconds`, only when `ai.enabled` and a key exist),
 //! cluster and synthesize in `spawn_blocking`, hand the result to the
 //! [`PersistActor`] (one transaction, by diff) with the tie-breaker's usage summary.
 //!
+//! When to run is decided by [`RunSchedule`] (`schedule.rs`, a pure state machine);
+//! this actor carries out its steps: wake-up timers, runs, drain replies.
+//!
 //! Invariants:
-//! * at most one run at a time (`running`); notices arriving meanwhile only mark dirty;
+//! * at most one run at a time; notices arriving meanwhile only mark work pending;
 //! * a run covers every file committed before it read the generation, so a notice
 //!   whose generation is already covered is dropped, and nothing is ever lost;
 //! * a run starts [`COALESCE_WINDOW`] after the last notice, but never later than
 //!   [`MAX_COALESCE_WAIT`] after the first uncovered one (a steady trickle of files
-//!   cannot starve matching, notify#146).
+//!   cannot starve matching, notify#146);
+//! * the pure pipeline runs contained on every thread it uses
+//!   ([`run_contained_parallel`]): a panic becomes a failed run, never an exit.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,19 +40,19 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::persist::{PersistActor, PersistRun};
+use super::schedule::{RunPlan, RunSchedule, Step};
+pub use super::schedule::{COALESCE_WINDOW, MAX_COALESCE_WAIT};
 use super::stats::{MatchRunFinished, RunFigures, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
-use crate::matching::{self, MatchingConfig};
+use crate::matching;
+pub use crate::matching::config::ConfigSource;
+use crate::matching::config::{layered, MatchingConfig};
+use crate::model::RunError;
 use crate::preprocess::WordLists;
-use crate::store::{self, RunInfo, StoreError};
-use crate::telemetry::run_contained;
+use crate::store::{self, RunInfo, StoredConfig};
+use crate::telemetry::run_contained_parallel;
 use crate::tiebreak::{self, TiebreakSettings};
 
-/// Quiet period after the last ingested file before a run starts: files of one drop
-/// (a copy of a directory) arrive within this of each other.
-pub const COALESCE_WINDOW: Duration = Duration::from_millis(1000);
-/// Upper bound on how long uncovered files wait for a run while files keep arriving.
-pub const MAX_COALESCE_WAIT: Duration = Duration::from_secs(10);
 /// Notices are tiny and handled instantly; 64 covers the ingest plus control messages.
 pub const MAILBOX_CAPACITY: usize = 64;
 
@@ -76,24 +80,6 @@ pub struct RematchRequested;
 #[rtype(result = "()")]
 pub struct CatchUp;
 
-/// Where the matching config comes from.
-#[derive(Debug, Clone)]
-pub struct ConfigSource {
-    pub path: PathBuf,
-    /// A missing file is an error only when the path was configured explicitly.
-    pub required: bool,
-}
-
-impl ConfigSource {
-    /// The file's config (or the built-in defaults when an optional file is absent).
-    pub fn load_file(&self) -> Result<MatchingConfig, String> {
-        if !self.required && !self.path.exists() {
-            return Ok(MatchingConfig::default());
-        }
-        MatchingConfig::load(&self.path).map_err(|e| e.to_string())
-    }
-}
-
 struct Shared {
     pool: Pool,
     lists: Arc<WordLists>,
@@ -108,18 +94,8 @@ struct Shared {
 pub struct MatcherActor {
     shared: Arc<Shared>,
     generation: IngestGeneration,
-    /// Highest generation a finished run covered.
-    covered: u64,
-    /// A review or config change asked for a run that has not started yet.
-    review_pending: bool,
-    /// When the first uncovered notice arrived (`None` = clean).
-    dirty_since: Option<Instant>,
-    last_notice: Instant,
-    running: bool,
-    /// A debounce timer is pending.
-    timer_armed: bool,
-    /// Run once at the next check even without new files (start-up catch-up).
-    forced: bool,
+    /// When to run (replaces the former `running`/`dirty`/`forced`/… flags).
+    schedule: RunSchedule,
     drain_waiters: Vec<oneshot::Sender<()>>,
 }
 
@@ -143,14 +119,8 @@ impl MatcherActor {
                 shutdown,
                 llm: TiebreakSettings::default(),
             }),
-            covered: generation.current(),
-            review_pending: false,
+            schedule: RunSchedule::new(generation.current()),
             generation,
-            dirty_since: None,
-            last_notice: Instant::now(),
-            running: false,
-            timer_armed: false,
-            forced: false,
             drain_waiters: Vec::new(),
         }
     }
@@ -164,70 +134,40 @@ impl MatcherActor {
         self
     }
 
-    fn arm(&mut self, ctx: &mut Context<Self>, after: Duration) {
-        if self.timer_armed {
-            return;
+    /// Schedules a check after `after` (the schedule asked for it).
+    fn wake_after(&mut self, ctx: &mut Context<Self>, after: Option<Duration>) {
+        if let Some(after) = after {
+            ctx.run_later(after, |act, ctx| {
+                act.schedule.timer_fired();
+                act.check(ctx);
+            });
         }
-        self.timer_armed = true;
-        ctx.run_later(after, |act, ctx| {
-            act.timer_armed = false;
-            act.check(ctx);
-        });
     }
 
-    /// Starts a run when the debounce allows, else re-arms the timer.
+    /// Asks the schedule what to do now and does it.
     fn check(&mut self, ctx: &mut Context<Self>) {
-        if self.running {
-            return; // the run's completion calls check again
-        }
         let draining = !self.drain_waiters.is_empty();
-        let target = self.generation.current();
-        if target <= self.covered && !self.forced && !self.review_pending {
-            self.dirty_since = None;
-            if draining {
+        match self.schedule.check(self.generation.current(), draining) {
+            Step::WakeAfter(after) => self.wake_after(ctx, Some(after)),
+            Step::Start(plan) => self.start_run(ctx, plan),
+            Step::Drained => {
                 for w in self.drain_waiters.drain(..) {
                     let _ = w.send(());
                 }
             }
-            return;
-        }
-        let Some(since) = self.dirty_since.or(self.forced.then(Instant::now)) else {
-            self.dirty_since = Some(Instant::now());
-            self.arm(ctx, COALESCE_WINDOW);
-            return;
-        };
-        let quiet = self.last_notice.elapsed();
-        let waited = since.elapsed();
-        if draining || self.forced || quiet >= COALESCE_WINDOW || waited >= MAX_COALESCE_WAIT {
-            self.start_run(ctx, target);
-        } else {
-            let next = (COALESCE_WINDOW - quiet).min(MAX_COALESCE_WAIT - waited);
-            self.arm(ctx, next);
+            Step::Nothing => {}
         }
     }
 
-    fn start_run(&mut self, ctx: &mut Context<Self>, target: u64) {
-        let files = target.saturating_sub(self.covered);
-        let trigger = match (self.forced, self.review_pending, files) {
-            (true, _, 0) => "startup",
-            (_, true, 0) => "review",
-            (_, _, 1) => "file",
-            _ => "batch",
-        };
-        self.forced = false;
-        self.review_pending = false;
-        self.running = true;
-        self.dirty_since = None;
-        let run = RunInfo::new(trigger, i32::try_from(files).unwrap_or(i32::MAX));
-        let span = tracing::info_span!("Matching run", run_id = %run.run_id, trigger, covers_generation = target);
+    fn start_run(&mut self, ctx: &mut Context<Self>, plan: RunPlan) {
+        let trigger = plan.trigger;
+        let run = RunInfo::new(trigger, i32::try_from(plan.files).unwrap_or(i32::MAX));
+        let target = plan.covers_generation;
+        let span = tracing::info_span!("Matching run", run_id = %run.run_id, trigger = trigger.as_str(), covers_generation = target);
         let shared = Arc::clone(&self.shared);
-        let fut = execute_run(shared, run, target).instrument(span);
+        let fut = perform_run(shared, run, target).instrument(span);
         ctx.spawn(fut.into_actor(self).map(move |covered, act, ctx| {
-            act.running = false;
-            act.covered = act.covered.max(covered);
-            if act.generation.current() > act.covered && act.dirty_since.is_none() {
-                act.dirty_since = Some(Instant::now());
-            }
+            act.schedule.run_finished(covered, act.generation.current());
             act.check(ctx);
         }));
     }
@@ -245,16 +185,8 @@ impl Handler<FilesIngested> for MatcherActor {
     type Result = ();
 
     fn handle(&mut self, msg: FilesIngested, ctx: &mut Self::Context) {
-        if msg.generation <= self.covered {
-            return;
-        }
-        self.last_notice = Instant::now();
-        if self.dirty_since.is_none() {
-            self.dirty_since = Some(self.last_notice);
-        }
-        if !self.running {
-            self.arm(ctx, COALESCE_WINDOW);
-        }
+        let wake = self.schedule.files_ingested(msg.generation);
+        self.wake_after(ctx, wake);
     }
 }
 
@@ -262,14 +194,8 @@ impl Handler<RematchRequested> for MatcherActor {
     type Result = ();
 
     fn handle(&mut self, _: RematchRequested, ctx: &mut Self::Context) {
-        self.review_pending = true;
-        self.last_notice = Instant::now();
-        if self.dirty_since.is_none() {
-            self.dirty_since = Some(self.last_notice);
-        }
-        if !self.running {
-            self.arm(ctx, COALESCE_WINDOW);
-        }
+        let wake = self.schedule.rematch_requested();
+        self.wake_after(ctx, wake);
     }
 }
 
@@ -282,7 +208,7 @@ impl Handler<CatchUp> for MatcherActor {
             async move {
                 retry_transient("check for unmatched files", &shared.shutdown, || async {
                     let client = shared.pool.get().await?;
-                    needs_catch_up(&**client).await
+                    store::needs_catch_up(&**client).await
                 })
                 .await
             }
@@ -290,7 +216,7 @@ impl Handler<CatchUp> for MatcherActor {
             .map(|needed, act, ctx| match needed {
                 Ok(true) => {
                     tracing::info!("files without a covering run found, matching at start-up");
-                    act.forced = true;
+                    act.schedule.catch_up();
                     act.check(ctx);
                 }
                 Ok(false) => {}
@@ -315,51 +241,27 @@ impl Handler<DrainMatcher> for MatcherActor {
     }
 }
 
-/// True when a completed file arrived after the start of the last completed run (or
-/// events exist but no run ever completed).
-pub async fn needs_catch_up(
-    client: &impl tokio_postgres::GenericClient,
-) -> Result<bool, StoreError> {
-    let row = client
-        .query_one(
-            "SELECT EXISTS (
-                 SELECT 1 FROM file_ingestions f
-                 WHERE f.status = 'completed'
-                   AND f.ingested_at > COALESCE(
-                       (SELECT max(started_at) FROM processing_runs WHERE status = 'completed'),
-                       '-infinity'::timestamptz))",
-            &[],
-        )
-        .await?;
-    row.try_get(0)
-        .map_err(|e| StoreError::Decode(format!("catch-up check: {e}")))
-}
-
 /// One run; returns the generation it covered (also after a failure, so a file that
 /// makes the pipeline fail does not cause a run loop: the next file retries).
-async fn execute_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
+async fn perform_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
     let started = Instant::now();
     tracing::info!(files_covered = run.files_covered, "matching_started");
     let outcome = try_run(&shared, &run).await;
     let duration_ms = started.elapsed().as_millis() as u64;
-    let outcome = match outcome {
-        Ok(figures) => Ok(figures),
-        Err(message) => {
-            tracing::error!(error = %message, "pipeline_failed");
-            let recorded = retry_transient("record failed run", &shared.shutdown, || async {
-                let client = shared.pool.get().await?;
-                store::record_failed_run(&**client, &run, &message).await
-            })
-            .await;
-            if let Err(e) = recorded {
-                tracing::error!(error = %format!("{e:?}").trim_end(), "could not record the failed run");
-            }
-            Err(message)
+    if let Err(error) = &outcome {
+        tracing::error!(error = %error, "pipeline_failed");
+        let recorded = retry_transient("record failed run", &shared.shutdown, || async {
+            let client = shared.pool.get().await?;
+            store::record_failed_run(&**client, &run, &error.to_string()).await
+        })
+        .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %format!("{e:?}").trim_end(), "could not record the failed run");
         }
-    };
+    }
     let finished = MatchRunFinished {
-        run_id: run.run_id.to_string(),
-        trigger: run.trigger.clone(),
+        run_id: run.run_id,
+        trigger: run.trigger,
         covers_generation: target,
         duration_ms,
         outcome,
@@ -370,9 +272,28 @@ async fn execute_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
     target
 }
 
-async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
-    let fmt = |e: StoreError| format!("{e:?}").trim_end().replace('\n', " ");
-    let (config, events, constraints, stored) =
+/// The run's config and the stored row it came from: the one layering rule
+/// ([`layered`]); stored overrides that no longer validate are logged and set aside.
+fn run_config(shared: &Shared, stored: Option<&StoredConfig>) -> Result<MatchingConfig, RunError> {
+    let file = shared
+        .config
+        .load_file()
+        .map_err(|e| RunError::Input(e.to_string()))?;
+    let overrides = stored.map(|s| &s.config_json);
+    let layers = layered(file, overrides, shared.llm.env_key.is_some());
+    if !layers.rejected_overrides.is_empty() {
+        let problems: Vec<String> = layers
+            .rejected_overrides
+            .iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect();
+        tracing::error!(error = %problems.join("; "), "stored matching configuration is invalid; using the file's");
+    }
+    Ok(layers.config)
+}
+
+async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError> {
+    let (events, constraints, stored) =
         retry_transient("load run input", &shared.shutdown, || async {
             let mut client = shared.pool.get().await?;
             let tx = store::begin_run_snapshot(&mut client).await?;
@@ -380,16 +301,11 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
             let events = store::load_all_events(&*tx).await?;
             let constraints = store::load_constraints(&*tx).await?;
             tx.commit().await?;
-            Ok((stored, events, constraints))
+            Ok((events, constraints, stored))
         })
         .await
-        .map_err(fmt)
-        .and_then(|(stored, events, constraints)| {
-            effective_config(&shared.config, stored.as_ref())
-                .map(|c| (c, events, constraints, stored))
-        })?;
-    let mut config = config;
-    shared.llm.adjust_config(&mut config, stored.as_ref());
+        .map_err(RunError::input)?;
+    let config = run_config(shared, stored.as_ref())?;
     let tiebreaker = shared.llm.for_run(&config, stored.as_ref());
     let config = Arc::new(config);
     let constraints = Arc::new(constraints);
@@ -417,7 +333,7 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
             run: run.clone(),
         })
         .await
-        .map_err(|e| format!("persist actor unavailable: {e}"))??;
+        .map_err(|e| RunError::Persist(format!("persist actor unavailable: {e}")))??;
 
     let s = &result.stats;
     let figures = RunFigures {
@@ -457,108 +373,19 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, String> {
     Ok(figures)
 }
 
-/// Runs a pure pipeline half on the blocking pool; a panic becomes an error.
+/// Runs a pure pipeline half on the blocking pool, its parallel stages on the
+/// contained matching pool; a panic on any of these threads becomes an error.
 async fn in_blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(move || run_contained(f))
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(move || run_contained_parallel(f))
         .await
         .map_err(|e| {
-            if e.is_panic() {
+            RunError::Pipeline(if e.is_panic() {
                 "matching pipeline panicked (see the panic record)".to_string()
             } else {
                 format!("matching pipeline task failed: {e}")
-            }
-        })
-}
-
-/// The config of this run: the file (or defaults), then the stored overrides (storage
-/// spec §4) merged key by key. A stored config that no longer validates is reported
-/// and the file's config is used, so a bad override cannot stop matching.
-pub fn effective_config(
-    source: &ConfigSource,
-    stored: Option<&store::StoredConfig>,
-) -> Result<MatchingConfig, String> {
-    let file = source.load_file()?;
-    let Some(stored) = stored else {
-        return Ok(file);
-    };
-    let merged = serde_json::to_value(&file).map(|mut base| {
-        merge_json(&mut base, &stored.config_json);
-        base
-    });
-    let parsed = merged
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value::<MatchingConfig>(v).map_err(|e| e.to_string()))
-        .and_then(|c| {
-            c.validated("stored configuration")
-                .map_err(|e| e.to_string())
-        });
-    match parsed {
-        Ok(c) => Ok(c),
-        Err(e) => {
-            tracing::error!(error = %e, "stored matching configuration is invalid; using the file's");
-            Ok(file)
-        }
-    }
-}
-
-/// Deep-merges `overlay` into `base` (objects key by key, everything else replaced).
-fn merge_json(base: &mut serde_json::Value, overlay: &serde_json::Value) {
-    match (base, overlay) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(slot) => merge_json(slot, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overrides_merge_key_by_key() {
-        let mut base = serde_json::json!({"a": {"x": 1, "y": 2}, "b": 3});
-        merge_json(&mut base, &serde_json::json!({"a": {"y": 5}}));
-        assert_eq!(base, serde_json::json!({"a": {"x": 1, "y": 5}, "b": 3}));
-    }
-
-    #[test]
-    fn stored_overrides_apply_and_bad_ones_fall_back() {
-        let source = ConfigSource {
-            path: PathBuf::from("/nonexistent/matching.toml"),
-            required: false,
-        };
-        let stored = |json| store::StoredConfig {
-            config_json: json,
-            encrypted_api_key: None,
-            updated_at: chrono::Utc::now(),
-            updated_by: "api".into(),
-        };
-        let c = effective_config(
-            &source,
-            Some(&stored(serde_json::json!({"thresholds": {"high": 0.9}}))),
-        )
-        .unwrap();
-        assert_eq!(c.thresholds.high, 0.9);
-        let c = effective_config(
-            &source,
-            Some(&stored(serde_json::json!({"thresholds": {"low": 2.0}}))),
-        )
-        .unwrap();
-        assert_eq!(c, MatchingConfig::default());
-        let required = ConfigSource {
-            required: true,
-            ..source
-        };
-        assert!(effective_config(&required, None).is_err());
-    }
+            })
+        })?
+        .map_err(RunError::Pipeline)
 }

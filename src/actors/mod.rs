@@ -11,6 +11,8 @@
 //! * [`ingest`] - hash, skip, parse, dead-letter or store one file.
 //! * [`dead_letter`] - a rejected file and its `.error.json`, durably or not at all.
 //! * [`matcher`] - coalesced, serialized full re-matching runs and their persistence.
+//! * [`schedule`] - when the matcher runs: the coalescing state machine.
+//! * [`persist`] - writes a finished run in one transaction.
 //! * [`stats`] - one summary log record per file and per run.
 //!
 //! Shared here: [`Shutdown`] (the one controller every stage checks), the
@@ -27,6 +29,7 @@ pub mod dead_letter;
 pub mod ingest;
 pub mod matcher;
 pub mod persist;
+pub mod schedule;
 pub mod stats;
 pub mod watcher;
 

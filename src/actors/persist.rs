@@ -19,6 +19,7 @@ use deadpool_postgres::Pool;
 
 use super::{retry_transient, Shutdown};
 use crate::matching::PipelineResult;
+use crate::model::RunError;
 use crate::store::{self, PersistSummary, RunInfo};
 
 /// One run is persisted at a time; a second waiting one is the most that can happen
@@ -27,7 +28,7 @@ pub const MAILBOX_CAPACITY: usize = 4;
 
 /// Write this run (command).
 #[derive(Message)]
-#[rtype(result = "Result<PersistSummary, String>")]
+#[rtype(result = "Result<PersistSummary, RunError>")]
 pub struct PersistRun {
     pub result: Arc<PipelineResult>,
     pub run: RunInfo,
@@ -59,7 +60,7 @@ impl Supervised for PersistActor {
 }
 
 impl Handler<PersistRun> for PersistActor {
-    type Result = ResponseFuture<Result<PersistSummary, String>>;
+    type Result = ResponseFuture<Result<PersistSummary, RunError>>;
 
     fn handle(&mut self, msg: PersistRun, _: &mut Self::Context) -> Self::Result {
         let (pool, shutdown) = (self.pool.clone(), self.shutdown.clone());
@@ -69,7 +70,7 @@ impl Handler<PersistRun> for PersistActor {
                 store::persist_run(&mut client, &msg.result, &msg.run).await
             })
             .await
-            .map_err(|e| format!("{e:?}").trim_end().replace('\n', " "))
+            .map_err(RunError::persist)
         })
     }
 }

@@ -6,7 +6,7 @@
 //!   so its one record carries that run's figures (or the run's error).
 //! * [`MatchRunFinished`] (fact, from the matcher) - logs one `run_completed` /
 //!   `run_failed` record and releases every held file the run covers.
-//! * [`GetStats`] (query) - counters for tests and the future dashboard.
+//! * [`GetStats`] (request) - counters for tests and the future dashboard.
 //! * [`FlushStats`] (command, at shutdown) - logs the files still held, without run
 //!   figures, so no file goes unreported.
 //!
@@ -17,6 +17,9 @@ use std::collections::VecDeque;
 
 use actix::prelude::*;
 use serde::Serialize;
+use uuid::Uuid;
+
+use crate::model::{RunError, Trigger};
 
 /// Files waiting for their run are few (a burst), and the two senders await their
 /// sends: 256 absorbs a burst without making the ingest wait on logging.
@@ -55,8 +58,8 @@ pub struct FileProcessed {
     pub file_hash: String,
     pub status: FileStatus,
     pub events_ingested: usize,
-    /// Why it was skipped or failed; empty otherwise.
-    pub reason: String,
+    /// Why it was skipped or failed (`None` for a completed file).
+    pub reason: Option<String>,
     /// The ingest generation of a completed file (the run covering it releases it).
     pub generation: Option<u64>,
 }
@@ -79,12 +82,12 @@ pub struct RunFigures {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct MatchRunFinished {
-    pub run_id: String,
-    pub trigger: String,
+    pub run_id: Uuid,
+    pub trigger: Trigger,
     /// Every file with a generation up to this one was included.
     pub covers_generation: u64,
     pub duration_ms: u64,
-    pub outcome: Result<RunFigures, String>,
+    pub outcome: Result<RunFigures, RunError>,
 }
 
 /// Counters since start.
@@ -143,8 +146,8 @@ impl StatsActor {
             file_hash = %f.file_hash,
             status = status.as_str(),
             events_ingested = f.events_ingested,
-            reason = %f.reason,
-            run_id = run.map(|r| r.run_id.as_str()).unwrap_or(""),
+            reason = f.reason.as_deref().unwrap_or(""),
+            run_id = %run.map(|r| r.run_id.to_string()).unwrap_or_default(),
             total_events = figures.map(|x| x.total_events),
             candidate_pairs = figures.map(|x| x.candidate_pairs),
             matches_found = figures.map(|x| x.matches_found),
@@ -155,7 +158,7 @@ impl StatsActor {
             canonicals_removed = figures.map(|x| x.canonicals_removed),
             flagged_for_review = figures.map(|x| x.flagged_for_review),
             duration_ms = run.map(|r| r.duration_ms),
-            error = error.map(String::as_str).unwrap_or(""),
+            error = %error.map(ToString::to_string).unwrap_or_default(),
             "file_processed"
         );
     }
@@ -200,7 +203,7 @@ impl Handler<MatchRunFinished> for StatsActor {
                 self.snapshot.runs_completed += 1;
                 tracing::info!(
                     run_id = %run.run_id,
-                    trigger = %run.trigger,
+                    trigger = run.trigger.as_str(),
                     covers_generation = run.covers_generation,
                     duration_ms = run.duration_ms,
                     total_events = f.total_events,
@@ -219,7 +222,7 @@ impl Handler<MatchRunFinished> for StatsActor {
                 self.snapshot.runs_failed += 1;
                 tracing::error!(
                     run_id = %run.run_id,
-                    trigger = %run.trigger,
+                    trigger = run.trigger.as_str(),
                     covers_generation = run.covers_generation,
                     duration_ms = run.duration_ms,
                     error = %e,

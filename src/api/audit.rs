@@ -1,35 +1,15 @@
 //! The audit log (storage-and-api.md §6.5): `GET /api/audit-log` (filters, newest
-//! first), and [`insert_audit`] for the config action (rows live in `store::review`).
-//!
-//! Invariant: rows are only inserted inside the transaction of the action they record,
-//! so an audit row exists exactly when the action committed.
+//! first). Rows are written by the store (`store::review::insert_audit`), inside the
+//! transaction of the action they record, so an audit row exists exactly when the
+//! action committed.
 
 use actix_web::{get, web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
 use super::{page_params, paginated, parse_int, RawQuery};
-use crate::store::{self, review::AuditEntry};
-
-/// Inserts an audit row and returns its id (inside the action's transaction).
-pub(crate) async fn insert_audit(
-    tx: &tokio_postgres::Transaction<'_>,
-    action_type: &str,
-    canonical_event_id: Option<i32>,
-    source_event_id: Option<&str>,
-    operator: &str,
-    details: &Value,
-) -> Result<i64, ApiError> {
-    let entry = AuditEntry {
-        action_type,
-        canonical_event_id,
-        source_event_id,
-        operator,
-        details,
-    };
-    Ok(store::review::insert_audit(tx, &entry).await?)
-}
+use crate::store;
 
 /// `GET /api/audit-log`
 #[utoipa::path(get, path = "/api/audit-log", operation_id = "list_audit_log", tag = "review",

@@ -1,82 +1,56 @@
 //! Matching configuration endpoints (storage-and-api.md §8).
 //!
-//! The effective config is built-in defaults ← the file at `matching_config_path`
-//! (when present) ← the stored overrides (`config_settings.config_json`), merged as
-//! JSON objects key by key. `PATCH` deep-merges the request into the stored overrides
-//! and validates the *effective* result exactly like a file (serde type/unknown-key
-//! errors and every `validate()` error); on any problem it answers 422 listing them
-//! all and stores nothing. The API key is never returned (`has_api_key` only), never
-//! part of `config_json` or the audit details, and stored as a Fernet token when
-//! `EVENT_DEDUP_ENCRYPTION_KEY` is set (`plain:` + key and a warning otherwise).
+//! The effective config is [`crate::matching::config::layered`]: built-in defaults ←
+//! the file at `matching_config_path` (when present) ← the stored overrides
+//! (`config_settings.config_json`) ← the environment-key rule, exactly what the next
+//! run uses. Stored overrides that no longer validate (the file changed under them)
+//! are set aside, as in a run, and `GET` lists their problems under
+//! `invalid_overrides` (`{loc, msg}` like a 422) instead of failing, so a reviewer can
+//! see and fix them. `PATCH` deep-merges the request into the stored overrides and
+//! validates the *effective* result ([`crate::matching::config::with_overrides`]:
+//! serde type/unknown-key errors and every `validate()` error); on any problem it
+//! answers 422 listing them all and stores nothing. The API key is never returned
+//! (`has_api_key` only), never part of `config_json` or the audit details, and stored
+//! as a Fernet token when `EVENT_DEDUP_ENCRYPTION_KEY` is set (`plain:` + key and a
+//! warning otherwise). The row, its audit entry and the lock live in
+//! [`crate::store::config`].
 
 use actix_web::{get, patch, web, HttpResponse};
 use serde_json::{json, Map, Value};
 use tokio_postgres::GenericClient;
 
-use super::audit::insert_audit;
 use super::auth::Operator;
 use super::error::{ApiError, FieldProblem};
 use super::state::ApiState;
-use crate::matching::config::Severity;
+use crate::matching::config::{
+    deep_merge, layered, with_overrides, ConfigProblem, ConfigSource, Layered,
+};
 use crate::matching::MatchingConfig;
+use crate::store::config::{update_stored_config, ConfigChange};
 use crate::store::{self, StoredConfig};
 use crate::tiebreak::{secret, ApiKey};
 
-/// Objects merge key by key, recursively; anything else replaces.
-pub fn deep_merge(target: &mut Value, overlay: &Value) {
-    match (target, overlay) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                match t.get_mut(k) {
-                    Some(existing) => deep_merge(existing, v),
-                    None => {
-                        t.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
+/// The file layer: the file at `matching_config_path`, the built-in defaults when it
+/// does not exist. A file that cannot be read or is invalid is a server error (the
+/// worker refuses it as well).
+fn file_layer(state: &ApiState) -> Result<MatchingConfig, ApiError> {
+    ConfigSource {
+        path: state.matching_config_path.clone(),
+        required: false,
     }
+    .load_file()
+    .map_err(|e| ApiError::Unexpected(e.into()))
 }
 
-/// The config file as JSON, or `None` when it does not exist.
-fn file_layer(state: &ApiState) -> Result<Option<Value>, ApiError> {
-    let path = &state.matching_config_path;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ApiError::Unexpected(
-                anyhow::Error::new(e).context(format!("reading {}", path.display())),
-            ))
-        }
-    };
-    let value: toml::Value = toml::from_str(&text).map_err(|e| {
-        ApiError::Unexpected(anyhow::Error::new(e).context(format!("parsing {}", path.display())))
-    })?;
-    serde_json::to_value(value)
-        .map(Some)
-        .map_err(|e| ApiError::Unexpected(e.into()))
-}
-
-/// Defaults ← file ← overrides, validated. `Err` lists every problem (as 422 items).
-pub fn build_config(
-    file: Option<&Value>,
-    overrides: &Value,
-) -> Result<MatchingConfig, Vec<FieldProblem>> {
-    let mut merged = serde_json::to_value(MatchingConfig::default())
-        .map_err(|e| vec![FieldProblem::new(&["config"], e.to_string())])?;
-    if let Some(file) = file {
-        deep_merge(&mut merged, file);
-    }
-    deep_merge(&mut merged, overrides);
-    let config: MatchingConfig = serde_json::from_value(merged)
-        .map_err(|e| vec![FieldProblem::new(&["body"], e.to_string())])?;
-    let problems: Vec<FieldProblem> = config
-        .validate()
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error)
+/// Config problems as 422 items: a key's problem at `["body", …key]`, a type or
+/// unknown-key error (no key) at `["body"]`.
+fn field_problems(problems: &[ConfigProblem]) -> Vec<FieldProblem> {
+    problems
+        .iter()
         .map(|p| {
+            if p.key.is_empty() {
+                return FieldProblem::new(&["body"], p.message.clone());
+            }
             let mut loc = vec!["body".to_string()];
             loc.extend(p.key.split('.').map(str::to_string));
             FieldProblem {
@@ -84,34 +58,35 @@ pub fn build_config(
                 msg: format!("{}: {}", p.key, p.message),
             }
         })
-        .collect();
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems)
-    }
+        .collect()
 }
 
-/// The effective config and the stored row it came from.
+/// The effective config (with the problems of stored overrides it set aside) and
+/// the stored row it came from.
+async fn layered_config(
+    state: &ApiState,
+    client: &impl GenericClient,
+) -> Result<(Layered, Option<StoredConfig>), ApiError> {
+    let stored = store::load_stored_config(client).await?;
+    let file = file_layer(state)?;
+    let layers = layered(
+        file,
+        stored.as_ref().map(|s| &s.config_json),
+        state.llm_env_key,
+    );
+    if !layers.rejected_overrides.is_empty() {
+        tracing::warn!(problems = ?layers.rejected_overrides, "stored matching configuration is invalid; the file's applies");
+    }
+    Ok((layers, stored))
+}
+
+/// The effective config (what the next run uses) and the stored row it came from.
 pub async fn effective_config(
     state: &ApiState,
     client: &impl GenericClient,
 ) -> Result<(MatchingConfig, Option<StoredConfig>), ApiError> {
-    let stored = store::load_stored_config(client).await?;
-    let overrides = stored
-        .as_ref()
-        .map(|s| s.config_json.clone())
-        .unwrap_or_else(|| json!({}));
-    let file = file_layer(state)?;
-    let mut config = build_config(file.as_ref(), &overrides).map_err(|problems| {
-        ApiError::unexpected(format!("stored matching config is invalid: {problems:?}"))
-    })?;
-    // What the next run uses: without a row, the environment key enables the
-    // tie-breaker (the same rule as `TiebreakSettings::adjust_config`).
-    if stored.is_none() && state.llm_env_key {
-        config.ai.enabled = true;
-    }
-    Ok((config, stored))
+    let (layers, stored) = layered_config(state, client).await?;
+    Ok((layers.config, stored))
 }
 
 fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Value, ApiError> {
@@ -138,11 +113,14 @@ fn response(config: &MatchingConfig, stored: Option<&StoredConfig>) -> Result<Va
 #[get("/api/config")]
 pub async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
-    let (config, stored) = effective_config(&state, &**client).await?;
-    let mut body = response(&config, stored.as_ref())?;
+    let (layers, stored) = layered_config(&state, &**client).await?;
+    let mut body = response(&layers.config, stored.as_ref())?;
     if stored.is_none() && state.llm_env_key {
         // The run will use EVENT_DEDUP_LLM_API_KEY (never shown, only its presence).
         body["has_api_key"] = json!(true);
+    }
+    if !layers.rejected_overrides.is_empty() {
+        body["invalid_overrides"] = json!(field_problems(&layers.rejected_overrides));
     }
     Ok(HttpResponse::Ok().json(body))
 }
@@ -192,74 +170,70 @@ pub async fn patch(
     }
     let file = file_layer(&state)?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    store::lock_canonical_state(&tx).await?;
-    let stored = store::load_stored_config(&*tx).await?;
-    let before = stored
-        .as_ref()
-        .map(|s| s.config_json.clone())
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    let mut after = before.clone();
-    deep_merge(&mut after, &Value::Object(patch));
-    let config = build_config(file.as_ref(), &after).map_err(ApiError::Validation)?;
-
-    let old_key = stored.as_ref().and_then(|s| s.encrypted_api_key.clone());
-    let new_key = match api_key.as_deref() {
-        None => old_key.clone(),
-        Some(k) => match ApiKey::new(k) {
-            None => None,
-            // A Fernet token with EVENT_DEDUP_ENCRYPTION_KEY, else `plain:` (store §4).
-            Some(key) => Some(
-                secret::seal(&key, state.encryption_key.as_ref())
-                    .map_err(|e| ApiError::unexpected(e.to_string()))?,
-            ),
+    let mut effective = None;
+    let saved = update_stored_config(
+        &mut client,
+        &op.0,
+        |stored| -> Result<ConfigChange, ApiError> {
+            let mut after = stored
+                .map(|s| s.config_json.clone())
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            deep_merge(&mut after, &Value::Object(patch));
+            let config = with_overrides(&file, &after)
+                .map_err(|problems| ApiError::Validation(field_problems(&problems)))?;
+            let old_key = stored.and_then(|s| s.encrypted_api_key.clone());
+            let encrypted_api_key = match api_key.as_deref() {
+                None => old_key,
+                Some(k) => match ApiKey::new(k) {
+                    None => None,
+                    // A Fernet token with EVENT_DEDUP_ENCRYPTION_KEY, else `plain:` (store §4).
+                    Some(key) => Some(
+                        secret::seal(&key, state.encryption_key.as_ref())
+                            .map_err(|e| ApiError::unexpected(e.to_string()))?,
+                    ),
+                },
+            };
+            effective = Some(config);
+            Ok(ConfigChange {
+                config_json: after,
+                encrypted_api_key,
+            })
         },
-    };
-    store::save_stored_config(&*tx, &after, new_key.as_deref(), "api").await?;
-    let details = json!({
-        "before": before,
-        "after": after,
-        "api_key_changed": new_key != old_key,
-        "operator": op.0,
-    });
-    insert_audit(&tx, "config_update", None, None, &op.0, &details).await?;
-    let saved = store::load_stored_config(&*tx).await?;
-    tx.commit().await?;
+    )
+    .await?;
     (state.rematch)();
-    Ok(HttpResponse::Ok().json(response(&config, saved.as_ref())?))
+    let config = effective.ok_or_else(|| ApiError::unexpected("config update without a config"))?;
+    Ok(HttpResponse::Ok().json(response(&config, Some(&saved))?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matching::config::Severity;
 
     #[test]
-    fn deep_merge_keeps_unsent_keys() {
-        let mut base = json!({"title": {"primary_weight": 0.7, "x": {"a": 1}}, "list": [1, 2]});
-        deep_merge(
-            &mut base,
-            &json!({"title": {"primary_weight": 0.8}, "list": [3]}),
-        );
+    fn problems_map_to_422_items_naming_their_key() {
+        let problems = [
+            ConfigProblem {
+                key: "thresholds.low".into(),
+                message: "must be below thresholds.high".into(),
+                severity: Severity::Error,
+            },
+            ConfigProblem {
+                key: String::new(),
+                message: "unknown field `no_such_section`".into(),
+                severity: Severity::Error,
+            },
+        ];
         assert_eq!(
-            base,
-            json!({"title": {"primary_weight": 0.8, "x": {"a": 1}}, "list": [3]})
+            field_problems(&problems),
+            vec![
+                FieldProblem {
+                    loc: vec!["body".into(), "thresholds".into(), "low".into()],
+                    msg: "thresholds.low: must be below thresholds.high".into(),
+                },
+                FieldProblem::new(&["body"], "unknown field `no_such_section`"),
+            ]
         );
-    }
-
-    #[test]
-    fn defaults_round_trip_and_validate() {
-        assert!(build_config(None, &json!({})).is_ok());
-    }
-
-    #[test]
-    fn every_range_problem_is_listed() {
-        let problems = build_config(
-            None,
-            &json!({"thresholds": {"low": 0.9, "high": 0.5}, "scoring": {"date": 5.0}}),
-        )
-        .expect_err("invalid");
-        assert!(problems.len() >= 2, "{problems:?}");
-        assert!(problems.iter().any(|p| p.msg.starts_with("thresholds.")));
-        assert!(problems.iter().any(|p| p.msg.starts_with("scoring")));
     }
 }

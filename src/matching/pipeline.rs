@@ -401,7 +401,13 @@ pub fn score(
     let model = active_model(config, lists);
     let mut pairs: Vec<ScoredPair> = candidates
         .par_iter()
-        .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config, model))
+        .map(|&(a, b)| {
+            crate::telemetry::scoring_test_hook(
+                &events[a as usize].title,
+                &events[b as usize].title,
+            );
+            score_candidate(a, b, &events, &prepared, config, model)
+        })
         .collect();
     timings.scoring_ms = ms_since(t);
     let facts = match config.cluster.method {

@@ -5,6 +5,7 @@
 //! * [`decision`]: the explained outcome of comparing two listings.
 //! * [`stored_config`]: the stored runtime configuration row.
 //! * [`llm`]: what the LLM tie-breaker and the store exchange (usage, cached answers).
+//! * [`run`]: why a matching run started and why it failed.
 //!
 //! Invariant: these types carry no behaviour that touches I/O; they are plain data
 //! so the matching pipeline stays a pure function.
@@ -12,6 +13,7 @@
 pub mod canonical;
 pub mod decision;
 pub mod llm;
+pub mod run;
 pub mod source;
 pub mod stored_config;
 
@@ -20,5 +22,6 @@ pub use decision::{
     AiNote, Decision, DecisionRule, FeatureContribution, PairDecision, SignalScores, Tier, Weights,
 };
 pub use llm::UsageSummary;
+pub use run::{RunError, Trigger};
 pub use source::{EventDate, SourceEvent};
 pub use stored_config::StoredConfig;

@@ -13,6 +13,7 @@
 //! * [`review`] - review constraints and audit rows; the review queue.
 //! * [`review_actions`] - split, merge and dismissals, one transaction each.
 //! * [`llm`] - the tie-breaker's answer cache and usage rows.
+//! * [`coverage`] - whether committed files wait for a run (start-up catch-up).
 //! * [`catalogue`] - the canonical list as reviewers read it (folded search, filters).
 //! * [`missed`] - the missed-duplicate queue (ambiguous pairs across groups).
 //! * [`config`] - the stored matching-configuration row (`config_settings`).
@@ -25,6 +26,7 @@
 pub mod canonical;
 pub mod catalogue;
 pub mod config;
+pub mod coverage;
 pub mod decisions;
 pub mod embedded;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod runs;
 pub mod test_support;
 
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
+pub use coverage::needs_catch_up;
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{

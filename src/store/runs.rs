@@ -41,7 +41,7 @@ use super::decisions;
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::UsageSummary;
+use crate::model::{Trigger, UsageSummary};
 
 /// Opens the read-only, repeatable-read transaction a matching run reads its input
 /// in (config, events with their dates, review constraints): files keep committing
@@ -68,8 +68,8 @@ pub const CANONICAL_LOCK_KEY: i64 = 0x0065_7664_6564_7570;
 pub struct RunInfo {
     pub run_id: Uuid,
     pub started_at: DateTime<Utc>,
-    /// What started the run (`startup_scan`, `file`, `batch`, `config_change`, …).
-    pub trigger: String,
+    /// What started the run (stored as its text, see [`Trigger`]).
+    pub trigger: Trigger,
     /// Completed files the run covers (for the dashboard).
     pub files_covered: i32,
     /// The LLM tie-breaker's figures, when it ran (stored in `processing_runs.ai_usage`).
@@ -77,11 +77,11 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    pub fn new(trigger: impl Into<String>, files_covered: i32) -> Self {
+    pub fn new(trigger: Trigger, files_covered: i32) -> Self {
         RunInfo {
             run_id: Uuid::new_v4(),
             started_at: Utc::now(),
-            trigger: trigger.into(),
+            trigger,
             files_covered,
             ai_usage: None,
         }
@@ -222,7 +222,7 @@ pub async fn record_failed_run(
             &[
                 &run.run_id,
                 &run.started_at,
-                &run.trigger,
+                &run.trigger.as_str(),
                 &run.files_covered,
                 &duration_ms,
                 &error,
@@ -383,7 +383,7 @@ async fn insert_run_row(
             &[
                 &run.run_id,
                 &run.started_at,
-                &run.trigger,
+                &run.trigger.as_str(),
                 &run.files_covered,
                 &as_i32(s.events),
                 &as_i64(s.candidate_pairs),

@@ -69,14 +69,6 @@ impl Default for TiebreakSettings {
 }
 
 impl TiebreakSettings {
-    /// Applies the environment key rule to the run's config: without a stored row,
-    /// a set `EVENT_DEDUP_LLM_API_KEY` enables the tie-breaker.
-    pub fn adjust_config(&self, config: &mut MatchingConfig, stored: Option<&StoredConfig>) {
-        if stored.is_none() && self.env_key.is_some() {
-            config.ai.enabled = true;
-        }
-    }
-
     /// The API key of a run: the stored one when a config row exists, else the
     /// environment's.
     pub fn api_key(&self, stored: Option<&StoredConfig>) -> Result<Option<ApiKey>, SecretError> {
@@ -144,15 +136,23 @@ mod tests {
             env_key: ApiKey::new("env-key"),
             ..TiebreakSettings::default()
         };
-        let mut config = MatchingConfig::default();
-        settings.adjust_config(&mut config, None);
+        // The environment key rule is part of the one layering function.
+        let layered = |stored: Option<&StoredConfig>| {
+            let overrides = stored.map(|s| &s.config_json);
+            crate::matching::config::layered(
+                MatchingConfig::default(),
+                overrides,
+                settings.env_key.is_some(),
+            )
+            .config
+        };
+        let config = layered(None);
         assert!(config.ai.enabled);
         assert!(settings.for_run(&config, None).is_some());
         assert_eq!(settings.api_key(None).unwrap(), ApiKey::new("env-key"));
 
         let stored = row(None);
-        let mut config = MatchingConfig::default();
-        settings.adjust_config(&mut config, Some(&stored));
+        let mut config = layered(Some(&stored));
         assert!(!config.ai.enabled);
         config.ai.enabled = true;
         assert!(settings.for_run(&config, Some(&stored)).is_none());

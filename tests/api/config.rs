@@ -143,3 +143,62 @@ async fn config_api_key_is_encrypted_at_rest_when_a_key_is_configured() {
         .to_string()
         .contains(SECRET));
 }
+
+/// Stored overrides that no longer validate (the config file changed under them):
+/// `GET /api/config` answers with what the next run uses (the file's config, as the
+/// matcher does) and names each problem instead of failing; a `PATCH` that keeps
+/// the problem is refused with it, one that fixes it is stored.
+#[tokio::test]
+async fn invalid_stored_overrides_are_named_and_the_files_config_applies() {
+    let app = spawn_app().await;
+    let file = app._config_dir.path().join("matching.toml");
+    std::fs::write(&file, "[thresholds]\nhigh = 0.9\nlow = 0.4\n").expect("config file");
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.85}}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(app
+        .get_json("/api/config")
+        .await
+        .get("invalid_overrides")
+        .is_none());
+
+    // The file changes: the stored low (0.85) is now above the file's high (0.8).
+    std::fs::write(&file, "[thresholds]\nhigh = 0.8\nlow = 0.4\n").expect("config file");
+    let shown = app.get_json("/api/config").await;
+    assert_eq!(
+        shown["thresholds"]["low"],
+        json!(0.4),
+        "the file's config applies"
+    );
+    assert_eq!(shown["thresholds"]["high"], json!(0.8));
+    let problems = shown["invalid_overrides"]
+        .as_array()
+        .expect("problems listed");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["loc"] == json!(["body", "thresholds", "low"])
+                && p["msg"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("thresholds.low: "))),
+        "{problems:?}"
+    );
+
+    // A change that keeps the bad override is refused naming it; a fix is stored.
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"high": 0.82}}))
+        .await;
+    let body = assert_error(r, 422).await;
+    assert!(
+        body["detail"].to_string().contains("thresholds.low"),
+        "{body}"
+    );
+    let r = app
+        .patch("/api/config", &json!({"thresholds": {"low": 0.5}}))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let fixed = app.get_json("/api/config").await;
+    assert_eq!(fixed["thresholds"]["low"], json!(0.5));
+    assert!(fixed.get("invalid_overrides").is_none(), "{fixed}");
+}

@@ -12,6 +12,7 @@ use event_dedup::api::ApiState;
 use event_dedup::ingest::parse_event_file;
 use event_dedup::matching::{run, MatchingConfig};
 use event_dedup::metrics::Metrics;
+use event_dedup::model::Trigger;
 use event_dedup::preprocess::{derive, WordLists};
 use event_dedup::store::{self, test_support::fresh_database, RunInfo};
 use event_dedup::tiebreak::EncryptionKey;
@@ -160,7 +161,7 @@ impl TestApp {
             .await
             .expect("constraints");
         let result = run(events, &self.config, lists(), &constraints);
-        store::persist_run(&mut client, &result, &RunInfo::new("test", 2))
+        store::persist_run(&mut client, &result, &RunInfo::new(Trigger::Batch, 2))
             .await
             .expect("run persisted");
     }

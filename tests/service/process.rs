@@ -292,3 +292,96 @@ async fn migrate_applies_the_schema_to_an_empty_database_and_exits() {
         .get(0);
     assert_eq!(n, 0);
 }
+
+/// An event file whose two listings make scoring panic (the `test-hooks` poison
+/// title), on a rayon worker thread of the matching pool.
+fn poisoned_file() -> Vec<u8> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/worked_example/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json"),
+    )
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let events = doc["events"].as_array_mut().unwrap();
+    events.truncate(1);
+    let mut twin = events[0].clone();
+    twin["id"] = "pdf-0badf00d-1-1".into();
+    events[0]["id"] = "pdf-0badf00d-1-0".into();
+    events.push(twin);
+    for e in events.iter_mut() {
+        e["title"] = event_dedup::telemetry::POISON_TITLE.into();
+    }
+    serde_json::to_vec(&doc).unwrap()
+}
+
+#[actix_rt::test]
+async fn a_panic_while_scoring_is_a_failed_run_and_the_binary_keeps_running() {
+    let env = TestEnv::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("service.log");
+    let mut service = start_service(&env, &log);
+    let failed_runs = || async {
+        env.count(
+            "SELECT count(*) FROM processing_runs
+             WHERE status = 'failed' AND error LIKE 'matching pipeline panicked%'",
+        )
+        .await
+    };
+    std::fs::write(
+        env.dir()
+            .join("tst_14.02.2026_2026-02-14T07-00-00-000Z.json"),
+        poisoned_file(),
+    )
+    .unwrap();
+    wait_until("the poisoned run recorded as failed", TIMEOUT, || async {
+        failed_runs().await == 1
+    })
+    .await;
+    assert!(
+        service.try_wait().unwrap().is_none(),
+        "the service survives the panic"
+    );
+
+    // It keeps working: the next file is ingested and matched (the poisoned listings
+    // are still stored, so that run fails the same way, and is recorded too).
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/worked_example/bzk_15.02.2026_2026-02-15T06-40-11-002Z.json");
+    std::fs::copy(&fixture, env.dir().join(fixture.file_name().unwrap())).unwrap();
+    wait_until(
+        "the next file ingested and its run recorded",
+        TIMEOUT,
+        || async {
+            env.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
+                .await
+                == 2
+                && failed_runs().await == 2
+        },
+    )
+    .await;
+    assert!(service.try_wait().unwrap().is_none());
+    assert_eq!(
+        env.count("SELECT count(*) FROM processing_runs WHERE status <> 'failed'")
+            .await,
+        0
+    );
+
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(service.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let status = wait_exit(&mut service, TIMEOUT).await;
+    assert!(
+        status.success(),
+        "graceful exit after the panics: {status:?}"
+    );
+    let stdout = std::fs::read_to_string(&log).unwrap();
+    let panics: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["msg"] == "panic")
+        .collect();
+    assert!(!panics.is_empty(), "the panic is logged");
+    for p in &panics {
+        assert_eq!(p["contained"], true, "{p}");
+        assert_eq!(p["panic.payload"], "test hook: scoring a poisoned event");
+    }
+}

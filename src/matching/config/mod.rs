@@ -4,8 +4,10 @@
 //! defaults *equal* the shipped `config/matching.toml` (including the cross-source title
 //! block and the category overrides), so no feature silently switches off when the
 //! file is not read. A file may contain only the keys it changes; unknown keys are
-//! errors, so a typo never goes unnoticed.
+//! errors, so a typo never goes unnoticed. The layering itself (and the stored
+//! overrides that no longer validate) is [`layered`], in `layers.rs`.
 
+mod layers;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::model::Weights;
 
+pub use layers::{deep_merge, layered, with_overrides, ConfigSource, Layered};
 pub use validate::{ConfigProblem, Severity};
 
 /// Why a matching config could not be used.

@@ -1,0 +1,28 @@
+//! Which committed files no completed matching run covers yet: the matcher asks at
+//! start-up, so files stored before a crash or during an outage are matched without
+//! waiting for the next drop.
+//!
+//! Invariant: a run covers every file committed before it started, so "a completed
+//! file newer than the start of the last completed run" is exactly "uncovered".
+
+use tokio_postgres::GenericClient;
+
+use super::error::StoreError;
+
+/// True when a completed file arrived after the start of the last completed run (or
+/// events exist but no run ever completed).
+pub async fn needs_catch_up(client: &impl GenericClient) -> Result<bool, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (
+                 SELECT 1 FROM file_ingestions f
+                 WHERE f.status = 'completed'
+                   AND f.ingested_at > COALESCE(
+                       (SELECT max(started_at) FROM processing_runs WHERE status = 'completed'),
+                       '-infinity'::timestamptz))",
+            &[],
+        )
+        .await?;
+    row.try_get(0)
+        .map_err(|e| StoreError::Decode(format!("catch-up check: {e}")))
+}
