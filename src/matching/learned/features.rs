@@ -184,46 +184,40 @@ fn first_shared_start_diff(a: &[DayTimes], b: &[DayTimes]) -> Option<i64> {
 }
 
 /// Shared distinct tokens over the smaller token set (containment). Walks both
-/// sorted token sets once, without allocating: it runs for every candidate pair.
+/// sorted token sets once, without allocating: it runs twice for every candidate pair.
 fn token_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
-    let (mut x, mut y) = (a.token_set().peekable(), b.token_set().peekable());
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a.sorted_joined() == b.sorted_joined() {
+        // Duplicates often print the very same title or venue.
+        return 1.0;
+    }
+    let (mut x, mut y) = (a.token_set(), b.token_set());
+    let (mut p, mut q) = (x.next(), y.next());
     let (mut nx, mut ny, mut shared) = (0usize, 0usize, 0usize);
-    loop {
-        match (x.peek(), y.peek()) {
-            (Some(p), Some(q)) => match p.cmp(q) {
-                std::cmp::Ordering::Less => {
-                    x.next();
-                    nx += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    y.next();
-                    ny += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    x.next();
-                    y.next();
-                    nx += 1;
-                    ny += 1;
-                    shared += 1;
-                }
-            },
-            (Some(_), None) => {
-                x.next();
+    while let (Some(s), Some(t)) = (p, q) {
+        match s.cmp(t) {
+            std::cmp::Ordering::Less => {
                 nx += 1;
+                p = x.next();
             }
-            (None, Some(_)) => {
-                y.next();
+            std::cmp::Ordering::Greater => {
                 ny += 1;
+                q = y.next();
             }
-            (None, None) => break,
+            std::cmp::Ordering::Equal => {
+                nx += 1;
+                ny += 1;
+                shared += 1;
+                p = x.next();
+                q = y.next();
+            }
         }
     }
-    let smaller = nx.min(ny);
-    if smaller == 0 {
-        0.0
-    } else {
-        shared as f64 / smaller as f64
-    }
+    nx += usize::from(p.is_some()) + x.count();
+    ny += usize::from(q.is_some()) + y.count();
+    shared as f64 / nx.min(ny) as f64
 }
 
 /// Jaccard of two sorted, distinct lists; 0 when both are empty.
@@ -284,6 +278,17 @@ mod tests {
 
     fn value(f: &Features, name: &str) -> f64 {
         f.values[FEATURE_NAMES.iter().position(|n| *n == name).unwrap()]
+    }
+
+    #[test]
+    fn token_overlap_is_containment_of_distinct_tokens() {
+        let t = TokenizedText::new;
+        assert_eq!(token_overlap(&t("zug umzug zug"), &t("umzug zug")), 1.0);
+        assert_eq!(token_overlap(&t("a b c d"), &t("b x")), 0.5);
+        assert_eq!(token_overlap(&t("a b c d"), &t("e f")), 0.0);
+        assert_eq!(token_overlap(&t("b"), &t("a b c")), 1.0);
+        assert_eq!(token_overlap(&t(""), &t("a")), 0.0);
+        assert_eq!(token_overlap(&t("c a"), &t("a c")), 1.0);
     }
 
     #[test]
