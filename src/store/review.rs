@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
 
 use super::error::StoreError;
@@ -215,24 +215,14 @@ pub async fn audit_page(
 ) -> Result<(i64, Vec<AuditRow>), StoreError> {
     let filter = "WHERE ($1::int4 IS NULL OR canonical_event_id = $1)
                     AND ($2::text IS NULL OR action_type = $2)";
-    let total: i64 = get(
-        &client
-            .query_one(
-                &format!("SELECT count(*) AS total FROM audit_log {filter}"),
-                &[&canonical_event_id, &action_type],
-            )
-            .await?,
-        "total",
-    )?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT * FROM audit_log {filter}
-                 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-            ),
-            &[&canonical_event_id, &action_type, &limit, &offset],
-        )
-        .await?;
+    let (total, rows) = counted_page(
+        client,
+        "*",
+        &format!("FROM audit_log {filter}"),
+        "ORDER BY created_at DESC, id DESC",
+        &[&canonical_event_id, &action_type, &limit, &offset],
+    )
+    .await?;
     let items = rows
         .iter()
         .map(|r| {
@@ -265,11 +255,33 @@ pub async fn review_queue(
     let filter = "WHERE (c.needs_review OR (c.match_confidence IS NOT NULL
                          AND c.match_confidence < $1 AND c.source_count > 1))
                     AND c.source_count >= $2";
+    counted_page(
+        client,
+        SUMMARY_COLUMNS,
+        &format!("FROM canonical_events c {filter}"),
+        "ORDER BY c.needs_review DESC, coalesce(c.match_confidence, 0) ASC, c.id ASC",
+        &[&low_confidence, &min_sources, &limit, &offset],
+    )
+    .await
+}
+
+/// One page of `SELECT columns from_where order` and the total row count of
+/// `from_where`. `params` are the filter's parameters followed by the limit and the
+/// offset (the last two placeholders); the count binds the filter's only.
+async fn counted_page(
+    client: &impl GenericClient,
+    columns: &str,
+    from_where: &str,
+    order: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(i64, Vec<Row>), StoreError> {
+    let n = params.len();
+    let filter_params = params.get(..n.saturating_sub(2)).unwrap_or_default();
     let total: i64 = get(
         &client
             .query_one(
-                &format!("SELECT count(*) AS total FROM canonical_events c {filter}"),
-                &[&low_confidence, &min_sources],
+                &format!("SELECT count(*) AS total {from_where}"),
+                filter_params,
             )
             .await?,
         "total",
@@ -277,11 +289,10 @@ pub async fn review_queue(
     let rows = client
         .query(
             &format!(
-                "SELECT {SUMMARY_COLUMNS} FROM canonical_events c {filter}
-                 ORDER BY c.needs_review DESC, coalesce(c.match_confidence, 0) ASC, c.id ASC
-                 LIMIT $3 OFFSET $4"
+                "SELECT {columns} {from_where} {order} LIMIT ${} OFFSET ${n}",
+                n.saturating_sub(1)
             ),
-            &[&low_confidence, &min_sources, &limit, &offset],
+            params,
         )
         .await?;
     Ok((total, rows))
