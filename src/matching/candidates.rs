@@ -51,13 +51,9 @@ pub fn candidate_pairs(
         .par_iter()
         .enumerate()
         .flat_map_iter(|(idx, e)| {
-            run_blocking_keys(e, lists, config)
+            block_key_hashes(e, lists, config)
                 .into_iter()
-                .map(move |k| {
-                    let mut h = rustc_hash::FxHasher::default();
-                    k.hash(&mut h);
-                    (h.finish(), idx as u32)
-                })
+                .map(move |h| (h, idx as u32))
         })
         .collect();
     keyed.par_sort_unstable();
@@ -71,15 +67,12 @@ pub fn candidate_pairs(
         members.extend(block.iter().map(|&(_, idx)| idx));
         stats.keys += 1;
         stats.largest_block = stats.largest_block.max(members.len());
-        if max_block_size > 0 && members.len() > max_block_size {
-            let before = pairs.len();
-            split_block(&members, prepared, max_block_size, &mut pairs);
+        let before = pairs.len();
+        if block_pairs(&members, prepared, max_block_size, &mut pairs) {
             let n = members.len() as u64;
             stats.blocks_split += 1;
             stats.pairs_avoided_by_guard +=
                 (n * (n - 1) / 2).saturating_sub((pairs.len() - before) as u64);
-        } else {
-            all_pairs(&members, &mut pairs);
         }
     }
     if config.blocking.title_day_keys {
@@ -90,6 +83,39 @@ pub fn candidate_pairs(
     pairs.par_sort_unstable();
     pairs.dedup();
     (pairs, stats)
+}
+
+/// The hashes of an event's blocking keys, as blocks are grouped by.
+pub(crate) fn block_key_hashes(
+    e: &SourceEvent,
+    lists: &WordLists,
+    config: &MatchingConfig,
+) -> Vec<u64> {
+    run_blocking_keys(e, lists, config)
+        .into_iter()
+        .map(|k| {
+            let mut h = rustc_hash::FxHasher::default();
+            k.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+/// The pairs of one block (indices into `prepared`): all of them, or those of the
+/// sub-blocks of an over-full block. Returns whether the block was split.
+pub(crate) fn block_pairs(
+    members: &[u32],
+    prepared: &[PreparedEvent],
+    max_block_size: usize,
+    out: &mut Vec<(u32, u32)>,
+) -> bool {
+    if max_block_size > 0 && members.len() > max_block_size {
+        split_block(members, prepared, max_block_size, out);
+        true
+    } else {
+        all_pairs(members, out);
+        false
+    }
 }
 
 /// Title tokens shorter than this (in bytes) are not distinctive enough for a
@@ -108,48 +134,68 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
         .par_iter()
         .enumerate()
         .flat_map_iter(|(idx, p)| {
-            // A wrong date is a single-day listing's problem; ranges and series already
-            // overlap their duplicates.
-            if p.days.len() > MAX_TITLE_KEY_DAYS {
-                return Vec::new().into_iter();
-            }
-            // The longest word is the most distinctive (ties: the first in order).
-            let Some(token) = p
-                .title
-                .token_set()
-                .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
-                .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
-                .max_by(|a, b| a.len().cmp(&b.len()).then(b.cmp(a)))
-            else {
-                return Vec::new().into_iter();
-            };
-            let mut keys = Vec::with_capacity(p.days.len() * 2);
-            for d in &p.days {
-                for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
-                    // FxHasher: fixed keys (deterministic) and several times faster
-                    // than SipHash on these short keys; a collision only adds a pair.
-                    let mut h = rustc_hash::FxHasher::default();
-                    ("td", token, p.city.as_deref(), day).hash(&mut h);
-                    keys.push((h.finish(), idx as u32));
-                }
-            }
-            keys.into_iter()
+            title_day_key_hashes(p)
+                .into_iter()
+                .map(move |h| (h, idx as u32))
         })
         .collect();
     keyed.par_sort_unstable();
     keyed.dedup();
+    let mut members: Vec<u32> = Vec::new();
     for block in keyed.chunk_by(|x, y| x.0 == y.0) {
-        if block.len() < 2 || block.len() > max_block {
-            continue;
+        members.clear();
+        members.extend(block.iter().map(|&(_, idx)| idx));
+        title_day_block_pairs(&members, prepared, max_block, out);
+    }
+}
+
+/// The title-day keys of one listing, hashed (see [`title_day_pairs`]).
+pub(crate) fn title_day_key_hashes(p: &PreparedEvent) -> Vec<u64> {
+    // A wrong date is a single-day listing's problem; ranges and series already
+    // overlap their duplicates.
+    if p.days.len() > MAX_TITLE_KEY_DAYS {
+        return Vec::new();
+    }
+    // The longest word is the most distinctive (ties: the first in order).
+    let Some(token) = p
+        .title
+        .token_set()
+        .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
+        .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
+        .max_by(|a, b| a.len().cmp(&b.len()).then(b.cmp(a)))
+    else {
+        return Vec::new();
+    };
+    let mut keys = Vec::with_capacity(p.days.len() * 2);
+    for d in &p.days {
+        for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
+            // FxHasher: fixed keys (deterministic) and several times faster than
+            // SipHash on these short keys; a collision only adds a pair.
+            let mut h = rustc_hash::FxHasher::default();
+            ("td", token, p.city.as_deref(), day).hash(&mut h);
+            keys.push(h.finish());
         }
-        for (i, &(_, a)) in block.iter().enumerate() {
-            for &(_, b) in &block[i + 1..] {
-                // Listings sharing a day already meet on their town or grid cell
-                // keys whenever they can be the same event; these keys are for the
-                // date printed a day off.
-                if !share_a_day(&prepared[a as usize], &prepared[b as usize]) {
-                    out.push(if a < b { (a, b) } else { (b, a) });
-                }
+    }
+    keys
+}
+
+/// The pairs of one title-day block (indices into `prepared`, each member once).
+pub(crate) fn title_day_block_pairs(
+    members: &[u32],
+    prepared: &[PreparedEvent],
+    max_block: usize,
+    out: &mut Vec<(u32, u32)>,
+) {
+    if members.len() < 2 || members.len() > max_block {
+        return;
+    }
+    for (i, &a) in members.iter().enumerate() {
+        for &b in &members[i + 1..] {
+            // Listings sharing a day already meet on their town or grid cell keys
+            // whenever they can be the same event; these keys are for the date
+            // printed a day off.
+            if !share_a_day(&prepared[a as usize], &prepared[b as usize]) {
+                out.push(if a < b { (a, b) } else { (b, a) });
             }
         }
     }

@@ -139,6 +139,42 @@ pub fn event_facts<'a>(
     facts
 }
 
+/// Builds facts one event at a time with interners that live as long as the caller
+/// keeps them, so facts built at different times compare like facts of one run (the
+/// incremental matcher keeps one across runs).
+#[derive(Debug, Default)]
+pub struct FactsBuilder {
+    documents: FxHashMap<Box<str>, u32>,
+    cities: FxHashMap<Box<str>, u32>,
+    types: FxHashMap<Box<str>, u32>,
+}
+
+impl FactsBuilder {
+    pub fn facts(
+        &mut self,
+        e: &SourceEvent,
+        p: &PreparedEvent,
+        config: &MatchingConfig,
+    ) -> EventFacts {
+        fn id(map: &mut FxHashMap<Box<str>, u32>, s: Option<&str>) -> u32 {
+            let Some(s) = s else { return UNKNOWN };
+            if let Some(&id) = map.get(s) {
+                return id;
+            }
+            let next = map.len() as u32;
+            map.insert(s.into(), next);
+            next
+        }
+        EventFacts {
+            document: id(&mut self.documents, p.document.as_deref()),
+            city: id(&mut self.cities, p.city.as_deref()),
+            source_type: id(&mut self.types, Some(e.source_type.as_str())),
+            days: p.days.iter().map(|d| d.date).collect(),
+            point: trusted_point(e, config),
+        }
+    }
+}
+
 fn trusted_point(e: &SourceEvent, config: &MatchingConfig) -> Option<(f32, f32)> {
     let (lat, lon) = (e.geo_latitude?, e.geo_longitude?);
     let confident = e

@@ -109,7 +109,7 @@ pub struct PipelineResult {
 
 /// Quality fields of one cluster, decided by the run.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct ClusterMeta {
+pub(crate) struct ClusterMeta {
     match_confidence: Option<f64>,
     ai_assisted: bool,
     /// Why the cluster is flagged for review (`None` = valid or dismissed by a reviewer).
@@ -154,31 +154,14 @@ impl PipelineResult {
 
     /// The full, explained form of a scored pair.
     pub fn explain(&self, p: &ScoredPair) -> PairDecision {
-        let (source, weights) = &self.weight_sets[p.weight_set as usize];
-        let weights = if p.geo_ignored {
-            Weights {
-                geo: 0.0,
-                ..*weights
-            }
-        } else {
-            *weights
-        };
-        PairDecision {
-            id_a: self.events[p.a as usize].id.clone(),
-            id_b: self.events[p.b as usize].id.clone(),
-            scores: p.scores,
-            combined: p.combined,
-            decision: p.decision,
-            tier: p.tier,
-            weights,
-            weight_source: source.clone(),
-            rule: p.rule,
-            ai: self
-                .pair_index(p)
+        explain_scored(
+            p,
+            (&self.events[p.a as usize].id, &self.events[p.b as usize].id),
+            &self.weight_sets,
+            self.pair_index(p)
                 .and_then(|i| self.ai_notes.get(&i))
                 .cloned(),
-            contributions: None,
-        }
+        )
     }
 
     /// Position of a pair in [`PipelineResult::pairs`].
@@ -206,6 +189,37 @@ impl PipelineResult {
             .binary_search_by(|p| (p.a, p.b).cmp(&key))
             .ok()
             .map(|i| &self.pairs[i])
+    }
+}
+
+/// The explained form of a scored pair of the events with ids `(id_a, id_b)`.
+pub(crate) fn explain_scored(
+    p: &ScoredPair,
+    (id_a, id_b): (&str, &str),
+    weight_sets: &[(Option<String>, Weights)],
+    ai: Option<AiNote>,
+) -> PairDecision {
+    let (source, weights) = &weight_sets[p.weight_set as usize];
+    let weights = if p.geo_ignored {
+        Weights {
+            geo: 0.0,
+            ..*weights
+        }
+    } else {
+        *weights
+    };
+    PairDecision {
+        id_a: id_a.to_string(),
+        id_b: id_b.to_string(),
+        scores: p.scores,
+        combined: p.combined,
+        decision: p.decision,
+        tier: p.tier,
+        weights,
+        weight_source: source.clone(),
+        rule: p.rule,
+        ai,
+        contributions: None,
     }
 }
 
@@ -514,7 +528,7 @@ fn ms_since(t: Instant) -> f64 {
 }
 
 /// Index 0 = default weights, then one per priority category (override or default).
-fn weight_sets(config: &MatchingConfig) -> Vec<(Option<String>, Weights)> {
+pub(crate) fn weight_sets(config: &MatchingConfig) -> Vec<(Option<String>, Weights)> {
     let mut sets = vec![(None, config.scoring)];
     for cat in &config.category_weights.priority {
         let w = config
@@ -570,8 +584,20 @@ fn score_candidate(
     config: &MatchingConfig,
     model: Option<&MatchModel>,
 ) -> ScoredPair {
-    let (ea, eb) = (&events[a as usize], &events[b as usize]);
-    let (pa, pb) = (&prepared[a as usize], &prepared[b as usize]);
+    let x = (&events[a as usize], &prepared[a as usize]);
+    let y = (&events[b as usize], &prepared[b as usize]);
+    score_prepared((a, b), x, y, config, model)
+}
+
+/// Scores and decides one candidate pair; `(a, b)` are the caller's indices of the two
+/// events, `a`'s id sorting first.
+pub(crate) fn score_prepared(
+    (a, b): (u32, u32),
+    (ea, pa): (&SourceEvent, &PreparedEvent),
+    (eb, pb): (&SourceEvent, &PreparedEvent),
+    config: &MatchingConfig,
+    model: Option<&MatchModel>,
+) -> ScoredPair {
     let signals = pair_signals((ea, pa), (eb, pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
     let effective = effective_weights(weights, signals.geo, config);
@@ -687,18 +713,7 @@ fn cluster_pairs(
         pairs
             .binary_search_by(|p| (p.a, p.b).cmp(&(a, b)))
             .ok()
-            .map(|i| {
-                let p = &pairs[i];
-                match p.rule {
-                    // A reviewer's verdict counts as certainty in the average link, and
-                    // so does the tie-breaker's answer on a pair the scores left open.
-                    DecisionRule::MustLink => 1.0,
-                    DecisionRule::CannotLink => 0.0,
-                    _ if p.tier.is_ai() && p.decision == Decision::Match => 1.0,
-                    _ if p.tier.is_ai() && p.decision == Decision::NoMatch => 0.0,
-                    _ => p.combined,
-                }
-            })
+            .map(|i| link_score(&pairs[i]))
     };
     let context = ConflictContext {
         facts,
@@ -720,16 +735,80 @@ fn cluster_pairs(
     (clusters, dropped)
 }
 
+/// What a compared pair counts in the clustering's average link.
+pub(crate) fn link_score(p: &ScoredPair) -> f64 {
+    match p.rule {
+        // A reviewer's verdict counts as certainty in the average link, and so does
+        // the tie-breaker's answer on a pair the scores left open.
+        DecisionRule::MustLink => 1.0,
+        DecisionRule::CannotLink => 0.0,
+        _ if p.tier.is_ai() && p.decision == Decision::Match => 1.0,
+        _ if p.tier.is_ai() && p.decision == Decision::NoMatch => 0.0,
+        _ => p.combined,
+    }
+}
+
 /// Per-cluster facts gathered in one pass over the pairs.
 #[derive(Default)]
-struct ClusterFacts {
+pub(crate) struct ClusterFacts {
     match_weights: Vec<f64>,
     no_match_inside: bool,
     ai_inside: bool,
 }
 
+impl ClusterFacts {
+    /// Takes in one pair inside the cluster (pairs in `(a, b)` order: the mean's sum
+    /// is order-sensitive in its last bits).
+    pub(crate) fn add(&mut self, p: &ScoredPair) {
+        match p.decision {
+            Decision::Match => self.match_weights.push(p.combined),
+            Decision::NoMatch => self.no_match_inside = true,
+            Decision::Ambiguous => {}
+        }
+        self.ai_inside |= p.tier.is_ai();
+    }
+}
+
+/// The quality fields of one cluster: its coherence flag (unless a reviewer dismissed
+/// exactly this member set), the cut reason of its first cut member, its confidence.
+pub(crate) fn cluster_meta(
+    members: &[u32],
+    dates: impl FnOnce() -> BTreeSet<chrono::NaiveDate>,
+    f: &ClusterFacts,
+    reviewed: bool,
+    cut_reason: impl FnOnce() -> Option<String>,
+    config: &MatchingConfig,
+) -> ClusterMeta {
+    let flag = if reviewed {
+        None
+    } else if members.len() < 2 {
+        cut_reason()
+    } else {
+        coherence_flag(
+            &CoherenceInput {
+                members,
+                match_weights: &f.match_weights,
+                has_no_match_inside: f.no_match_inside,
+                dates: dates(),
+            },
+            &config.cluster,
+        )
+        .or_else(cut_reason)
+    };
+    let mut match_confidence = (!f.match_weights.is_empty())
+        .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
+    if members.len() > 1 && reviewed && match_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+        match_confidence = Some(REVIEWED_CONFIDENCE);
+    }
+    ClusterMeta {
+        match_confidence,
+        ai_assisted: f.ai_inside,
+        flag,
+    }
+}
+
 /// Applies the run's quality fields to a synthesized canonical event.
-fn finish(mut canonical: CanonicalEvent, meta: &ClusterMeta) -> CanonicalEvent {
+pub(crate) fn finish(mut canonical: CanonicalEvent, meta: &ClusterMeta) -> CanonicalEvent {
     canonical.match_confidence = meta.match_confidence;
     canonical.ai_assisted = meta.ai_assisted;
     canonical.needs_review = meta.flag.is_some();
@@ -737,7 +816,7 @@ fn finish(mut canonical: CanonicalEvent, meta: &ClusterMeta) -> CanonicalEvent {
     canonical
 }
 
-fn hash_canonical(c: &CanonicalEvent) -> [u8; 32] {
+pub(crate) fn hash_canonical(c: &CanonicalEvent) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     // Serializing plain data into a hasher cannot fail.
@@ -781,13 +860,7 @@ fn synthesize_all(
         if ci != cluster_of[p.b as usize] {
             continue;
         }
-        let f = facts.entry(ci).or_default();
-        match p.decision {
-            Decision::Match => f.match_weights.push(p.combined),
-            Decision::NoMatch => f.no_match_inside = true,
-            Decision::Ambiguous => {}
-        }
-        f.ai_inside |= p.tier.is_ai();
+        facts.entry(ci).or_default().add(p);
     }
     let reviewed: BTreeSet<&[String]> = constraints.reviewed.iter().map(Vec::as_slice).collect();
     let empty = ClusterFacts::default();
@@ -801,56 +874,35 @@ fn synthesize_all(
             reviewed.contains(ids.as_slice())
         }
     };
-    // Coherence first (cheap), so canonical events can be built directly in output
-    // order: valid clusters, then flagged ones, each in cluster order.
-    let flags: Vec<Option<String>> = clusters
+    // Quality fields first (cheap), so canonical events can be built directly in
+    // output order: valid clusters, then flagged ones, each in cluster order.
+    let metas: Vec<ClusterMeta> = clusters
         .par_iter()
         .enumerate()
         .map(|(ci, members)| {
-            if is_reviewed(members) {
-                return None;
-            }
+            let dates = || {
+                members
+                    .iter()
+                    .flat_map(|&m| events[m as usize].dates.iter().map(|d| d.date))
+                    .collect()
+            };
             let cut_reason = || members.iter().find_map(|m| cut.get(m).cloned());
-            if members.len() < 2 {
-                return cut_reason();
-            }
-            let dates: BTreeSet<chrono::NaiveDate> = members
-                .iter()
-                .flat_map(|&m| events[m as usize].dates.iter().map(|d| d.date))
-                .collect();
-            let f = facts_of(ci);
-            coherence_flag(
-                &CoherenceInput {
-                    members,
-                    match_weights: &f.match_weights,
-                    has_no_match_inside: f.no_match_inside,
-                    dates,
-                },
-                &config.cluster,
+            cluster_meta(
+                members,
+                dates,
+                facts_of(ci),
+                is_reviewed(members),
+                cut_reason,
+                config,
             )
-            .or_else(cut_reason)
         })
         .collect();
     let mut order: Vec<usize> = (0..clusters.len()).collect();
-    order.sort_by_key(|&ci| flags[ci].is_some());
+    order.sort_by_key(|&ci| metas[ci].flag.is_some());
+    let mut metas: Vec<Option<ClusterMeta>> = metas.into_iter().map(Some).collect();
     let meta: Vec<ClusterMeta> = order
         .iter()
-        .map(|&ci| {
-            let f = facts_of(ci);
-            let mut match_confidence = (!f.match_weights.is_empty())
-                .then(|| f.match_weights.iter().sum::<f64>() / f.match_weights.len() as f64);
-            if clusters[ci].len() > 1
-                && is_reviewed(&clusters[ci])
-                && match_confidence.is_some_and(|c| c < LOW_CONFIDENCE)
-            {
-                match_confidence = Some(REVIEWED_CONFIDENCE);
-            }
-            ClusterMeta {
-                match_confidence,
-                ai_assisted: f.ai_inside,
-                flag: flags[ci].clone(),
-            }
-        })
+        .map(|&ci| metas[ci].take().unwrap_or_default())
         .collect();
     // Synthesize every canonical event once, keeping only its content hash.
     let content_hashes: Vec<[u8; 32]> = order
