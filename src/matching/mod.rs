@@ -11,6 +11,7 @@ pub mod candidates;
 pub mod cluster;
 pub mod constraints;
 pub mod decide;
+pub mod incremental;
 pub mod learned;
 pub mod pipeline;
 pub mod prepared;

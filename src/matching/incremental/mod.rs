@@ -1,0 +1,672 @@
+//! Incremental matching: a [`MatchState`] keeps what a run computed (prepared
+//! listings, the blocking index, the pair decisions, the clustering and each group's
+//! canonical hash) so that a change — new or updated listings, removed listings,
+//! changed review constraints, tie-breaker answers — costs what it touches, not what
+//! the catalogue holds.
+//!
+//! An apply: (1) prepares the changed listings and recomputes only the blocks they
+//! were or are in, which moves pair support exactly ([`index`]); (2) scores the pairs
+//! that are new or involve a changed listing; (3) re-decides pairs named by changed
+//! verdicts ([`verdicts`]); (4) re-clusters the connected components (match edges and
+//! must-links) that hold any touched listing — a component that holds none has the
+//! same edges, scores, facts and constraints as before, so its clustering cannot
+//! change ([`clustering`]); (5) re-synthesizes their groups; and returns the
+//! [`Diff`]: groups created / updated / removed by member set and content hash,
+//! decisions added / changed / removed.
+//!
+//! Invariant (the property test `incremental_equals_full` checks it): after any
+//! sequence of applies, groups, canonical events and decisions equal those of
+//! [`crate::matching::run`] over the same listings and constraints, with the same
+//! tie-breaker answers applied to its ambiguous pairs.
+//!
+//! A state belongs to one matching config, word-list set and model: a change of any
+//! of them changes every score, so the owner builds a new state ([`MatchState::build`],
+//! a full re-match) and resumes incremental applies on it.
+
+mod change;
+mod clustering;
+mod index;
+mod verdicts;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use change::{ApplyStats, Change, Diff, GroupOut, TieAnswer, Verdict};
+use clustering::{cluster_component, synthesize_group, Group, View};
+use index::{BlockIndex, Keys, SlotPair, TouchedBlocks};
+use verdicts::{id_pair, Touched, Verdicts};
+
+use super::candidates::{block_key_hashes, title_day_key_hashes};
+use super::conflicts::{EventFacts, FactsBuilder};
+use super::pipeline::{
+    active_model, explain_scored, finish, score_prepared, weight_sets, ScoredPair,
+};
+use super::prepared::PreparedEvent;
+use super::synthesis::synthesize;
+use super::{MatchingConfig, ReviewConstraints};
+use crate::model::{AiNote, CanonicalEvent, Decision, PairDecision, SourceEvent, Weights};
+use crate::preprocess::WordLists;
+
+/// A candidate pair and its decisions.
+#[derive(Debug, Clone)]
+struct PairRec {
+    /// How many blocks produce the pair (it is a candidate while > 0).
+    support: u32,
+    /// As scored; `a`, `b` are slots, `a`'s id first.
+    raw: ScoredPair,
+    /// After review constraints and the tie-breaker: what the clustering sees.
+    eff: ScoredPair,
+    /// After the clustering (a refused match edge becomes ambiguous): what is stored.
+    fin: ScoredPair,
+    ai: Option<AiNote>,
+}
+
+/// A connected component and its groups.
+#[derive(Debug, Clone)]
+struct Component {
+    groups: Vec<Group>,
+}
+
+const NO_COMPONENT: u32 = u32::MAX;
+
+/// The matcher's state between runs (see the module documentation).
+pub struct MatchState {
+    config: MatchingConfig,
+    lists: WordLists,
+    weight_sets: Vec<(Option<String>, Weights)>,
+    /// Slot of every id ever seen (a removed listing keeps its slot, not alive).
+    slot_of: HashMap<String, u32>,
+    /// Per slot. A removed listing keeps only its id.
+    events: Vec<SourceEvent>,
+    prepared: Vec<PreparedEvent>,
+    facts: Vec<EventFacts>,
+    keys: Vec<Keys>,
+    alive: Vec<bool>,
+    /// Candidate partners of each slot.
+    partners: Vec<Vec<u32>>,
+    pairs: FxHashMap<SlotPair, PairRec>,
+    blocks: BlockIndex,
+    facts_builder: FactsBuilder,
+    component_of: Vec<u32>,
+    components: FxHashMap<u32, Component>,
+    next_component: u32,
+    verdicts: Verdicts,
+    /// Prepared form of a removed listing (never in a block, never read).
+    vacant: PreparedEvent,
+}
+
+/// The key of the pair of two slots.
+fn slot_pair(a: u32, b: u32) -> SlotPair {
+    if a < b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+impl MatchState {
+    /// An empty catalogue for this config and these word lists.
+    pub fn new(config: &MatchingConfig, lists: &WordLists) -> Self {
+        MatchState {
+            config: config.clone(),
+            lists: lists.clone(),
+            weight_sets: weight_sets(config),
+            slot_of: HashMap::new(),
+            events: Vec::new(),
+            prepared: Vec::new(),
+            facts: Vec::new(),
+            keys: Vec::new(),
+            alive: Vec::new(),
+            partners: Vec::new(),
+            pairs: FxHashMap::default(),
+            blocks: BlockIndex::default(),
+            facts_builder: FactsBuilder::default(),
+            component_of: Vec::new(),
+            components: FxHashMap::default(),
+            next_component: 0,
+            verdicts: Verdicts::default(),
+            vacant: PreparedEvent::new(&SourceEvent::default(), lists, config),
+        }
+    }
+
+    /// A full match of `events` (ids unique; else the last version wins).
+    pub fn build(
+        events: Vec<SourceEvent>,
+        config: &MatchingConfig,
+        lists: &WordLists,
+        constraints: &ReviewConstraints,
+    ) -> (Self, Diff) {
+        let mut state = MatchState::new(config, lists);
+        let diff = state.apply(Change {
+            upserts: events,
+            constraints: Some(constraints.clone()),
+            ..Change::default()
+        });
+        (state, diff)
+    }
+
+    /// Listings in the catalogue.
+    pub fn listing_count(&self) -> usize {
+        self.alive.iter().filter(|&&a| a).count()
+    }
+
+    /// Canonical groups.
+    pub fn group_count(&self) -> usize {
+        self.components.values().map(|c| c.groups.len()).sum()
+    }
+
+    /// The review constraints in force.
+    pub fn constraints(&self) -> &ReviewConstraints {
+        &self.verdicts.constraints
+    }
+
+    /// Every group with its canonical event, sorted by member ids (synthesized on
+    /// demand, as [`crate::matching::PipelineResult::canonical`] does).
+    pub fn groups(&self) -> Vec<GroupOut> {
+        let mut out: Vec<GroupOut> = self
+            .components
+            .values()
+            .flat_map(|c| &c.groups)
+            .map(|g| GroupOut {
+                members: self.ids(&g.members),
+                canonical: self.canonical(g),
+                content_hash: hex::encode(g.hash),
+            })
+            .collect();
+        out.sort_by(|x, y| x.members.cmp(&y.members));
+        out
+    }
+
+    /// Every candidate pair's stored decision, sorted by ids.
+    pub fn decisions(&self) -> Vec<PairDecision> {
+        let mut out: Vec<PairDecision> = self.pairs.values().map(|r| self.explain(r)).collect();
+        out.sort_by(|x, y| (&x.id_a, &x.id_b).cmp(&(&y.id_a, &y.id_b)));
+        out
+    }
+
+    fn ids(&self, slots: &[u32]) -> Vec<String> {
+        slots
+            .iter()
+            .map(|&s| self.events[s as usize].id.clone())
+            .collect()
+    }
+
+    fn canonical(&self, g: &Group) -> CanonicalEvent {
+        let members: Vec<&SourceEvent> = g
+            .members
+            .iter()
+            .map(|&s| &self.events[s as usize])
+            .collect();
+        finish(
+            synthesize(&members, &self.config.canonical.field_strategies),
+            &g.meta,
+        )
+    }
+
+    fn explain(&self, r: &PairRec) -> PairDecision {
+        let p = &r.fin;
+        let ids = (
+            self.events[p.a as usize].id.as_str(),
+            self.events[p.b as usize].id.as_str(),
+        );
+        explain_scored(p, ids, &self.weight_sets, r.ai.clone())
+    }
+
+    fn alive_slot(&self, id: &str) -> Option<u32> {
+        self.slot_of
+            .get(id)
+            .copied()
+            .filter(|&s| self.alive[s as usize])
+    }
+
+    /// Applies one change and returns what it changed (see the module documentation).
+    pub fn apply(&mut self, change: Change) -> Diff {
+        let started = Instant::now();
+        let mut stats = ApplyStats::default();
+        let Change {
+            upserts,
+            removals,
+            constraints,
+            answers,
+        } = change;
+
+        // (1) Listings and blocks.
+        let t = Instant::now();
+        let upserts = last_version_per_id(upserts);
+        let (config, lists) = (&self.config, &self.lists);
+        let prepared: Vec<(PreparedEvent, Keys)> = upserts
+            .par_iter()
+            .map(|e| {
+                let p = PreparedEvent::new(e, lists, config);
+                let mut keys = Keys {
+                    regular: block_key_hashes(e, lists, config),
+                    title_day: if config.blocking.title_day_keys {
+                        title_day_key_hashes(&p)
+                    } else {
+                        Vec::new()
+                    },
+                };
+                for k in [&mut keys.regular, &mut keys.title_day] {
+                    k.sort_unstable();
+                    k.dedup();
+                }
+                (p, keys)
+            })
+            .collect();
+        let upserted: HashSet<&str> = upserts.iter().map(|e| e.id.as_str()).collect();
+        let removed: Vec<u32> = removals
+            .iter()
+            .filter(|id| !upserted.contains(id.as_str()))
+            .filter_map(|id| self.alive_slot(id))
+            .collect();
+        let mut touched = TouchedBlocks::default();
+        let mut upsert_slots = Vec::with_capacity(upserts.len());
+        let mut replaced: Vec<u32> = Vec::new();
+        for (e, (_, keys)) in upserts.iter().zip(&prepared) {
+            let slot = self.slot_for(&e.id);
+            if self.alive[slot as usize] {
+                replaced.push(slot);
+            }
+            upsert_slots.push(slot);
+            touched.add(keys);
+        }
+        for &s in replaced.iter().chain(&removed) {
+            touched.add(&self.keys[s as usize]);
+        }
+        stats.listings_changed = upsert_slots.len() + removed.len();
+        stats.blocks_touched = touched.len();
+        let mut support: FxHashMap<SlotPair, i32> = FxHashMap::default();
+        self.blocks
+            .count_pairs(&touched, &self.prepared, &self.config, -1, &mut support);
+        for &s in replaced.iter().chain(&removed) {
+            self.blocks.remove(s, &self.keys[s as usize]);
+        }
+        for &s in &removed {
+            let id = std::mem::take(&mut self.events[s as usize].id);
+            self.events[s as usize] = SourceEvent {
+                id,
+                ..SourceEvent::default()
+            };
+            self.prepared[s as usize] = self.vacant.clone();
+            self.keys[s as usize] = Keys::default();
+            self.facts[s as usize] = EventFacts::default();
+            self.alive[s as usize] = false;
+        }
+        for ((e, (p, keys)), &s) in upserts.into_iter().zip(prepared).zip(&upsert_slots) {
+            self.blocks.insert(s, &keys);
+            self.facts[s as usize] = self.facts_builder.facts(&e, &p, &self.config);
+            self.events[s as usize] = e;
+            self.prepared[s as usize] = p;
+            self.keys[s as usize] = keys;
+            self.alive[s as usize] = true;
+        }
+        self.blocks
+            .count_pairs(&touched, &self.prepared, &self.config, 1, &mut support);
+        stats.index_ms = ms_since(t);
+
+        // (2) Pair support and scoring.
+        let t = Instant::now();
+        let mut before: FxHashMap<SlotPair, Option<(ScoredPair, Option<AiNote>)>> =
+            FxHashMap::default();
+        let mut touched_slots: FxHashSet<u32> = upsert_slots.iter().copied().collect();
+        touched_slots.extend(removed.iter().copied());
+        let mut added: Vec<(SlotPair, u32)> = Vec::new();
+        for (key, d) in support {
+            if d == 0 {
+                continue;
+            }
+            match self.pairs.get_mut(&key) {
+                Some(rec) => {
+                    let s = i64::from(rec.support) + i64::from(d);
+                    if s > 0 {
+                        rec.support = s as u32;
+                        continue;
+                    }
+                    before.insert(key, Some((rec.fin, rec.ai.clone())));
+                    self.pairs.remove(&key);
+                    self.unlink(key);
+                    touched_slots.extend([key.0, key.1]);
+                }
+                None if d > 0 => added.push((key, d as u32)),
+                None => {}
+            }
+        }
+        let mut to_score: FxHashSet<SlotPair> = added.iter().map(|&(k, _)| k).collect();
+        for &s in &replaced {
+            to_score.extend(self.partners[s as usize].iter().map(|&t| slot_pair(s, t)));
+        }
+        let model = active_model(&self.config, &self.lists);
+        let scored: Vec<(SlotPair, ScoredPair)> = to_score
+            .par_iter()
+            .map(|&(x, y)| {
+                let (lo, hi) = if self.events[x as usize].id < self.events[y as usize].id {
+                    (x, y)
+                } else {
+                    (y, x)
+                };
+                let a = (&self.events[lo as usize], &self.prepared[lo as usize]);
+                let b = (&self.events[hi as usize], &self.prepared[hi as usize]);
+                ((x, y), score_prepared((lo, hi), a, b, &self.config, model))
+            })
+            .collect();
+        stats.pairs_scored = scored.len();
+        for (key, raw) in &scored {
+            match self.pairs.get_mut(key) {
+                Some(rec) => {
+                    before
+                        .entry(*key)
+                        .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+                    rec.raw = *raw;
+                }
+                None => {
+                    before.insert(*key, None);
+                    self.pairs.insert(
+                        *key,
+                        PairRec {
+                            support: 0,
+                            raw: *raw,
+                            eff: *raw,
+                            fin: *raw,
+                            ai: None,
+                        },
+                    );
+                    self.partners[key.0 as usize].push(key.1);
+                    self.partners[key.1 as usize].push(key.0);
+                }
+            }
+        }
+        for (key, n) in added {
+            if let Some(rec) = self.pairs.get_mut(&key) {
+                rec.support = n;
+            }
+        }
+        stats.score_ms = ms_since(t);
+
+        // (3) Verdicts: the effective decision of every pair they or the scores moved.
+        let t = Instant::now();
+        let mut verdict_touch = Touched::default();
+        if let Some(c) = constraints {
+            verdict_touch = self.verdicts.set_constraints(c);
+        }
+        let answer_touch = self.verdicts.add_answers(answers);
+        verdict_touch.ids.extend(answer_touch.ids);
+        verdict_touch.pairs.extend(answer_touch.pairs);
+        touched_slots.extend(
+            verdict_touch
+                .ids
+                .iter()
+                .filter_map(|id| self.alive_slot(id)),
+        );
+        let mut redecide: FxHashSet<SlotPair> = scored.iter().map(|&(k, _)| k).collect();
+        for (a, b) in &verdict_touch.pairs {
+            if let (Some(x), Some(y)) = (self.alive_slot(a), self.alive_slot(b)) {
+                let key = slot_pair(x, y);
+                if self.pairs.contains_key(&key) {
+                    redecide.insert(key);
+                }
+            }
+        }
+        let mut questions = Vec::new();
+        for key in &redecide {
+            let Some(rec) = self.pairs.get(key) else {
+                continue;
+            };
+            let (a, b) = (
+                &self.events[rec.raw.a as usize].id,
+                &self.events[rec.raw.b as usize].id,
+            );
+            let (eff, ai) = self.verdicts.effective(&rec.raw, a, b);
+            if eff.decision == Decision::Ambiguous
+                && !self.verdicts.answered(a, b)
+                && scored_contains(&scored, key)
+            {
+                questions.push((a.clone(), b.clone()));
+            }
+            let old = before
+                .entry(*key)
+                .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+            // A pair the clustering sees as before changes no component (the changed
+            // listing's own component is touched anyway).
+            if old.is_none() || rec.eff != eff {
+                touched_slots.extend([key.0, key.1]);
+            }
+            if let Some(rec) = self.pairs.get_mut(key) {
+                rec.eff = eff;
+                rec.fin = eff;
+                rec.ai = ai;
+            }
+        }
+        questions.sort();
+
+        // (4) The components holding a touched listing, re-clustered.
+        let mut region: FxHashSet<u32> = FxHashSet::default();
+        let mut old_groups: HashMap<Vec<String>, [u8; 32]> = HashMap::new();
+        for &s in &touched_slots {
+            let c = self.component_of[s as usize];
+            if c == NO_COMPONENT {
+                region.insert(s);
+                continue;
+            }
+            if let Some(component) = self.components.remove(&c) {
+                for g in component.groups {
+                    region.extend(g.members.iter().copied());
+                    old_groups.insert(self.ids(&g.members), g.hash);
+                }
+            }
+        }
+        region.retain(|&s| self.alive[s as usize]);
+        for &s in &region {
+            self.component_of[s as usize] = NO_COMPONENT;
+            for &t in &self.partners[s as usize] {
+                let key = slot_pair(s, t);
+                let rec = &self.pairs[&key];
+                before
+                    .entry(key)
+                    .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+            }
+        }
+        for &s in &removed {
+            self.component_of[s as usize] = NO_COMPONENT;
+        }
+        for &s in &region {
+            for &t in &self.partners[s as usize] {
+                if let Some(rec) = self.pairs.get_mut(&slot_pair(s, t)) {
+                    rec.fin = rec.eff;
+                }
+            }
+        }
+        let components = self.components_of(&region);
+        stats.components_reclustered = components.len();
+        stats.listings_reclustered = region.len();
+        let clustered: Vec<_> = {
+            let view = self.view();
+            components
+                .into_par_iter()
+                .map(|members| cluster_component(&view, members))
+                .collect()
+        };
+        for c in &clustered {
+            for &(key, rule) in &c.dropped {
+                if let Some(rec) = self.pairs.get_mut(&key) {
+                    rec.fin.decision = Decision::Ambiguous;
+                    rec.fin.rule = rule;
+                }
+            }
+        }
+        stats.cluster_ms = ms_since(t);
+
+        // (5) Synthesis of the re-clustered groups, and the difference.
+        let t = Instant::now();
+        let synthesized: Vec<Vec<(Group, CanonicalEvent)>> = {
+            let view = self.view();
+            clustered
+                .par_iter()
+                .map(|c| {
+                    c.groups
+                        .iter()
+                        .map(|g| synthesize_group(&view, g.clone(), &c.cut))
+                        .collect()
+                })
+                .collect()
+        };
+        let mut diff = Diff::default();
+        for (c, groups) in clustered.into_iter().zip(synthesized) {
+            let id = self.next_component;
+            self.next_component += 1;
+            for &s in &c.members {
+                self.component_of[s as usize] = id;
+            }
+            let mut kept = Vec::with_capacity(groups.len());
+            for (g, canonical) in groups {
+                stats.groups_synthesized += 1;
+                let members = self.ids(&g.members);
+                let out = |members| GroupOut {
+                    members,
+                    canonical,
+                    content_hash: hex::encode(g.hash),
+                };
+                match old_groups.remove(&members) {
+                    Some(h) if h == g.hash => {}
+                    Some(_) => diff.groups_updated.push(out(members)),
+                    None => diff.groups_created.push(out(members)),
+                }
+                kept.push(g);
+            }
+            self.components.insert(id, Component { groups: kept });
+        }
+        diff.groups_removed = old_groups.into_keys().collect();
+        diff.groups_removed.sort();
+        diff.groups_created
+            .sort_by(|x, y| x.members.cmp(&y.members));
+        diff.groups_updated
+            .sort_by(|x, y| x.members.cmp(&y.members));
+        for (key, old) in before {
+            let now = self.pairs.get(&key);
+            match (old, now) {
+                (None, Some(r)) => diff.decisions_added.push(self.explain(r)),
+                (Some((fin, ai)), Some(r)) if fin != r.fin || ai != r.ai => {
+                    diff.decisions_changed.push(self.explain(r));
+                }
+                (Some((fin, _)), None) => diff.decisions_removed.push((
+                    self.events[fin.a as usize].id.clone(),
+                    self.events[fin.b as usize].id.clone(),
+                )),
+                _ => {}
+            }
+        }
+        let by_ids =
+            |x: &PairDecision, y: &PairDecision| (&x.id_a, &x.id_b).cmp(&(&y.id_a, &y.id_b));
+        diff.decisions_added.sort_by(by_ids);
+        diff.decisions_changed.sort_by(by_ids);
+        diff.decisions_removed.sort();
+        diff.questions = questions;
+        stats.synthesis_ms = ms_since(t);
+        stats.total_ms = ms_since(started);
+        diff.stats = stats;
+        diff
+    }
+
+    /// The slot of an id, allocating one for a new id.
+    fn slot_for(&mut self, id: &str) -> u32 {
+        if let Some(&s) = self.slot_of.get(id) {
+            return s;
+        }
+        let s = self.events.len() as u32;
+        self.slot_of.insert(id.to_string(), s);
+        self.events.push(SourceEvent {
+            id: id.to_string(),
+            ..SourceEvent::default()
+        });
+        self.prepared.push(self.vacant.clone());
+        self.facts.push(EventFacts::default());
+        self.keys.push(Keys::default());
+        self.alive.push(false);
+        self.partners.push(Vec::new());
+        self.component_of.push(NO_COMPONENT);
+        s
+    }
+
+    fn unlink(&mut self, (a, b): SlotPair) {
+        self.partners[a as usize].retain(|&x| x != b);
+        self.partners[b as usize].retain(|&x| x != a);
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            events: &self.events,
+            facts: &self.facts,
+            pairs: &self.pairs,
+            partners: &self.partners,
+            slot_of: &self.slot_of,
+            verdicts: &self.verdicts,
+            config: &self.config,
+        }
+    }
+
+    /// Connected components (match edges and must-links) of the listings in
+    /// `region`, each sorted by id. `region` is a union of old components plus new
+    /// listings, and every changed edge has both ends in it, so no edge leaves it.
+    fn components_of(&self, region: &FxHashSet<u32>) -> Vec<Vec<u32>> {
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        let mut out = Vec::new();
+        let mut start: Vec<u32> = region.iter().copied().collect();
+        start.sort_unstable();
+        for s in start {
+            if !seen.insert(s) {
+                continue;
+            }
+            let mut members = vec![s];
+            let mut stack = vec![s];
+            while let Some(x) = stack.pop() {
+                let matches = self.partners[x as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&y| self.pairs[&slot_pair(x, y)].eff.decision == Decision::Match);
+                let must = self
+                    .verdicts
+                    .must_partners(&self.events[x as usize].id)
+                    .iter()
+                    .filter_map(|id| self.alive_slot(id));
+                let next: Vec<u32> = matches.chain(must).collect();
+                for y in next {
+                    debug_assert!(region.contains(&y), "an edge leaves the region");
+                    if seen.insert(y) {
+                        members.push(y);
+                        stack.push(y);
+                    }
+                }
+            }
+            members.sort_by(|&x, &y| self.events[x as usize].id.cmp(&self.events[y as usize].id));
+            out.push(members);
+        }
+        out
+    }
+}
+
+fn scored_contains(scored: &[(SlotPair, ScoredPair)], key: &SlotPair) -> bool {
+    scored.iter().any(|(k, _)| k == key)
+}
+
+/// One version per id: the last one given (ingest order).
+fn last_version_per_id(events: Vec<SourceEvent>) -> Vec<SourceEvent> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out: Vec<SourceEvent> = events
+        .into_iter()
+        .rev()
+        .filter(|e| seen.insert(e.id.clone()))
+        .collect();
+    out.reverse();
+    out
+}
+
+/// The pair key of two ids, as constraints and answers name pairs.
+pub fn pair_key(a: &str, b: &str) -> (String, String) {
+    id_pair(a, b)
+}
