@@ -182,3 +182,38 @@ fn a_bad_config_value_is_reported_with_its_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("thresholds.low"));
 }
+
+#[test]
+fn bench_incremental_reports_apply_times_per_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rows.json");
+    let out = bin()
+        .args(["bench", "--incremental", "--sizes", "1000"])
+        .args(["--drops", "3", "--drop-size", "20"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let row = &rows[0];
+    assert_eq!(row["drops"], 3);
+    assert_eq!(row["drop_size"], 20);
+    assert!(row["stored"].as_u64().unwrap() > 900, "{row}");
+    for field in ["apply_ms", "score_ms", "blocks_touched", "pairs_scored"] {
+        let (p50, p95) = (
+            row[field]["p50"].as_f64().unwrap(),
+            row[field]["p95"].as_f64().unwrap(),
+        );
+        assert!(p50 > 0.0 && p95 >= p50, "{field}: {row}");
+    }
+    assert!(row["full_run_ms"].as_f64().unwrap() > 0.0);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| stored | drops × size |"), "{table}");
+}

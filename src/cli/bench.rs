@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::bench_incremental as incremental;
 use super::input;
 use crate::generate::{generate, GenerateOptions};
 use crate::matching::{self, MatchingConfig, ReviewConstraints};
@@ -41,6 +42,23 @@ pub struct BenchArgs {
     /// Also report pairwise F1 against the generated truth (costs time and memory).
     #[arg(long)]
     pub evaluate: bool,
+    /// Measure incremental applies instead: per size, hold back `drops` × `drop-size`
+    /// listings, build the state on the rest, then apply them drop by drop.
+    #[arg(long)]
+    pub incremental: bool,
+    #[command(flatten)]
+    pub drops: DropArgs,
+}
+
+/// The drops of the incremental mode.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DropArgs {
+    /// Drops applied per size.
+    #[arg(long, default_value_t = 10)]
+    pub drops: usize,
+    /// Listings per drop.
+    #[arg(long, default_value_t = 50)]
+    pub drop_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +66,10 @@ pub struct BenchRunArgs {
     pub dir: PathBuf,
     #[arg(long)]
     pub evaluate: bool,
+    #[arg(long)]
+    pub incremental: bool,
+    #[command(flatten)]
+    pub drops: DropArgs,
 }
 
 /// Figures of one size, produced by the child process.
@@ -78,25 +100,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark with `cargo run --release -- bench`");
     }
+    if args.incremental {
+        return incremental::run(args, &exe);
+    }
     let mut rows = Vec::new();
     for &n in &args.sizes {
-        let dir = ensure_data(&args.data_dir, n, args.seed, args.density)?;
-        let mut cmd = Command::new(&exe);
-        cmd.arg("bench-run").arg(&dir);
-        if args.evaluate {
-            cmd.arg("--evaluate");
-        }
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run bench child for {n} events"))?;
-        if !out.status.success() {
-            bail!(
-                "bench child for {n} events failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let row: BenchRow =
-            serde_json::from_slice(&out.stdout).context("bench child printed no report")?;
+        let row: BenchRow = child_row(&exe, args, n, &[])?;
         eprintln!(
             "{n:>9} events: pipeline {:.0} ms, peak {:.0} MiB",
             row.pipeline_ms, row.peak_rss_mib
@@ -109,6 +118,31 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the child for size `n` (data generated first if needed) and reads its row.
+pub(super) fn child_row<T: serde::de::DeserializeOwned>(
+    exe: &Path,
+    args: &BenchArgs,
+    n: usize,
+    extra: &[String],
+) -> anyhow::Result<T> {
+    let dir = ensure_data(&args.data_dir, n, args.seed, args.density)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("bench-run").arg(&dir).args(extra);
+    if args.evaluate {
+        cmd.arg("--evaluate");
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run bench child for {n} events"))?;
+    if !out.status.success() {
+        bail!(
+            "bench child for {n} events failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("bench child printed no report")
 }
 
 fn ensure_data(root: &Path, n: usize, seed: u64, density: f64) -> anyhow::Result<PathBuf> {
@@ -134,6 +168,9 @@ fn ensure_data(root: &Path, n: usize, seed: u64, density: f64) -> anyhow::Result
 
 /// The child side: load, run, print one JSON row.
 pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
+    if args.incremental {
+        return incremental::run_child(&args.dir, args.drops);
+    }
     let config = MatchingConfig::default();
     let lists = WordLists::bundled();
     let started = Instant::now();
@@ -178,7 +215,7 @@ pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), 0 when unknown.
-fn peak_rss_mib() -> f64 {
+pub(super) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

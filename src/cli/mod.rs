@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bench;
+mod bench_incremental;
 pub mod config_args;
 pub mod database;
 pub mod dedup;
