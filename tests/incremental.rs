@@ -351,20 +351,20 @@ impl Case<'_> {
     fn step(&mut self, op: &Op, coverage: &mut Coverage) -> Result<(), TestCaseError> {
         let change = self.change(op);
         let diff = if matches!(op, Op::Restart) {
+            // A fresh instance over the same listings, constraints and answers must
+            // compute the catalogue the diffs have built so far.
             let events = self.current.values().cloned().collect();
-            let (state, built) =
-                MatchState::build(events, self.config, self.lists, &self.constraints);
+            let (state, _) = MatchState::build(events, self.config, self.lists, &self.constraints);
             self.state = state;
-            self.persisted = Persisted::default();
-            self.persisted.write(&built)?;
             self.state.apply(Change {
                 answers: self.answers.values().cloned().collect(),
                 ..Change::default()
             })
         } else {
-            self.state.apply(change)
+            let diff = self.state.apply(change);
+            self.persisted.write(&diff)?;
+            diff
         };
-        self.persisted.write(&diff)?;
         let (groups, decisions) = self.full_run();
         let got = self.state.groups();
         prop_assert_eq!(got.len(), groups.len(), "group count after {:?}", op);
@@ -502,7 +502,8 @@ fn an_apply_touches_only_the_changed_listings_neighbourhood() {
     let (config, lists) = (MatchingConfig::default(), WordLists::bundled());
     let (mut state, built) =
         MatchState::build(pool.clone(), &config, &lists, &ReviewConstraints::default());
-    assert_eq!(built.groups_created.len(), state.group_count());
+    assert_eq!(built.groups_synthesized, state.group_count());
+    assert_eq!(built.listings_changed, pool.len());
     let decisions = state.decisions();
     // The listing with the most candidate pairs.
     let mut degree: HashMap<&str, usize> = HashMap::new();

@@ -142,14 +142,17 @@ impl MatchState {
         config: &MatchingConfig,
         lists: &WordLists,
         constraints: &ReviewConstraints,
-    ) -> (Self, Diff) {
+    ) -> (Self, ApplyStats) {
         let mut state = MatchState::new(config, lists);
-        let diff = state.apply(Change {
+        let change = Change {
             upserts: events,
             constraints: Some(constraints.clone()),
             ..Change::default()
-        });
-        (state, diff)
+        };
+        // Everything is new: a diff would be the whole catalogue (see `groups`,
+        // `decisions` for that).
+        let diff = state.apply_with(change, false);
+        (state, diff.stats)
     }
 
     /// Listings in the catalogue.
@@ -228,6 +231,11 @@ impl MatchState {
 
     /// Applies one change and returns what it changed (see the module documentation).
     pub fn apply(&mut self, change: Change) -> Diff {
+        self.apply_with(change, true)
+    }
+
+    /// [`MatchState::apply`]; without `want_diff` only the stats are returned.
+    fn apply_with(&mut self, change: Change, want_diff: bool) -> Diff {
         let started = Instant::now();
         let mut stats = ApplyStats::default();
         let Change {
@@ -313,8 +321,10 @@ impl MatchState {
 
         // (2) Pair support and scoring.
         let t = Instant::now();
-        let mut before: FxHashMap<SlotPair, Option<(ScoredPair, Option<AiNote>)>> =
-            FxHashMap::default();
+        let mut before = Before {
+            on: want_diff,
+            pairs: FxHashMap::default(),
+        };
         let mut touched_slots: FxHashSet<u32> = upsert_slots.iter().copied().collect();
         touched_slots.extend(removed.iter().copied());
         let mut added: Vec<(SlotPair, u32)> = Vec::new();
@@ -329,7 +339,7 @@ impl MatchState {
                         rec.support = s as u32;
                         continue;
                     }
-                    before.insert(key, Some((rec.fin, rec.ai.clone())));
+                    before.keep(key, Some(rec));
                     self.pairs.remove(&key);
                     self.unlink(key);
                     touched_slots.extend([key.0, key.1]);
@@ -357,16 +367,16 @@ impl MatchState {
             })
             .collect();
         stats.pairs_scored = scored.len();
+        let mut new_pairs: FxHashSet<SlotPair> = FxHashSet::default();
         for (key, raw) in &scored {
             match self.pairs.get_mut(key) {
                 Some(rec) => {
-                    before
-                        .entry(*key)
-                        .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+                    before.keep(*key, Some(rec));
                     rec.raw = *raw;
                 }
                 None => {
-                    before.insert(*key, None);
+                    before.keep(*key, None);
+                    new_pairs.insert(*key);
                     self.pairs.insert(
                         *key,
                         PairRec {
@@ -425,16 +435,14 @@ impl MatchState {
             let (eff, ai) = self.verdicts.effective(&rec.raw, a, b);
             if eff.decision == Decision::Ambiguous
                 && !self.verdicts.answered(a, b)
-                && scored_contains(&scored, key)
+                && to_score.contains(key)
             {
                 questions.push((a.clone(), b.clone()));
             }
-            let old = before
-                .entry(*key)
-                .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+            before.keep(*key, Some(rec));
             // A pair the clustering sees as before changes no component (the changed
             // listing's own component is touched anyway).
-            if old.is_none() || rec.eff != eff {
+            if new_pairs.contains(key) || rec.eff != eff {
                 touched_slots.extend([key.0, key.1]);
             }
             if let Some(rec) = self.pairs.get_mut(key) {
@@ -466,10 +474,7 @@ impl MatchState {
             self.component_of[s as usize] = NO_COMPONENT;
             for &t in &self.partners[s as usize] {
                 let key = slot_pair(s, t);
-                let rec = &self.pairs[&key];
-                before
-                    .entry(key)
-                    .or_insert_with(|| Some((rec.fin, rec.ai.clone())));
+                before.keep(key, self.pairs.get(&key));
             }
         }
         for &s in &removed {
@@ -526,6 +531,10 @@ impl MatchState {
             let mut kept = Vec::with_capacity(groups.len());
             for (g, canonical) in groups {
                 stats.groups_synthesized += 1;
+                if !want_diff {
+                    kept.push(g);
+                    continue;
+                }
                 let members = self.ids(&g.members);
                 let out = |members| GroupOut {
                     members,
@@ -547,7 +556,7 @@ impl MatchState {
             .sort_by(|x, y| x.members.cmp(&y.members));
         diff.groups_updated
             .sort_by(|x, y| x.members.cmp(&y.members));
-        for (key, old) in before {
+        for (key, old) in before.pairs {
             let now = self.pairs.get(&key);
             match (old, now) {
                 (None, Some(r)) => diff.decisions_added.push(self.explain(r)),
@@ -650,8 +659,21 @@ impl MatchState {
     }
 }
 
-fn scored_contains(scored: &[(SlotPair, ScoredPair)], key: &SlotPair) -> bool {
-    scored.iter().any(|(k, _)| k == key)
+/// The stored form of every pair an apply may change, taken before its first change
+/// (`None`: the pair is new), for the decision diff.
+struct Before {
+    on: bool,
+    pairs: FxHashMap<SlotPair, Option<(ScoredPair, Option<AiNote>)>>,
+}
+
+impl Before {
+    fn keep(&mut self, key: SlotPair, rec: Option<&PairRec>) {
+        if self.on {
+            self.pairs
+                .entry(key)
+                .or_insert_with(|| rec.map(|r| (r.fin, r.ai.clone())));
+        }
+    }
 }
 
 /// One version per id: the last one given (ingest order).
