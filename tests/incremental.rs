@@ -54,6 +54,9 @@ enum Op {
     Split(usize, usize),
     /// Merge two groups (chosen by index).
     Merge(usize, usize),
+    /// A must-link between a stored listing and a pool listing that may not be
+    /// stored yet (reviewers' links can name listings a later drop brings).
+    LinkAhead(usize, usize),
     /// Dismiss a flagged group (chosen by index).
     Dismiss(usize),
     /// Answer an unanswered ambiguous pair (chosen by index) with a verdict kind.
@@ -73,6 +76,7 @@ fn op(pool: usize) -> impl Strategy<Value = Op> {
         2 => (0..1000usize).prop_map(Op::Dismiss),
         2 => (0..1000usize, 0..4u8).prop_map(|(p, v)| Op::Answer(p, v)),
         1 => Just(Op::Restart),
+        2 => (0..1000usize, 0..pool).prop_map(|(s, p)| Op::LinkAhead(s, p)),
     ]
 }
 
@@ -272,6 +276,13 @@ impl Case<'_> {
                 }
             }
             Op::Restart => {}
+            Op::LinkAhead(i, p) => {
+                if let Some(e) = self.nth_stored(*i) {
+                    let mut c = self.constraints.clone();
+                    c.must_link.push((e.id, self.pool[*p].id.clone()));
+                    change.constraints = Some(c);
+                }
+            }
             Op::Answer(p, kind) => {
                 let open: Vec<PairDecision> = self
                     .state

@@ -414,6 +414,13 @@ impl MatchState {
                 .iter()
                 .filter_map(|id| self.alive_slot(id)),
         );
+        // A listing that (re)appears may complete a reviewer's link named before.
+        for &s in &upsert_slots {
+            let id = &self.events[s as usize].id;
+            let named = self.verdicts.must_partners(id).iter();
+            let named = named.chain(self.verdicts.cannot_partners(id));
+            touched_slots.extend(named.filter_map(|id| self.alive_slot(id)));
+        }
         let mut redecide: FxHashSet<SlotPair> = scored.iter().map(|&(k, _)| k).collect();
         for (a, b) in &verdict_touch.pairs {
             if let (Some(x), Some(y)) = (self.alive_slot(a), self.alive_slot(b)) {
