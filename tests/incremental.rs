@@ -565,3 +565,15 @@ fn an_apply_touches_only_the_changed_listings_neighbourhood() {
             && diff.decisions_removed.is_empty()
     );
 }
+
+/// The other scoring and clustering methods a config can choose.
+#[test]
+fn incremental_equals_full_with_weighted_sum_and_plain_components() {
+    use event_dedup::matching::config::{ClusterMethod, ScoringMethod};
+    let mut config = MatchingConfig::default();
+    config.model.method = ScoringMethod::WeightedSum;
+    config.cluster.method = ClusterMethod::ConnectedComponents;
+    let c = check(&config, 40);
+    assert!(c.multi_member_groups > 0, "{c:?}");
+    assert!(c.ambiguous_pairs > 0, "{c:?}");
+}
