@@ -52,6 +52,8 @@ pub struct IncrementalRow {
     pub full_run_ms: f64,
     /// Building the state on the stored listings (a full match).
     pub build_ms: f64,
+    /// The build's stage times and work.
+    pub build: ApplyStats,
     pub apply_ms: Spread,
     pub index_ms: Spread,
     pub score_ms: Spread,
@@ -77,9 +79,18 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for &n in &args.sizes {
         let row: IncrementalRow = child_row(exe, args, n, &extra)?;
+        let b = &row.build;
         eprintln!(
-            "{:>9} stored: apply p50 {:.1} ms, full run {:.0} ms",
-            row.stored, row.apply_ms.p50, row.full_run_ms
+            "{:>9} stored: apply p50 {:.1} ms, full run {:.0} ms, build {:.0} ms \
+             (index {:.0}, score {:.0}, cluster {:.0}, synthesis {:.0})",
+            row.stored,
+            row.apply_ms.p50,
+            row.full_run_ms,
+            row.build_ms,
+            b.index_ms,
+            b.score_ms,
+            b.cluster_ms,
+            b.synthesis_ms
         );
         rows.push(row);
     }
@@ -119,7 +130,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
 
     let t = Instant::now();
     let stored_count = stored.len();
-    let (mut state, _) = MatchState::build(stored, &config, &lists, &constraints);
+    let (mut state, build) = MatchState::build(stored, &config, &lists, &constraints);
     let build_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let mut stats: Vec<(ApplyStats, usize)> = Vec::new();
@@ -149,6 +160,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
         drop_size: drops.drop_size,
         full_run_ms,
         build_ms,
+        build,
         apply_ms: spread(&|s| s.total_ms),
         index_ms: spread(&|s| s.index_ms),
         score_ms: spread(&|s| s.score_ms),

@@ -4,7 +4,7 @@
 //! Invariant: applying a change and then persisting its diff leaves a catalogue equal
 //! to a full re-match of the same listings, constraints and tie-breaker answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::matching::ReviewConstraints;
 use crate::model::{AiNote, CanonicalEvent, Decision, PairDecision, SourceEvent};
@@ -76,7 +76,7 @@ pub struct Diff {
 }
 
 /// How much work an apply did, and where its time went.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApplyStats {
     pub listings_changed: usize,
     pub blocks_touched: usize,

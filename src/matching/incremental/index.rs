@@ -10,6 +10,7 @@
 //! Invariant: slots are indices into the caller's prepared listings; pairs are
 //! `(lower slot, higher slot)`.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::matching::candidates::{block_pairs, title_day_block_pairs};
@@ -60,27 +61,33 @@ impl BlockIndex {
         sign: i32,
         support: &mut FxHashMap<SlotPair, i32>,
     ) {
-        let mut pairs = Vec::new();
-        for key in &touched.regular {
-            if let Some(members) = self.regular.get(key) {
-                block_pairs(
-                    members,
-                    prepared,
-                    config.blocking.max_block_size,
-                    &mut pairs,
-                );
-            }
-        }
-        if config.blocking.title_day_keys {
-            for key in &touched.title_day {
-                if let Some(members) = self.title_day.get(key) {
-                    let max = config.blocking.max_title_block_size;
-                    title_day_block_pairs(members, prepared, max, &mut pairs);
+        let max = config.blocking.max_block_size;
+        let mut pairs: Vec<SlotPair> = touched
+            .regular
+            .par_iter()
+            .flat_map_iter(|key| {
+                let mut out = Vec::new();
+                if let Some(members) = self.regular.get(key) {
+                    block_pairs(members, prepared, max, &mut out);
                 }
-            }
+                out
+            })
+            .collect();
+        if config.blocking.title_day_keys {
+            let max = config.blocking.max_title_block_size;
+            pairs.par_extend(touched.title_day.par_iter().flat_map_iter(|key| {
+                let mut out = Vec::new();
+                if let Some(members) = self.title_day.get(key) {
+                    title_day_block_pairs(members, prepared, max, &mut out);
+                }
+                out
+            }));
         }
-        for p in pairs {
-            *support.entry(p).or_default() += sign;
+        // Sorting first turns millions of map updates (a build) into one per pair.
+        pairs.par_sort_unstable();
+        support.reserve(pairs.len());
+        for run in pairs.chunk_by(|x, y| x == y) {
+            *support.entry(run[0]).or_default() += sign * run.len() as i32;
         }
     }
 
