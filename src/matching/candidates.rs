@@ -59,22 +59,17 @@ pub fn candidate_pairs(
     keyed.par_sort_unstable();
     keyed.dedup();
     let max_block_size = config.blocking.max_block_size;
-    let mut stats = BlockingStats::default();
-    let mut pairs = Vec::new();
-    let mut members: Vec<u32> = Vec::new();
-    for block in keyed.chunk_by(|x, y| x.0 == y.0) {
-        members.clear();
-        members.extend(block.iter().map(|&(_, idx)| idx));
+    let (mut pairs, mut stats) = for_each_block(&keyed, |members, pairs, stats| {
         stats.keys += 1;
         stats.largest_block = stats.largest_block.max(members.len());
         let before = pairs.len();
-        if block_pairs(&members, prepared, max_block_size, &mut pairs) {
+        if block_pairs(members, prepared, max_block_size, pairs) {
             let n = members.len() as u64;
             stats.blocks_split += 1;
             stats.pairs_avoided_by_guard +=
                 (n * (n - 1) / 2).saturating_sub((pairs.len() - before) as u64);
         }
-    }
+    });
     if config.blocking.title_day_keys {
         let before = pairs.len();
         title_day_pairs(prepared, config.blocking.max_title_block_size, &mut pairs);
@@ -141,12 +136,58 @@ fn title_day_pairs(prepared: &[PreparedEvent], max_block: usize, out: &mut Vec<(
         .collect();
     keyed.par_sort_unstable();
     keyed.dedup();
-    let mut members: Vec<u32> = Vec::new();
-    for block in keyed.chunk_by(|x, y| x.0 == y.0) {
-        members.clear();
-        members.extend(block.iter().map(|&(_, idx)| idx));
-        title_day_block_pairs(&members, prepared, max_block, out);
+    let (pairs, _) = for_each_block(&keyed, |members, pairs, _| {
+        title_day_block_pairs(members, prepared, max_block, pairs);
+    });
+    out.extend(pairs);
+}
+
+/// Blocks per parallel segment of the sorted keys, on average: enough segments to
+/// keep every thread busy, few enough that their buffers stay large.
+const KEYS_PER_SEGMENT: usize = 1 << 14;
+
+/// Calls `f(members, pairs, stats)` for every block of the sorted `(hash, index)` list,
+/// on segments cut at block boundaries in parallel, and concatenates the segments'
+/// pairs in key order and sums their stats. The loop over blocks was the sequential
+/// part of blocking (a million events have millions of keys).
+fn for_each_block<F>(keyed: &[(u64, u32)], f: F) -> (Vec<(u32, u32)>, BlockingStats)
+where
+    F: Fn(&[u32], &mut Vec<(u32, u32)>, &mut BlockingStats) + Sync,
+{
+    let mut bounds = vec![0];
+    while let Some(&start) = bounds.last() {
+        let mut end = (start + KEYS_PER_SEGMENT).min(keyed.len());
+        while end < keyed.len() && keyed[end].0 == keyed[end - 1].0 {
+            end += 1;
+        }
+        bounds.push(end);
+        if end == keyed.len() {
+            break;
+        }
     }
+    let segments: Vec<(Vec<(u32, u32)>, BlockingStats)> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let (mut pairs, mut stats) = (Vec::new(), BlockingStats::default());
+            let mut members: Vec<u32> = Vec::new();
+            for block in keyed[w[0]..w[1]].chunk_by(|x, y| x.0 == y.0) {
+                members.clear();
+                members.extend(block.iter().map(|&(_, idx)| idx));
+                f(&members, &mut pairs, &mut stats);
+            }
+            (pairs, stats)
+        })
+        .collect();
+    let mut pairs = Vec::with_capacity(segments.iter().map(|s| s.0.len()).sum());
+    let mut stats = BlockingStats::default();
+    for (p, s) in segments {
+        pairs.extend(p);
+        stats.keys += s.keys;
+        stats.largest_block = stats.largest_block.max(s.largest_block);
+        stats.blocks_split += s.blocks_split;
+        stats.pairs_avoided_by_guard += s.pairs_avoided_by_guard;
+    }
+    (pairs, stats)
 }
 
 /// The title-day keys of one listing, hashed (see [`title_day_pairs`]).
@@ -241,5 +282,41 @@ fn split_block(
     let generic = (max_block_size / 2).max(2);
     for group in sub.values().filter(|g| g.len() <= generic) {
         all_pairs(group, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cut_into_segments_give_the_pairs_and_stats_of_one_walk() {
+        // Blocks of 1 to 4 members, many segments' worth, so segment bounds fall
+        // inside blocks and must be moved to their ends.
+        let mut keyed = Vec::new();
+        let mut idx = 0u32;
+        for key in 0..30_000u64 {
+            for _ in 0..=(key % 4) {
+                keyed.push((key, idx));
+                idx += 1;
+            }
+        }
+        let (pairs, stats) = for_each_block(&keyed, |members, pairs, stats| {
+            stats.keys += 1;
+            stats.largest_block = stats.largest_block.max(members.len());
+            all_pairs(members, pairs);
+        });
+        let mut want = Vec::new();
+        for block in keyed.chunk_by(|x, y| x.0 == y.0) {
+            let members: Vec<u32> = block.iter().map(|b| b.1).collect();
+            all_pairs(&members, &mut want);
+        }
+        assert!(keyed.len() > 4 * KEYS_PER_SEGMENT);
+        assert_eq!(pairs, want);
+        assert_eq!(stats.keys, 30_000);
+        assert_eq!(stats.largest_block, 4);
+        let (none, empty) = for_each_block(&[], |_, _, _| unreachable!());
+        assert!(none.is_empty());
+        assert_eq!(empty, BlockingStats::default());
     }
 }

@@ -14,7 +14,9 @@
 //! (average linkage). Refused edges are reported so the pipeline can flag the groups
 //! with the reason.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 
 use super::config::ClusterConfig;
 use super::conflicts::{conflict, Conflict, EventFacts};
@@ -44,7 +46,7 @@ struct UnionFind {
     parent: Vec<u32>,
     size: Vec<u32>,
     /// Cannot-link partners of each root's component.
-    forbidden: HashMap<u32, Vec<u32>>,
+    forbidden: FxHashMap<u32, Vec<u32>>,
     /// Each component's members as a circular list (`next[x]` is the member after
     /// `x`): joining two components swaps two links, with no allocation.
     next: Vec<u32>,
@@ -55,7 +57,7 @@ impl UnionFind {
         UnionFind {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
-            forbidden: HashMap::new(),
+            forbidden: FxHashMap::default(),
             next: (0..n as u32).collect(),
         }
     }

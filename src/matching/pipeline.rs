@@ -8,10 +8,11 @@
 //! are collected in index order, so the output is identical whatever the thread count
 //! or the order in which events were loaded (events are sorted by id first).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::candidates::{candidate_pairs, BlockingStats};
@@ -313,7 +314,7 @@ impl ScoredRun {
         let t = Instant::now();
         let (clusters, dropped) = cluster_pairs(&events, &pairs, &facts, config, constraints);
         drop(facts);
-        let mut cut: HashMap<u32, String> = HashMap::new();
+        let mut cut: FxHashMap<u32, String> = FxHashMap::default();
         let mut edges_cut_by_conflict = 0;
         for (e, refusal) in &dropped {
             let rule = match refusal {
@@ -844,7 +845,7 @@ fn synthesize_all(
     events: &[SourceEvent],
     pairs: &[ScoredPair],
     clusters: Vec<Vec<u32>>,
-    cut: &HashMap<u32, String>,
+    cut: &FxHashMap<u32, String>,
     config: &MatchingConfig,
     constraints: &ReviewConstraints,
 ) -> (Vec<Vec<u32>>, Vec<ClusterMeta>, Vec<[u8; 32]>) {
@@ -854,7 +855,7 @@ fn synthesize_all(
             cluster_of[m as usize] = ci as u32;
         }
     }
-    let mut facts: HashMap<u32, ClusterFacts> = HashMap::new();
+    let mut facts: FxHashMap<u32, ClusterFacts> = FxHashMap::default();
     for p in pairs {
         let ci = cluster_of[p.a as usize];
         if ci != cluster_of[p.b as usize] {

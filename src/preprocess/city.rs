@@ -4,7 +4,6 @@
 //! alias of `Wasser`: aliases must never rewrite a city they were not written for.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
@@ -41,7 +40,7 @@ pub fn normalize_place(name: &str) -> String {
 /// Normalized district → normalized municipality.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CityAliases {
-    map: HashMap<String, String>,
+    map: FxHashMap<String, String>,
 }
 
 impl CityAliases {
