@@ -12,11 +12,13 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU64;
 
 use rayon::prelude::*;
 
 use super::config::MatchingConfig;
 use super::prepared::{run_blocking_keys, PreparedEvent};
+use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
 use crate::preprocess::WordLists;
 
@@ -197,27 +199,35 @@ pub(crate) fn title_day_key_hashes(p: &PreparedEvent) -> Vec<u64> {
     if p.days.len() > MAX_TITLE_KEY_DAYS {
         return Vec::new();
     }
-    // The longest word is the most distinctive (ties: the first in order).
-    let Some(token) = p
-        .title
-        .token_set()
-        .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
-        .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
-        .max_by(|a, b| a.len().cmp(&b.len()).then(b.cmp(a)))
-    else {
+    let Some(word_key) = p.title_word_key else {
         return Vec::new();
     };
     let mut keys = Vec::with_capacity(p.days.len() * 2);
     for d in &p.days {
         for day in [Some(d.date), d.date.succ_opt()].into_iter().flatten() {
-            // FxHasher: fixed keys (deterministic) and several times faster than
-            // SipHash on these short keys; a collision only adds a pair.
             let mut h = rustc_hash::FxHasher::default();
-            ("td", token, p.city.as_deref(), day).hash(&mut h);
+            (word_key, day).hash(&mut h);
             keys.push(h.finish());
         }
     }
     keys
+}
+
+/// The word-and-town part of a listing's title-day keys, hashed: its longest title
+/// word (ties: the first in order) with its municipality. `None` when no word is long
+/// enough. Computed once per listing while it is prepared (the title is in cache
+/// then; read back at blocking time it cost a cache miss per listing).
+pub(crate) fn title_word_key(title: &TokenizedText, city: Option<&str>) -> Option<NonZeroU64> {
+    let token = title
+        .token_set()
+        .filter(|t| t.len() >= MIN_TITLE_KEY_CHARS)
+        .filter(|t| !t.bytes().all(|c| c.is_ascii_digit()))
+        .max_by(|a, b| a.len().cmp(&b.len()).then(b.cmp(a)))?;
+    // FxHasher: fixed keys (deterministic) and several times faster than SipHash on
+    // these short keys; a collision only adds a pair.
+    let mut h = rustc_hash::FxHasher::default();
+    ("td", token, city).hash(&mut h);
+    Some(NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN))
 }
 
 /// The pairs of one title-day block (indices into `prepared`, each member once).

@@ -4,8 +4,11 @@
 //! Invariant: a `PreparedEvent` depends only on its source event, the word lists and
 //! the matching config, never on the other events of the run.
 
+use std::num::NonZeroU64;
+
 use chrono::{NaiveDate, NaiveTime};
 
+use super::candidates::title_word_key;
 use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareOn};
 use super::similarity::TokenizedText;
 use crate::model::SourceEvent;
@@ -48,6 +51,9 @@ pub struct PreparedEvent {
     /// read from the id's `pdf-<hex>` part (`input-format.md` §3: the extractor derives
     /// it from the PDF). `None` when the id has another form.
     pub document: Option<Box<str>>,
+    /// The word-and-town part of the title-day blocking keys
+    /// ([`super::candidates::title_word_key`]).
+    pub title_word_key: Option<NonZeroU64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,14 +96,17 @@ impl PreparedEvent {
         let mut categories = event.categories.clone().unwrap_or_default();
         categories.sort();
         categories.dedup();
+        let title = TokenizedText::new(&title_text);
+        let city = municipality(event, lists).map(String::into_boxed_str);
         PreparedEvent {
-            title: TokenizedText::new(&title_text),
+            title_word_key: title_word_key(&title, city.as_deref()),
+            title,
             description,
             venue,
             days: day_times(event, expand),
             categories,
             source_kind: SourceKind::of(&event.source_type),
-            city: municipality(event, lists).map(String::into_boxed_str),
+            city,
             document: document_of(&event.id).map(Box::from),
         }
     }
