@@ -166,12 +166,13 @@ fn figures(state: &MatchState, diff: &Diff) -> RunFigures {
 }
 
 /// Canonical (id, version) by member set, and decisions' run by pair.
-async fn row_versions(
-    pool: &Pool,
-) -> (
+type RowVersions = (
     BTreeMap<Vec<String>, (i32, i32)>,
     BTreeMap<(String, String), i64>,
-) {
+);
+
+/// Reads [`RowVersions`].
+async fn row_versions(pool: &Pool) -> RowVersions {
     let client = pool.get().await.expect("connection");
     let canonicals = client
         .query(
@@ -249,17 +250,7 @@ impl Incremental {
 }
 
 /// Every canonical and decision the diff does not name has the same row as before.
-fn untouched_rows_kept(
-    diff: &Diff,
-    before: &(
-        BTreeMap<Vec<String>, (i32, i32)>,
-        BTreeMap<(String, String), i64>,
-    ),
-    after: &(
-        BTreeMap<Vec<String>, (i32, i32)>,
-        BTreeMap<(String, String), i64>,
-    ),
-) {
+fn untouched_rows_kept(diff: &Diff, before: &RowVersions, after: &RowVersions) {
     let named: BTreeSet<&Vec<String>> = diff
         .groups_created
         .iter()
