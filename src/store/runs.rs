@@ -25,6 +25,9 @@
 //! * The transaction first takes `pg_advisory_xact_lock(CANONICAL_LOCK_KEY)`; review
 //!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
 //!   action never interleave.
+//! * The plan ([`plan`]) and the writer of planned canonicals ([`write_planned`]) are
+//!   shared with [`super::incremental`], which runs them on the canonicals an
+//!   incremental diff names instead of all of them.
 //! * The run row's `finished_at` is stamped by the last statement before the commit
 //!   (database clock), and `duration_ms` is `finished_at - started_at`, so the row
 //!   agrees with itself and with the `run_completed` log record.
