@@ -9,6 +9,12 @@
 //! Usage (release build, quiet machine):
 //! `cargo run --release --example persist_diff -- [stored] [drops] [drop_size]`
 //! (defaults 100000 10 50).
+//!
+//! Measured 2026-12-03 (release, 2-core machine shared with other builds), 100,018
+//! stored, 10 incremental + 3 full drops of 50: `load_changed_since` p50 22 ms /
+//! p95 30 ms, `apply` 5 / 42 ms, `persist_diff` 24 / 37 ms; full path:
+//! `load_all_events` 648 / 745 ms, `matching::run` 1106 / 1110 ms, `persist_run`
+//! 1350 / 1430 ms.
 
 use std::time::Instant;
 
