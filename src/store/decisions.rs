@@ -12,7 +12,7 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::Tier;
+use crate::model::{PairDecision, Tier};
 
 const DECISION_TYPES: &[Type] = &[
     Type::TEXT,
@@ -52,6 +52,75 @@ pub async fn write_decisions(
     result: &PipelineResult,
     run_row_id: i64,
 ) -> Result<u64, StoreError> {
+    stage_decisions(tx, result.pairs.iter().map(|p| result.explain(p))).await?;
+    // A row whose pair is gone or whose content differs in any column goes...
+    tx.execute(
+        &format!(
+            "DELETE FROM match_decisions d
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM incoming_decisions i
+                 WHERE i.source_event_id_a = d.source_event_id_a
+                   AND i.source_event_id_b = d.source_event_id_b
+                   AND ({}) IS NOT DISTINCT FROM ({}))",
+            decision_content("i"),
+            decision_content("d"),
+        ),
+        &[],
+    )
+    .await?;
+    // ...and every pair without a row (new, or just deleted as changed) is inserted.
+    insert_staged(tx, run_row_id).await
+}
+
+/// Applies an incremental run's decision diff: `upserts` (added and changed pairs)
+/// replace their rows where the content differs or insert them, `removed` pairs are
+/// deleted; every other row is neither read nor written. The rows end as
+/// [`write_decisions`] of the equivalent full run leaves them (an unchanged content
+/// keeps its row). Returns the rows written.
+pub async fn write_decision_diff(
+    tx: &Transaction<'_>,
+    upserts: &[PairDecision],
+    removed: &[(String, String)],
+    run_row_id: i64,
+) -> Result<u64, StoreError> {
+    if !removed.is_empty() {
+        let (a, b): (Vec<&str>, Vec<&str>) = removed
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .unzip();
+        tx.execute(
+            "DELETE FROM match_decisions d
+             USING unnest($1::text[], $2::text[]) AS r(a, b)
+             WHERE d.source_event_id_a = r.a COLLATE \"C\"
+               AND d.source_event_id_b = r.b COLLATE \"C\"",
+            &[&a, &b],
+        )
+        .await?;
+    }
+    if upserts.is_empty() {
+        return Ok(0);
+    }
+    stage_decisions(tx, upserts.iter().cloned()).await?;
+    tx.execute(
+        &format!(
+            "DELETE FROM match_decisions d USING incoming_decisions i
+             WHERE i.source_event_id_a = d.source_event_id_a
+               AND i.source_event_id_b = d.source_event_id_b
+               AND ({}) IS DISTINCT FROM ({})",
+            decision_content("i"),
+            decision_content("d"),
+        ),
+        &[],
+    )
+    .await?;
+    insert_staged(tx, run_row_id).await
+}
+
+/// Creates `incoming_decisions` (dropped at commit) and bulk-copies `decisions` into it.
+async fn stage_decisions(
+    tx: &Transaction<'_>,
+    decisions: impl Iterator<Item = PairDecision>,
+) -> Result<u64, StoreError> {
     tx.batch_execute(
         "CREATE TEMPORARY TABLE incoming_decisions (
              source_event_id_a text COLLATE \"C\" NOT NULL,
@@ -71,25 +140,14 @@ pub async fn write_decisions(
          ) ON COMMIT DROP",
     )
     .await?;
-    copy_decisions(tx, result).await?;
+    let copied = copy_decisions(tx, decisions).await?;
     tx.batch_execute("ANALYZE incoming_decisions").await?;
-    // A row whose pair is gone or whose content differs in any column goes...
-    tx.execute(
-        &format!(
-            "DELETE FROM match_decisions d
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM incoming_decisions i
-                 WHERE i.source_event_id_a = d.source_event_id_a
-                   AND i.source_event_id_b = d.source_event_id_b
-                   AND ({}) IS NOT DISTINCT FROM ({}))",
-            decision_content("i"),
-            decision_content("d"),
-        ),
-        &[],
-    )
-    .await?;
-    // ...and every pair without a row (new, or just deleted as changed) is inserted.
-    let written = tx
+    Ok(copied)
+}
+
+/// Inserts every staged pair that has no row (new, or just deleted as changed).
+async fn insert_staged(tx: &Transaction<'_>, run_row_id: i64) -> Result<u64, StoreError> {
+    Ok(tx
         .execute(
             &format!(
                 "INSERT INTO match_decisions (source_event_id_a, source_event_id_b,
@@ -104,13 +162,14 @@ pub async fn write_decisions(
             ),
             &[&run_row_id],
         )
-        .await?;
-    Ok(written)
+        .await?)
 }
 
-/// Bulk-copies every candidate pair of the run with its explanation into
-/// `incoming_decisions`.
-async fn copy_decisions(tx: &Transaction<'_>, result: &PipelineResult) -> Result<u64, StoreError> {
+/// Bulk-copies decisions with their explanations into `incoming_decisions`.
+async fn copy_decisions(
+    tx: &Transaction<'_>,
+    decisions: impl Iterator<Item = PairDecision>,
+) -> Result<u64, StoreError> {
     let sink = tx
         .copy_in(
             "COPY incoming_decisions (source_event_id_a, source_event_id_b, combined_score,
@@ -121,8 +180,7 @@ async fn copy_decisions(tx: &Transaction<'_>, result: &PipelineResult) -> Result
         .await?;
     let writer = BinaryCopyInWriter::new(sink, DECISION_TYPES);
     pin_mut!(writer);
-    for p in &result.pairs {
-        let d = result.explain(p);
+    for d in decisions {
         let weights = Json(&d.weights);
         let ai_reasoning = d.ai.as_ref().map(|n| n.reasoning.as_str());
         let ai_confidence = d.ai.as_ref().map(|n| n.confidence);

@@ -10,6 +10,8 @@
 //! * [`canonical`] - the one writer of canonical rows and their source links (runs
 //!   and review actions).
 //! * [`decisions`] - pair decisions: written by diff per run, read by the API.
+//! * [`incremental`] - persist an incremental run's diff (only what it names).
+//! * [`changes`] - the listings committed since a run's ingest mark.
 //! * [`review`] - review constraints and audit rows; the review queue.
 //! * [`review_actions`] - split, merge and dismissals, one transaction each.
 //! * [`llm`] - the tie-breaker's answer cache and usage rows.
@@ -25,12 +27,14 @@
 
 pub mod canonical;
 pub mod catalogue;
+pub mod changes;
 pub mod config;
 pub mod coverage;
 pub mod decisions;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod incremental;
 pub mod llm;
 pub mod missed;
 pub mod pool;
@@ -39,6 +43,7 @@ pub mod review_actions;
 pub mod runs;
 pub mod test_support;
 
+pub use changes::{ingest_mark, load_changed_since, ChangedListings, IngestMark};
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
 pub use coverage::needs_catch_up;
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
@@ -47,9 +52,10 @@ pub use events::{
     ingest_file, insert_file, is_completed, load_all_events, load_events_by_ids,
     record_failed_file, record_rejection, FileOutcome, UpdatedEvent,
 };
+pub use incremental::persist_diff;
 pub use pool::{build_pool, migrate};
 pub use review::{add_pair_constraint, add_reviewed_set, load_constraints, PairConstraint};
 pub use runs::{
     begin_run_snapshot, lock_canonical_state, persist_run, record_failed_run, PersistSummary,
-    RunInfo, CANONICAL_LOCK_KEY,
+    RunFigures, RunInfo, CANONICAL_LOCK_KEY,
 };

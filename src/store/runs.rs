@@ -25,6 +25,9 @@
 //! * The transaction first takes `pg_advisory_xact_lock(CANONICAL_LOCK_KEY)`; review
 //!   writes take the same lock ([`lock_canonical_state`]), so a run and a review
 //!   action never interleave.
+//! * The plan ([`plan`]) and the writer of planned canonicals ([`write_planned`]) are
+//!   shared with [`super::incremental`], which runs them on the canonicals an
+//!   incremental diff names instead of all of them.
 //! * The run row's `finished_at` is stamped by the last statement before the commit
 //!   (database clock), and `duration_ms` is `finished_at - started_at`, so the row
 //!   agrees with itself and with the `run_completed` log record.
@@ -41,7 +44,7 @@ use super::decisions;
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
-use crate::model::{Trigger, UsageSummary};
+use crate::model::{CanonicalEvent, Trigger, UsageSummary};
 
 /// Opens the read-only, repeatable-read transaction a matching run reads its input
 /// in (config, events with their dates, review constraints): files keep committing
@@ -111,7 +114,7 @@ pub async fn lock_canonical_state(tx: &Transaction<'_>) -> Result<(), StoreError
 
 /// How one new cluster relates to the stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
+pub(super) enum Plan {
     Unchanged(i32),
     Changed(i32),
     New,
@@ -137,8 +140,62 @@ pub async fn persist_run(
         .collect();
     let (plans, removed) = plan(&members, &hashes, &stored);
 
+    let run_row_id = insert_run_row(&tx, &RunFigures::of_result(result)?, run).await?;
+    let written = write_planned(&tx, &plans, &removed, &members, &hashes, |i| {
+        result.canonical(i)
+    })
+    .await?;
+
+    let decisions_written = decisions::write_decisions(&tx, result, run_row_id).await?;
+
+    let summary = written.summary(run_row_id, removed.len(), decisions_written);
+    finish_run_row(&tx, &summary).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// What [`write_planned`] did: the id of every planned cluster and how they split.
+pub(super) struct Written {
+    canonical_ids: Vec<i32>,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+impl Written {
+    pub(super) fn summary(
+        self,
+        processing_run_id: i64,
+        removed: usize,
+        decisions_written: u64,
+    ) -> PersistSummary {
+        PersistSummary {
+            processing_run_id,
+            canonical_ids: self.canonical_ids,
+            created: self.created,
+            updated: self.updated,
+            unchanged: self.unchanged,
+            removed,
+            decisions_written,
+        }
+    }
+}
+
+/// Carries out the [`plan`] of a run or of an incremental diff: deletes the
+/// `removed` canonicals, updates changed clusters in place, inserts new ones with
+/// ids drawn up front, and rewrites membership only for those (a member that stays
+/// keeps its row). `canonical(i)` synthesizes cluster `i` when it is written, so a
+/// large run never holds them all.
+pub(super) async fn write_planned(
+    tx: &Transaction<'_>,
+    plans: &[Plan],
+    removed: &[i32],
+    members: &[Vec<&str>],
+    hashes: &[String],
+    canonical: impl Fn(usize) -> CanonicalEvent,
+) -> Result<Written, StoreError> {
     let new_count = plans.iter().filter(|p| matches!(p, Plan::New)).count();
-    let mut fresh_ids = canonical::allocate_ids(&tx, new_count).await?.into_iter();
+    let mut fresh_ids = canonical::allocate_ids(tx, new_count).await?.into_iter();
     let mut canonical_ids = Vec::with_capacity(plans.len());
     let (mut changed, mut created, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
     for (i, p) in plans.iter().enumerate() {
@@ -161,14 +218,12 @@ pub async fn persist_run(
         canonical_ids.push(id);
     }
 
-    let run_row_id = insert_run_row(&tx, result, run).await?;
-
-    canonical::delete_canonicals(&tx, &removed).await?;
+    canonical::delete_canonicals(tx, removed).await?;
     let rewritten: Vec<usize> = changed.iter().chain(&created).copied().collect();
-    let (member_cids, member_sids) = membership(result, &canonical_ids, &rewritten);
+    let (member_cids, member_sids) = membership(members, &canonical_ids, &rewritten);
     if !changed.is_empty() {
         let changed_ids: Vec<i32> = changed.iter().map(|&i| canonical_ids[i]).collect();
-        canonical::prune_links(&tx, &changed_ids, &member_cids, &member_sids).await?;
+        canonical::prune_links(tx, &changed_ids, &member_cids, &member_sids).await?;
     }
     if !rewritten.is_empty() {
         let staged: Vec<(usize, bool)> = changed
@@ -176,31 +231,21 @@ pub async fn persist_run(
             .map(|&i| (i, false))
             .chain(created.iter().map(|&i| (i, true)))
             .collect();
-        // Synthesized one at a time while copying: a large run never holds them all.
         let rows = staged.into_iter().map(|(i, is_new)| CanonicalWrite {
             id: canonical_ids[i],
-            event: result.canonical(i),
+            event: canonical(i),
             content_hash: &hashes[i],
             is_new,
         });
-        canonical::write_canonicals(&tx, rows, Rewrite::Run).await?;
-        canonical::link_sources(&tx, &member_cids, &member_sids).await?;
+        canonical::write_canonicals(tx, rows, Rewrite::Run).await?;
+        canonical::link_sources(tx, &member_cids, &member_sids).await?;
     }
-
-    let decisions_written = decisions::write_decisions(&tx, result, run_row_id).await?;
-
-    let summary = PersistSummary {
-        processing_run_id: run_row_id,
+    Ok(Written {
         canonical_ids,
         created: created.len(),
         updated: changed.len(),
         unchanged,
-        removed: removed.len(),
-        decisions_written,
-    };
-    finish_run_row(&tx, &summary).await?;
-    tx.commit().await?;
-    Ok(summary)
+    })
 }
 
 /// Records a run whose pipeline or persistence failed (own statement, outside the
@@ -247,7 +292,7 @@ pub async fn recent_runs(
 
 /// Stored canonicals: content hash and member ids per id, and the owning canonical
 /// per source id.
-struct Stored {
+pub(super) struct Stored {
     hash: HashMap<i32, String>,
     owner: HashMap<String, i32>,
     /// Sorted member ids per canonical (loaded in id order).
@@ -255,29 +300,65 @@ struct Stored {
 }
 
 async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
-    let mut stored = Stored {
-        hash: HashMap::new(),
-        owner: HashMap::new(),
-        members: HashMap::new(),
-    };
-    for row in tx
+    let canonicals = tx
         .query("SELECT id, content_hash FROM canonical_events", &[])
-        .await?
-    {
-        stored
-            .hash
-            .insert(get(&row, "id")?, get(&row, "content_hash")?);
-    }
-    for row in tx
+        .await?;
+    let links = tx
         .query(
             "SELECT canonical_event_id, source_event_id FROM canonical_event_sources
              ORDER BY source_event_id",
             &[],
         )
-        .await?
-    {
-        let source: String = get(&row, "source_event_id")?;
-        let canonical: i32 = get(&row, "canonical_event_id")?;
+        .await?;
+    stored_from_rows(&canonicals, &links)
+}
+
+/// [`Stored`] restricted to the canonicals that hold any of `sources` (all their
+/// members, not only those named): what an incremental diff can touch. A canonical
+/// holding none of them is neither read nor written.
+pub(super) async fn load_stored_holding(
+    tx: &Transaction<'_>,
+    sources: &[&str],
+) -> Result<Stored, StoreError> {
+    let canonicals = tx
+        .query(
+            "SELECT c.id, c.content_hash FROM canonical_events c
+             WHERE c.id IN (SELECT canonical_event_id FROM canonical_event_sources
+                            WHERE source_event_id = ANY($1::text[]))",
+            &[&sources],
+        )
+        .await?;
+    let ids = canonicals
+        .iter()
+        .map(|r| get::<i32>(r, "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let links = tx
+        .query(
+            "SELECT canonical_event_id, source_event_id FROM canonical_event_sources
+             WHERE canonical_event_id = ANY($1) ORDER BY source_event_id",
+            &[&ids],
+        )
+        .await?;
+    stored_from_rows(&canonicals, &links)
+}
+
+fn stored_from_rows(
+    canonicals: &[tokio_postgres::Row],
+    links: &[tokio_postgres::Row],
+) -> Result<Stored, StoreError> {
+    let mut stored = Stored {
+        hash: HashMap::new(),
+        owner: HashMap::new(),
+        members: HashMap::new(),
+    };
+    for row in canonicals {
+        stored
+            .hash
+            .insert(get(row, "id")?, get(row, "content_hash")?);
+    }
+    for row in links {
+        let source: String = get(row, "source_event_id")?;
+        let canonical: i32 = get(row, "canonical_event_id")?;
         stored
             .members
             .entry(canonical)
@@ -290,7 +371,11 @@ async fn load_stored(tx: &Transaction<'_>) -> Result<Stored, StoreError> {
 
 /// Matches new clusters to stored canonicals; returns one plan per cluster and the
 /// stored ids left without a cluster (sorted).
-fn plan(members: &[Vec<&str>], hashes: &[String], stored: &Stored) -> (Vec<Plan>, Vec<i32>) {
+pub(super) fn plan(
+    members: &[Vec<&str>],
+    hashes: &[String],
+    stored: &Stored,
+) -> (Vec<Plan>, Vec<i32>) {
     // (overlap, stored id, cluster index) for every pair sharing a member.
     let mut candidates: Vec<(usize, i32, usize)> = Vec::new();
     for (ci, ids) in members.iter().enumerate() {
@@ -343,14 +428,14 @@ fn plan(members: &[Vec<&str>], hashes: &[String], stored: &Stored) -> (Vec<Plan>
 
 /// (canonical id, source id) of every member of the given clusters.
 fn membership(
-    result: &PipelineResult,
+    members: &[Vec<&str>],
     canonical_ids: &[i32],
     clusters: &[usize],
 ) -> (Vec<i32>, Vec<String>) {
     let mut cids = Vec::new();
     let mut sids = Vec::new();
     for &i in clusters {
-        for id in result.member_ids(i) {
+        for id in &members[i] {
             cids.push(canonical_ids[i]);
             sids.push(id.to_string());
         }
@@ -358,15 +443,41 @@ fn membership(
     (cids, sids)
 }
 
-async fn insert_run_row(
+/// The catalogue figures a run row records (`processing_runs`): a full run takes
+/// them from its pipeline stats, an incremental one from its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFigures {
+    pub events: usize,
+    pub candidate_pairs: usize,
+    pub matches: usize,
+    pub ambiguous: usize,
+    pub flagged: usize,
+    /// Stored as `processing_runs.stats` (the run's own stats object).
+    pub stats: serde_json::Value,
+}
+
+impl RunFigures {
+    fn of_result(result: &PipelineResult) -> Result<Self, StoreError> {
+        let s = &result.stats;
+        Ok(RunFigures {
+            events: s.events,
+            candidate_pairs: s.candidate_pairs,
+            matches: s.matches,
+            ambiguous: s.ambiguous,
+            flagged: s.flagged,
+            stats: serde_json::to_value(s).map_err(|e| StoreError::Invalid(e.to_string()))?,
+        })
+    }
+}
+
+pub(super) async fn insert_run_row(
     tx: &Transaction<'_>,
-    result: &PipelineResult,
+    s: &RunFigures,
     run: &RunInfo,
 ) -> Result<i64, StoreError> {
-    let s = &result.stats;
     let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let stats = serde_json::to_value(s).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let stats = &s.stats;
     let ai_usage = run
         .ai_usage
         .as_ref()
@@ -390,7 +501,7 @@ async fn insert_run_row(
                 &as_i64(s.matches),
                 &as_i64(s.ambiguous),
                 &as_i32(s.flagged),
-                &stats,
+                stats,
                 &ai_usage,
             ],
         )
@@ -398,7 +509,10 @@ async fn insert_run_row(
     get(&row, "id")
 }
 
-async fn finish_run_row(tx: &Transaction<'_>, summary: &PersistSummary) -> Result<(), StoreError> {
+pub(super) async fn finish_run_row(
+    tx: &Transaction<'_>,
+    summary: &PersistSummary,
+) -> Result<(), StoreError> {
     let as_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     // `now()` is the transaction's start, before the persistence work: the run would
     // look finished before it wrote anything. `clock_timestamp()` is this statement's
