@@ -112,9 +112,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         );
         rows.push(row);
     }
-    println!("{}", render(&rows));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)?)
+    print_report(&render(&rows), &rows, args.json.as_deref())
+}
+
+/// Prints a report's table and writes its rows as JSON when asked to.
+pub(super) fn print_report<T: serde::Serialize>(
+    table: &str,
+    rows: &[T],
+    json: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    println!("{table}");
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(rows)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)

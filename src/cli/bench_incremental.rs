@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use super::bench::{child_row, peak_rss_mib, BenchArgs, DropArgs};
@@ -94,12 +94,7 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
         );
         rows.push(row);
     }
-    println!("{}", render(&rows));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    super::bench::print_report(&render(&rows), &rows, args.json.as_deref())
 }
 
 /// The child side: load, hold back the drops, build, apply, then time a full run.
