@@ -161,16 +161,8 @@ pub async fn merge(
     let guard = client.transaction().await?;
     let tx: &Transaction<'_> = &guard;
     lock_canonical_state(tx).await?;
-    if !canonical::lock_canonical(tx, donor).await? {
-        return Err(ActionError::NotFound(format!(
-            "Source canonical {donor} not found"
-        )));
-    }
-    if !canonical::lock_canonical(tx, target).await? {
-        return Err(ActionError::NotFound(format!(
-            "Target canonical {target} not found"
-        )));
-    }
+    lock_existing(tx, donor, "Source canonical").await?;
+    lock_existing(tx, target, "Target canonical").await?;
     let donor_members = canonical::members(tx, donor).await?;
     let target_members = canonical::members(tx, target).await?;
     // Links are unique per source: remove the donor's before re-linking to the target.
@@ -243,11 +235,7 @@ pub async fn dismiss_pair(
     let tx: &Transaction<'_> = &guard;
     lock_canonical_state(tx).await?;
     for id in [a, b] {
-        if !canonical::lock_canonical(tx, id).await? {
-            return Err(ActionError::NotFound(format!(
-                "Canonical event {id} not found"
-            )));
-        }
+        lock_existing(tx, id, "Canonical event").await?;
     }
     let members_a = canonical::members(tx, a).await?;
     let members_b = canonical::members(tx, b).await?;
@@ -266,6 +254,15 @@ pub async fn dismiss_pair(
 
 /// The canonical `id` re-synthesized over `members` from the stored source events,
 /// as a review leaves it.
+/// Locks canonical `id` for the action, or answers that `what {id}` does not exist.
+async fn lock_existing(tx: &Transaction<'_>, id: i32, what: &str) -> Result<(), ActionError> {
+    if canonical::lock_canonical(tx, id).await? {
+        Ok(())
+    } else {
+        Err(ActionError::NotFound(format!("{what} {id} not found")))
+    }
+}
+
 async fn resynthesized(
     tx: &Transaction<'_>,
     id: i32,
