@@ -18,16 +18,7 @@ pub struct PairSignals {
     pub geo: geo::PairGeo,
 }
 
-/// Scores all four signals of a pair.
-pub fn score_pair(
-    a: (&SourceEvent, &PreparedEvent),
-    b: (&SourceEvent, &PreparedEvent),
-    config: &MatchingConfig,
-) -> SignalScores {
-    pair_signals(a, b, config).scores
-}
-
-/// [`score_pair`], keeping the pair's geometry.
+/// Scores all four signals of a pair, keeping the pair's geometry.
 pub fn pair_signals(
     a: (&SourceEvent, &PreparedEvent),
     b: (&SourceEvent, &PreparedEvent),
