@@ -351,9 +351,12 @@ async fn keyboard_flow_returns_focus_moves_on_and_bulk_dismisses() {
     press(&ui, "\u{E00C}").await;
     ui.browser
         .wait_js(
-            "focus back on the row",
+            "focus back on the row, its dismiss button enabled again",
+            // The browser restores focus when the dialog closes; the page re-enables
+            // the button on the dialog's `close` event, a task later.
             &format!(
-                "!document.querySelector('dialog[open]') && {ACTIVE} === 'TR:{}'",
+                "!document.querySelector('dialog[open]') && {ACTIVE} === 'TR:{0}' \
+                 && !document.querySelector(\"[data-dismiss='{0}']\").disabled",
                 ids[0]
             ),
         )
