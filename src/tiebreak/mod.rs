@@ -25,7 +25,10 @@ pub mod secret;
 pub mod usage;
 
 pub use client::{ChatClient, DEFAULT_BASE_URL};
-pub use resolve::{resolve, RetryPolicy, Tiebreaker};
+pub use resolve::{
+    answers_of, resolve, resolve_questions, verdict_of, wants_answer, Question, RetryPolicy,
+    Tiebreaker,
+};
 pub use secret::{ApiKey, EncryptionKey, SecretError};
 pub use usage::UsageSummary;
 

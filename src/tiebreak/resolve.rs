@@ -1,5 +1,7 @@
 //! Asking the model about the ambiguous pairs of one run (`matching.md` §5.4,
-//! storage-and-api.md §9) and applying its answers to the [`ScoredRun`].
+//! storage-and-api.md §9) and applying its answers: to a full run's [`ScoredRun`]
+//! ([`resolve`]) or, as [`TieAnswer`]s, to the incremental matcher's state
+//! ([`resolve_questions`], only the pairs a change newly left ambiguous).
 //!
 //! Order of work: select the pairs in the score band → cache lookup (one query) →
 //! ask the rest with at most `ai.max_concurrent_requests` in flight, each request
@@ -28,10 +30,11 @@ use super::client::{CallError, ChatClient, ChatRequest, ModelAnswer, Usage};
 use super::prompt::{user_message, SYSTEM_MESSAGE};
 use super::usage::{estimated_cost, new_batch_id, UsageRow, UsageSummary};
 use crate::matching::config::AiConfig;
-use crate::matching::ScoredRun;
+use crate::matching::incremental::{TieAnswer, Verdict};
+use crate::matching::{ScoredPair, ScoredRun};
 use crate::metrics::metrics;
 use crate::model::llm::LlmLedger;
-use crate::model::{AiNote, Decision, DecisionRule, Tier};
+use crate::model::{AiNote, Decision, DecisionRule, SourceEvent, Tier};
 
 /// Retries of transient failures (storage spec §9: up to 4) and their backoff.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +93,46 @@ struct Asked {
     attempted: bool,
 }
 
+/// One pair to ask about: its listings (`a`'s id first) and its scored form (after
+/// the review constraints).
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'e> {
+    pub a: &'e SourceEvent,
+    pub b: &'e SourceEvent,
+    pub pair: &'e ScoredPair,
+}
+
+/// The model's usable answer on question `index`, already mapped to its effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub index: usize,
+    pub verdict: Verdict,
+    pub note: AiNote,
+}
+
+/// Whether the tie-breaker is asked about a pair at all: ambiguous and inside the
+/// configured score band.
+pub fn wants_answer(p: &ScoredPair, config: &AiConfig) -> bool {
+    p.decision == Decision::Ambiguous
+        && config.min_combined_score <= p.combined
+        && p.combined <= config.max_combined_score
+}
+
+/// The effect of an answer (`matching.md` §5.4): a confident `same` / `different`
+/// decides, a less confident one only marks the tier, any other text is unexpected.
+pub fn verdict_of(decision: &str, confidence: f64, config: &AiConfig) -> Verdict {
+    let decided = match decision {
+        "same" => Decision::Match,
+        "different" => Decision::NoMatch,
+        _ => return Verdict::Unexpected,
+    };
+    if confidence < config.confidence_threshold {
+        Verdict::LowConfidence
+    } else {
+        Verdict::Resolved(decided)
+    }
+}
+
 /// Asks about the ambiguous pairs in the band and applies the answers to `run`.
 pub async fn resolve(
     run: &mut ScoredRun,
@@ -97,6 +140,95 @@ pub async fn resolve(
     tiebreaker: &Tiebreaker,
     ledger: &impl LlmLedger,
 ) -> UsageSummary {
+    let selected: Vec<usize> = (0..run.pairs.len())
+        .filter(|&i| wants_answer(&run.pairs[i], config))
+        .collect();
+    let (answers, summary) = {
+        let questions: Vec<Question<'_>> = selected
+            .iter()
+            .map(|&i| {
+                let p = &run.pairs[i];
+                Question {
+                    a: &run.events[p.a as usize],
+                    b: &run.events[p.b as usize],
+                    pair: p,
+                }
+            })
+            .collect();
+        ask(&questions, config, tiebreaker, ledger).await
+    };
+    for answer in answers {
+        let index = selected[answer.index];
+        let pair = &mut run.pairs[index];
+        match answer.verdict {
+            Verdict::Unexpected => pair.tier = Tier::AiUnexpected,
+            Verdict::LowConfidence => pair.tier = Tier::AiLowConfidence,
+            Verdict::Resolved(decision) => {
+                pair.decision = decision;
+                pair.tier = Tier::Ai;
+                pair.rule = DecisionRule::Llm;
+            }
+        }
+        run.ai_notes.insert(index, answer.note);
+    }
+    summary
+}
+
+/// Asks about `questions` (those outside the band or not ambiguous are skipped) and
+/// returns the answers as the incremental matcher takes them.
+pub async fn resolve_questions(
+    questions: &[Question<'_>],
+    config: &AiConfig,
+    tiebreaker: &Tiebreaker,
+    ledger: &impl LlmLedger,
+) -> (Vec<TieAnswer>, UsageSummary) {
+    let selected: Vec<Question<'_>> = questions
+        .iter()
+        .filter(|q| wants_answer(q.pair, config))
+        .copied()
+        .collect();
+    let (answers, summary) = ask(&selected, config, tiebreaker, ledger).await;
+    let answers = answers
+        .into_iter()
+        .map(|answer| {
+            let q = &selected[answer.index];
+            TieAnswer {
+                id_a: q.a.id.clone(),
+                id_b: q.b.id.clone(),
+                verdict: answer.verdict,
+                note: answer.note,
+            }
+        })
+        .collect();
+    (answers, summary)
+}
+
+/// The answers a finished tie-breaker step left on a scored run, as the incremental
+/// matcher takes them (so a state built from the same input agrees with the run).
+pub fn answers_of(run: &ScoredRun, config: &AiConfig) -> Vec<TieAnswer> {
+    run.ai_notes
+        .iter()
+        .filter_map(|(&i, note)| {
+            let p = run.pairs.get(i)?;
+            Some(TieAnswer {
+                id_a: run.events[p.a as usize].id.clone(),
+                id_b: run.events[p.b as usize].id.clone(),
+                verdict: verdict_of(&note.answer, note.confidence, config),
+                note: note.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Asks about every question (cache first, then the model within the budget) and
+/// returns the usable answers with the step's usage summary; records usage and new
+/// cache rows. Every question is expected to be [`wants_answer`].
+async fn ask(
+    questions: &[Question<'_>],
+    config: &AiConfig,
+    tiebreaker: &Tiebreaker,
+    ledger: &impl LlmLedger,
+) -> (Vec<Answer>, UsageSummary) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(config.budget_seconds);
     let mut summary = UsageSummary {
@@ -104,30 +236,16 @@ pub async fn resolve(
         model: config.model.clone(),
         ..UsageSummary::default()
     };
-    let selected: Vec<usize> = run
-        .pairs
+    summary.candidates = questions.len() as u64;
+    let jobs: Vec<Job> = questions
         .iter()
         .enumerate()
-        .filter(|(_, p)| {
-            p.decision == Decision::Ambiguous
-                && config.min_combined_score <= p.combined
-                && p.combined <= config.max_combined_score
-        })
-        .map(|(i, _)| i)
-        .collect();
-    summary.candidates = selected.len() as u64;
-    let jobs: Vec<Job> = selected
-        .iter()
-        .map(|&index| {
-            let p = &run.pairs[index];
-            let (a, b) = (&run.events[p.a as usize], &run.events[p.b as usize]);
-            Job {
-                index,
-                hash: cache::pair_hash(a, b),
-                id_a: a.id.clone(),
-                id_b: b.id.clone(),
-                user: user_message(a, b, p),
-            }
+        .map(|(index, q)| Job {
+            index,
+            hash: cache::pair_hash(q.a, q.b),
+            id_a: q.a.id.clone(),
+            id_b: q.b.id.clone(),
+            user: user_message(q.a, q.b, q.pair),
         })
         .collect();
 
@@ -136,6 +254,7 @@ pub async fn resolve(
     } else {
         HashMap::new()
     };
+    let mut answers: Vec<Answer> = Vec::new();
     let mut rows: Vec<UsageRow> = Vec::new();
     let mut to_ask = Vec::new();
     for job in jobs {
@@ -146,7 +265,7 @@ pub async fn resolve(
                     confidence: hit.confidence,
                     reasoning: hit.reasoning.clone(),
                 };
-                apply(run, job.index, &answer, &hit.model, config, &mut summary);
+                answers.push(mapped(job.index, &answer, &hit.model, config, &mut summary));
                 metrics().llm_cache_hits.inc();
                 rows.push(UsageRow {
                     event_id_a: job.id_a,
@@ -162,7 +281,7 @@ pub async fn resolve(
     }
 
     let concurrency = usize::try_from(config.max_concurrent_requests.max(1)).unwrap_or(1);
-    let answers: Vec<(Job, Asked)> = stream::iter(to_ask)
+    let asked: Vec<(Job, Asked)> = stream::iter(to_ask)
         .map(|job| async move {
             let asked = ask_with_retries(tiebreaker, config, &job, deadline).await;
             (job, asked)
@@ -172,7 +291,7 @@ pub async fn resolve(
         .await;
 
     let mut new_cache = Vec::new();
-    for (job, asked) in answers {
+    for (job, asked) in asked {
         summary.http_calls += asked.http_calls;
         if asked.attempted {
             rows.push(UsageRow {
@@ -199,7 +318,13 @@ pub async fn resolve(
                         },
                     });
                 }
-                apply(run, job.index, &answer, &config.model, config, &mut summary);
+                answers.push(mapped(
+                    job.index,
+                    &answer,
+                    &config.model,
+                    config,
+                    &mut summary,
+                ));
             }
             Outcome::Answered(None) => {
                 summary.failed += 1;
@@ -218,10 +343,7 @@ pub async fn resolve(
     for row in &rows {
         summary.count(row);
     }
-    summary.remaining = selected
-        .iter()
-        .filter(|&&i| run.pairs[i].decision == Decision::Ambiguous)
-        .count() as u64;
+    summary.remaining = summary.candidates.saturating_sub(summary.resolved);
     summary.duration_ms = started.elapsed().as_millis() as u64;
 
     persist(ledger, &summary.batch_id, &rows, &new_cache).await;
@@ -259,49 +381,33 @@ pub async fn resolve(
         duration_ms = summary.duration_ms,
         "tiebreak_complete"
     );
-    summary
+    (answers, summary)
 }
 
-/// Applies one answer to pair `index` (the mapping of `matching.md` §5.4).
-fn apply(
-    run: &mut ScoredRun,
+/// Maps one answer to its effect and counts it in the summary.
+fn mapped(
     index: usize,
     answer: &ModelAnswer,
     model: &str,
     config: &AiConfig,
     summary: &mut UsageSummary,
-) {
-    let pair = &mut run.pairs[index];
-    let verdict = match answer.decision.as_str() {
-        "same" => Some(Decision::Match),
-        "different" => Some(Decision::NoMatch),
-        _ => None,
-    };
+) -> Answer {
+    let verdict = verdict_of(&answer.decision, answer.confidence, config);
     match verdict {
-        None => {
-            pair.tier = Tier::AiUnexpected;
-            summary.unexpected += 1;
-        }
-        Some(_) if answer.confidence < config.confidence_threshold => {
-            pair.tier = Tier::AiLowConfidence;
-            summary.low_confidence += 1;
-        }
-        Some(decision) => {
-            pair.decision = decision;
-            pair.tier = Tier::Ai;
-            pair.rule = DecisionRule::Llm;
-            summary.resolved += 1;
-        }
+        Verdict::Unexpected => summary.unexpected += 1,
+        Verdict::LowConfidence => summary.low_confidence += 1,
+        Verdict::Resolved(_) => summary.resolved += 1,
     }
-    run.ai_notes.insert(
+    Answer {
         index,
-        AiNote {
+        verdict,
+        note: AiNote {
             answer: answer.decision.clone(),
             confidence: answer.confidence,
             reasoning: answer.reasoning.clone(),
             model: model.to_string(),
         },
-    );
+    }
 }
 
 /// Asks once, retrying transient failures, never past `deadline`.
