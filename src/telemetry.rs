@@ -102,7 +102,7 @@ pub fn run_contained_parallel<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T
 #[cfg(feature = "test-hooks")]
 pub const POISON_TITLE: &str = "event-dedup test hook: panic while scoring";
 
-/// Called by the pipeline for every scored pair; does nothing unless the
+/// Called for every scored pair (`score_prepared`, full and incremental runs); does nothing unless the
 /// `test-hooks` feature is on and one of the titles is [`POISON_TITLE`].
 #[inline(always)]
 pub fn scoring_test_hook(_title_a: &str, _title_b: &str) {

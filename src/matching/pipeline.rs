@@ -117,6 +117,13 @@ pub(crate) struct ClusterMeta {
     flag: Option<String>,
 }
 
+impl ClusterMeta {
+    /// Whether the cluster waits for a reviewer.
+    pub(crate) fn is_flagged(&self) -> bool {
+        self.flag.is_some()
+    }
+}
+
 impl PipelineResult {
     /// Number of canonical events (= clusters).
     pub fn canonical_count(&self) -> usize {
@@ -416,13 +423,7 @@ pub fn score(
     let model = active_model(config, lists);
     let mut pairs: Vec<ScoredPair> = candidates
         .par_iter()
-        .map(|&(a, b)| {
-            crate::telemetry::scoring_test_hook(
-                &events[a as usize].title,
-                &events[b as usize].title,
-            );
-            score_candidate(a, b, &events, &prepared, config, model)
-        })
+        .map(|&(a, b)| score_candidate(a, b, &events, &prepared, config, model))
         .collect();
     timings.scoring_ms = ms_since(t);
     let facts = match config.cluster.method {
@@ -599,6 +600,8 @@ pub(crate) fn score_prepared(
     config: &MatchingConfig,
     model: Option<&MatchModel>,
 ) -> ScoredPair {
+    // Every scoring path (full run, incremental apply) passes here.
+    crate::telemetry::scoring_test_hook(&ea.title, &eb.title);
     let signals = pair_signals((ea, pa), (eb, pb), config);
     let (weights, source) = select_weights(&pa.categories, &pb.categories, config);
     let effective = effective_weights(weights, signals.geo, config);

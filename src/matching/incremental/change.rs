@@ -75,6 +75,131 @@ pub struct Diff {
     pub stats: ApplyStats,
 }
 
+/// The catalogue's figures after an apply, counted as a full run counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    pub listings: usize,
+    pub candidate_pairs: usize,
+    /// Stored decisions that are matches (after the clustering).
+    pub matches: usize,
+    pub ambiguous: usize,
+    pub groups: usize,
+    /// Groups waiting for a reviewer.
+    pub flagged: usize,
+}
+
+impl Diff {
+    /// The difference of applying `self` and then `next` (two applies, one persist):
+    /// each group and decision ends in its last form, and what the first created and
+    /// the second removed never reaches the store.
+    pub fn then(self, next: Diff) -> Diff {
+        use std::collections::BTreeMap;
+        #[derive(Clone, Copy, PartialEq)]
+        enum Was {
+            Created,
+            Updated,
+            Removed,
+        }
+        let mut groups: BTreeMap<Vec<String>, (Was, Option<GroupOut>)> = BTreeMap::new();
+        for (was, list) in [
+            (Was::Created, self.groups_created),
+            (Was::Updated, self.groups_updated),
+        ] {
+            for g in list {
+                groups.insert(g.members.clone(), (was, Some(g)));
+            }
+        }
+        for m in self.groups_removed {
+            groups.insert(m, (Was::Removed, None));
+        }
+        for (now, list) in [
+            (Was::Created, next.groups_created),
+            (Was::Updated, next.groups_updated),
+        ] {
+            for g in list {
+                let was = groups.get(&g.members).map(|(w, _)| *w);
+                let merged = match (was, now) {
+                    // New in the first step: still new, with its last content.
+                    (Some(Was::Created), _) => Was::Created,
+                    // Gone and back: the stored group gets the new content.
+                    (Some(Was::Removed), _) | (Some(Was::Updated), _) => Was::Updated,
+                    (None, now) => now,
+                };
+                groups.insert(g.members.clone(), (merged, Some(g)));
+            }
+        }
+        for m in next.groups_removed {
+            match groups.get(&m).map(|(w, _)| *w) {
+                Some(Was::Created) => {
+                    groups.remove(&m);
+                }
+                _ => {
+                    groups.insert(m, (Was::Removed, None));
+                }
+            }
+        }
+        let mut out = Diff::default();
+        for (members, (was, g)) in groups {
+            match (was, g) {
+                (Was::Created, Some(g)) => out.groups_created.push(g),
+                (Was::Updated, Some(g)) => out.groups_updated.push(g),
+                _ => out.groups_removed.push(members),
+            }
+        }
+
+        let mut decisions: BTreeMap<(String, String), (Was, Option<PairDecision>)> =
+            BTreeMap::new();
+        let key = |d: &PairDecision| (d.id_a.clone(), d.id_b.clone());
+        for (was, list) in [
+            (Was::Created, self.decisions_added),
+            (Was::Updated, self.decisions_changed),
+        ] {
+            for d in list {
+                decisions.insert(key(&d), (was, Some(d)));
+            }
+        }
+        for k in self.decisions_removed {
+            decisions.insert(k, (Was::Removed, None));
+        }
+        for (now, list) in [
+            (Was::Created, next.decisions_added),
+            (Was::Updated, next.decisions_changed),
+        ] {
+            for d in list {
+                let merged = match decisions.get(&key(&d)).map(|(w, _)| *w) {
+                    Some(Was::Created) => Was::Created,
+                    Some(_) => Was::Updated,
+                    None => now,
+                };
+                decisions.insert(key(&d), (merged, Some(d)));
+            }
+        }
+        for k in next.decisions_removed {
+            match decisions.get(&k).map(|(w, _)| *w) {
+                Some(Was::Created) => {
+                    decisions.remove(&k);
+                }
+                _ => {
+                    decisions.insert(k, (Was::Removed, None));
+                }
+            }
+        }
+        for (k, (was, d)) in decisions {
+            match (was, d) {
+                (Was::Created, Some(d)) => out.decisions_added.push(d),
+                (Was::Updated, Some(d)) => out.decisions_changed.push(d),
+                _ => out.decisions_removed.push(k),
+            }
+        }
+        out.questions = self.questions;
+        out.questions.extend(next.questions);
+        out.questions.sort();
+        out.questions.dedup();
+        out.stats = self.stats.plus(&next.stats);
+        out
+    }
+}
+
 /// How much work an apply did, and where its time went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApplyStats {
@@ -90,4 +215,23 @@ pub struct ApplyStats {
     pub cluster_ms: f64,
     pub synthesis_ms: f64,
     pub total_ms: f64,
+}
+
+impl ApplyStats {
+    /// The work of two applies together.
+    pub fn plus(&self, o: &ApplyStats) -> ApplyStats {
+        ApplyStats {
+            listings_changed: self.listings_changed + o.listings_changed,
+            blocks_touched: self.blocks_touched + o.blocks_touched,
+            pairs_scored: self.pairs_scored + o.pairs_scored,
+            components_reclustered: self.components_reclustered + o.components_reclustered,
+            listings_reclustered: self.listings_reclustered + o.listings_reclustered,
+            groups_synthesized: self.groups_synthesized + o.groups_synthesized,
+            index_ms: self.index_ms + o.index_ms,
+            score_ms: self.score_ms + o.score_ms,
+            cluster_ms: self.cluster_ms + o.cluster_ms,
+            synthesis_ms: self.synthesis_ms + o.synthesis_ms,
+            total_ms: self.total_ms + o.total_ms,
+        }
+    }
 }

@@ -34,7 +34,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use change::{ApplyStats, Change, Diff, GroupOut, TieAnswer, Verdict};
+pub use change::{ApplyStats, Change, Diff, Figures, GroupOut, TieAnswer, Verdict};
 use clustering::{cluster_component, synthesize_group, Group, View};
 use index::{BlockIndex, Keys, SlotPair, TouchedBlocks};
 use verdicts::{id_pair, Touched, Verdicts};
@@ -170,6 +170,69 @@ impl MatchState {
         &self.verdicts.constraints
     }
 
+    /// The matching config the state was built for (another config needs a new state).
+    pub fn config(&self) -> &MatchingConfig {
+        &self.config
+    }
+
+    /// The catalogue's figures as a full run's stats count them (a run row records
+    /// them). One pass over pairs and groups: no allocation, no synthesis.
+    pub fn figures(&self) -> Figures {
+        let mut f = Figures {
+            listings: self.listing_count(),
+            candidate_pairs: self.pairs.len(),
+            ..Figures::default()
+        };
+        for r in self.pairs.values() {
+            match r.fin.decision {
+                Decision::Match => f.matches += 1,
+                Decision::Ambiguous => f.ambiguous += 1,
+                Decision::NoMatch => {}
+            }
+        }
+        for g in self.components.values().flat_map(|c| &c.groups) {
+            f.groups += 1;
+            f.flagged += usize::from(g.meta.is_flagged());
+        }
+        f
+    }
+
+    /// Ids of every candidate pair the clustering sees as ambiguous (what a full
+    /// run would ask the tie-breaker about), sorted.
+    pub fn ambiguous_pairs(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .pairs
+            .values()
+            .filter(|r| r.eff.decision == Decision::Ambiguous)
+            .map(|r| {
+                let p = &r.eff;
+                (
+                    self.events[p.a as usize].id.clone(),
+                    self.events[p.b as usize].id.clone(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The listings and effective scored form of candidate pairs named by ids (as
+    /// [`Diff::questions`] names them), for the tie-breaker's prompt; pairs that are
+    /// no longer candidates are left out.
+    pub fn question_pairs(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Vec<(&SourceEvent, &SourceEvent, &ScoredPair)> {
+        pairs
+            .iter()
+            .filter_map(|(a, b)| {
+                let key = slot_pair(self.alive_slot(a)?, self.alive_slot(b)?);
+                let p = &self.pairs.get(&key)?.eff;
+                Some((&self.events[p.a as usize], &self.events[p.b as usize], p))
+            })
+            .collect()
+    }
+
     /// Every group with its canonical event, sorted by member ids (synthesized on
     /// demand, as [`crate::matching::PipelineResult::canonical`] does).
     pub fn groups(&self) -> Vec<GroupOut> {
@@ -288,6 +351,13 @@ impl MatchState {
         for &s in replaced.iter().chain(&removed) {
             touched.add(&self.keys[s as usize]);
         }
+        // An answer was about a listing's old content: a full run looks the new
+        // content up in the cache (keyed by content), so the pair is asked again.
+        let replaced_ids: HashSet<&str> = replaced
+            .iter()
+            .map(|&s| self.events[s as usize].id.as_str())
+            .collect();
+        self.verdicts.forget_answers_of(&replaced_ids);
         stats.listings_changed = upsert_slots.len() + removed.len();
         stats.blocks_touched = touched.len();
         let mut support: FxHashMap<SlotPair, i32> = FxHashMap::default();

@@ -95,6 +95,15 @@ impl Verdicts {
         touched
     }
 
+    /// Drops every answer on a pair with one of `ids` (their content changed). The
+    /// caller re-scores those pairs, which re-decides them.
+    pub fn forget_answers_of(&mut self, ids: &HashSet<&str>) {
+        if !ids.is_empty() && !self.answers.is_empty() {
+            self.answers
+                .retain(|(a, b), _| !ids.contains(a.as_str()) && !ids.contains(b.as_str()));
+        }
+    }
+
     pub fn must_partners(&self, id: &str) -> &[String] {
         self.must_partners.get(id).map_or(&[], Vec::as_slice)
     }
