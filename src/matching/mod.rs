@@ -11,6 +11,7 @@ pub mod candidates;
 pub mod cluster;
 pub mod constraints;
 pub mod decide;
+pub mod fingerprint;
 pub mod incremental;
 pub mod learned;
 pub mod pipeline;
@@ -20,6 +21,7 @@ pub mod similarity;
 pub mod synthesis;
 
 pub use constraints::ReviewConstraints;
+pub use fingerprint::fingerprint;
 pub use pipeline::{
     candidate_features, explain_pair, features_of_pair, run, score, CandidateFeatures,
     PipelineResult, PipelineStats, ScoredPair, ScoredRun,

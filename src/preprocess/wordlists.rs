@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::synonyms::SynonymGroup;
 use super::{CityAliases, PrefixLists, SynonymMap};
@@ -43,6 +44,9 @@ pub struct WordLists {
     /// The learned match model; `None` when it could not be loaded and the settings
     /// allow falling back to the weighted sum.
     pub model: Option<Arc<MatchModel>>,
+    /// SHA-256 of the three lists' texts as read, so a changed list is noticed
+    /// across restarts ([`WordLists::fingerprint`]).
+    texts_digest: [u8; 32],
 }
 
 #[derive(Deserialize)]
@@ -75,12 +79,24 @@ impl WordLists {
         synonyms: Option<&Path>,
         city_aliases: Option<&Path>,
     ) -> Result<Self, WordListError> {
-        let prefixes: PrefixLists = parse(prefixes, BUNDLED_PREFIXES, "config/prefixes.toml")?;
-        let synonyms: SynonymFile = parse(synonyms, BUNDLED_SYNONYMS, "config/synonyms.toml")?;
+        let mut digest = Sha256::new();
+        let prefixes: PrefixLists = parse(
+            prefixes,
+            BUNDLED_PREFIXES,
+            "config/prefixes.toml",
+            &mut digest,
+        )?;
+        let synonyms: SynonymFile = parse(
+            synonyms,
+            BUNDLED_SYNONYMS,
+            "config/synonyms.toml",
+            &mut digest,
+        )?;
         let aliases: CityAliasFile = parse(
             city_aliases,
             BUNDLED_CITY_ALIASES,
             "config/city_aliases.toml",
+            &mut digest,
         )?;
         Ok(WordLists {
             prefixes,
@@ -92,7 +108,21 @@ impl WordLists {
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             ),
             model: Some(Arc::new(MatchModel::bundled())),
+            texts_digest: digest.finalize().into(),
         })
+    }
+
+    /// Hex SHA-256 of what these lists and their model decide with: equal
+    /// fingerprints score alike, so a stored catalogue made under another fingerprint
+    /// needs a full re-match.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.texts_digest);
+        match &self.model {
+            Some(m) => h.update(serde_json::to_vec(&**m).unwrap_or_default()),
+            None => h.update(b"no model"),
+        }
+        hex::encode(h.finalize())
     }
 
     /// The same lists with another model (`None`: the weighted sum is used).
@@ -108,6 +138,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     path: Option<&Path>,
     bundled: &str,
     bundled_name: &str,
+    digest: &mut Sha256,
 ) -> Result<T, WordListError> {
     let (text, shown) = match path {
         Some(p) => (
@@ -119,6 +150,9 @@ fn parse<T: serde::de::DeserializeOwned>(
         ),
         None => (bundled.to_string(), PathBuf::from(bundled_name)),
     };
+    // Length first, so the boundary between two texts cannot move unnoticed.
+    digest.update((text.len() as u64).to_le_bytes());
+    digest.update(text.as_bytes());
     toml::from_str(&text).map_err(|e| WordListError::Parse {
         path: shown,
         message: e.to_string(),

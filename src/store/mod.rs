@@ -15,7 +15,8 @@
 //! * [`review`] - review constraints and audit rows; the review queue.
 //! * [`review_actions`] - split, merge and dismissals, one transaction each.
 //! * [`llm`] - the tie-breaker's answer cache and usage rows.
-//! * [`coverage`] - whether committed files wait for a run (start-up catch-up).
+//! * [`coverage`] - whether committed files wait for a run (start-up catch-up) and
+//!   what the stored catalogue was matched with.
 //! * [`catalogue`] - the canonical list as reviewers read it (folded search, filters).
 //! * [`missed`] - the missed-duplicate queue (ambiguous pairs across groups).
 //! * [`config`] - the stored matching-configuration row (`config_settings`).
@@ -45,7 +46,7 @@ pub mod test_support;
 
 pub use changes::{ingest_mark, load_changed_since, ChangedListings, IngestMark};
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
-pub use coverage::needs_catch_up;
+pub use coverage::{last_fingerprint, needs_catch_up, StoredFingerprint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{

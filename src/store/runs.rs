@@ -77,6 +77,8 @@ pub struct RunInfo {
     pub files_covered: i32,
     /// The LLM tie-breaker's figures, when it ran (stored in `processing_runs.ai_usage`).
     pub ai_usage: Option<UsageSummary>,
+    /// What the run matched with (`matching::fingerprint`), when known.
+    pub matching_fingerprint: Option<String>,
 }
 
 impl RunInfo {
@@ -87,6 +89,7 @@ impl RunInfo {
             trigger,
             files_covered,
             ai_usage: None,
+            matching_fingerprint: None,
         }
     }
 }
@@ -488,8 +491,9 @@ pub(super) async fn insert_run_row(
         .query_one(
             "INSERT INTO processing_runs
                  (run_id, started_at, status, trigger, files_covered, total_events,
-                  candidate_pairs, matches, ambiguous, flagged, stats, ai_usage)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                  candidate_pairs, matches, ambiguous, flagged, stats, ai_usage,
+                  matching_fingerprint)
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              RETURNING id",
             &[
                 &run.run_id,
@@ -503,6 +507,7 @@ pub(super) async fn insert_run_row(
                 &as_i32(s.flagged),
                 stats,
                 &ai_usage,
+                &run.matching_fingerprint,
             ],
         )
         .await?;
