@@ -1,30 +1,44 @@
-//! `MatcherActor`: the single, serialized full re-matching run (storage-and-api.md §2,
-//! ARCHITECTURE.md "one serialized matcher").
+//! `MatcherActor`: the single, serialized matching run (storage-and-api.md §2,
+//! ARCHITECTURE.md "one serialized matcher"), incremental between full re-matches.
 //!
 //! Accepts:
 //! * [`FilesIngested`] (fact, from the ingest) - only marks the matcher dirty; the
 //!   debounce below turns a burst into one run.
+//! * [`RematchRequested`] (fact, from the API: a review or a config change).
+//! * [`CatchUp`] (command, at start-up) - a full run when files lack a covering run
+//!   or the catalogue was matched with another fingerprint, else the state is built
+//!   from the stored listings in the background (no run recorded).
 //! * [`DrainMatcher`] (command, at shutdown) - finishes the run in progress, runs once
 //!   more if files are still uncovered, then answers.
 //!
-//! Sends: [`PersistRun`] to the persist actor (awaited) and [`MatchRunFinished`] to the
-//! stats actor after every run.
+//! Sends: [`PersistRun`] (full run) or [`PersistDiff`] (incremental run) to the
+//! persist actor (awaited) and [`MatchRunFinished`] to the stats actor after every run.
 //!
-//! A run: read the ingest generation it will cover, load the effective matching config
-//! ([`matching::config::layered`]), all source events and the review constraints, score
-//! the pairs in `spawn_blocking` (a panic there becomes a failed-run record, the
-//! service keeps running), optionally ask the LLM tie-breaker about ambiguous pairs
-//! (async, bounded by `ai.budget_seconds`, only when `ai.enabled` and a key exist),
-//! cluster and synthesize in `spawn_blocking`, hand the result to the
-//! [`PersistActor`] (one transaction, by diff) with the tie-breaker's usage summary.
+//! The matcher keeps a [`MatchState`] between runs (prepared listings, pair decisions,
+//! clustering), owned by this actor's runs and never shared. A run reads, in one
+//! repeatable-read snapshot, the stored config, the review constraints and either
+//! every listing or only those whose files committed since the state's
+//! [`IngestMark`]:
+//! * **incremental** (a state exists and the fingerprint of config, word lists and
+//!   model is the state's): apply the changed listings and changed constraints, ask
+//!   the LLM tie-breaker about the newly ambiguous pairs only, persist the difference
+//!   (`store::persist_diff`); cost follows the change, not the catalogue;
+//! * **full** (no state yet, or the fingerprint changed): score everything in
+//!   `spawn_blocking`, optionally ask the tie-breaker (async, bounded by
+//!   `ai.budget_seconds`), cluster and synthesize, persist by diff
+//!   (`store::persist_run`), then build the state from the same input and answers.
 //!
 //! When to run is decided by [`RunSchedule`] (`schedule.rs`, a pure state machine);
 //! this actor carries out its steps: wake-up timers, runs, drain replies.
 //!
 //! Invariants:
 //! * at most one run at a time; notices arriving meanwhile only mark work pending;
+//!   the state's lock serializes the start-up warm-up with runs;
 //! * a run covers every file committed before it read the generation, so a notice
 //!   whose generation is already covered is dropped, and nothing is ever lost;
+//! * the state is taken out of its slot for a run and put back only when the run
+//!   committed: a failure (input, panic, persistence) leaves no state, so the next
+//!   run is a full re-match and the catalogue is never built on an unsaved state;
 //! * a run starts [`COALESCE_WINDOW`] after the last notice, but never later than
 //!   [`MAX_COALESCE_WAIT`] after the first uncovered one (a steady trickle of files
 //!   cannot starve matching, notify#146);
@@ -39,19 +53,22 @@ use deadpool_postgres::Pool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::persist::{PersistActor, PersistRun};
+use super::persist::{PersistActor, PersistDiff, PersistRun};
 use super::schedule::{RunPlan, RunSchedule, Step};
 pub use super::schedule::{COALESCE_WINDOW, MAX_COALESCE_WAIT};
 use super::stats::{MatchRunFinished, RunFigures, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
 use crate::matching;
+use crate::matching::config::AiConfig;
 pub use crate::matching::config::ConfigSource;
 use crate::matching::config::{layered, MatchingConfig};
-use crate::model::RunError;
+use crate::matching::incremental::{Change, Diff, MatchState};
+use crate::matching::ReviewConstraints;
+use crate::model::{RunError, SourceEvent};
 use crate::preprocess::WordLists;
-use crate::store::{self, RunInfo, StoredConfig};
+use crate::store::{self, IngestMark, RunInfo, StoredConfig, StoredFingerprint};
 use crate::telemetry::run_contained_parallel;
-use crate::tiebreak::{self, TiebreakSettings};
+use crate::tiebreak::{self, TiebreakSettings, UsageSummary};
 
 /// Notices are tiny and handled instantly; 64 covers the ingest plus control messages.
 pub const MAILBOX_CAPACITY: usize = 64;
@@ -89,6 +106,19 @@ struct Shared {
     shutdown: Shutdown,
     /// Where the LLM tie-breaker is and which keys the deployment provides.
     llm: TiebreakSettings,
+    /// The incremental state, owned by whichever run (or the start-up warm-up) holds
+    /// the lock; `None` until built, and after any failure (the next run is full).
+    live: tokio::sync::Mutex<Option<Live>>,
+}
+
+/// The matcher's state between runs and what it is up to date with.
+struct Live {
+    state: MatchState,
+    /// The snapshot of the last input applied: the next run reads what committed
+    /// after it.
+    mark: IngestMark,
+    /// What the state was matched with; another fingerprint means a full run.
+    fingerprint: String,
 }
 
 pub struct MatcherActor {
@@ -118,6 +148,7 @@ impl MatcherActor {
                 stats,
                 shutdown,
                 llm: TiebreakSettings::default(),
+                live: tokio::sync::Mutex::new(None),
             }),
             schedule: RunSchedule::new(generation.current()),
             generation,
@@ -205,26 +236,110 @@ impl Handler<CatchUp> for MatcherActor {
     fn handle(&mut self, _: CatchUp, _: &mut Self::Context) -> Self::Result {
         let shared = Arc::clone(&self.shared);
         Box::pin(
-            async move {
-                retry_transient("check for unmatched files", &shared.shutdown, || async {
-                    let client = shared.pool.get().await?;
-                    store::needs_catch_up(&**client).await
-                })
-                .await
-            }
-            .into_actor(self)
-            .map(|needed, act, ctx| match needed {
-                Ok(true) => {
-                    tracing::info!("files without a covering run found, matching at start-up");
-                    act.schedule.catch_up();
-                    act.check(ctx);
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:?}").trim_end(), "start-up catch-up check failed")
-                }
-            }),
+            async move { start_up_check(&shared).await }
+                .into_actor(self)
+                .map(|decided, act, ctx| match decided {
+                    Ok(StartUp::FullRun(why)) => {
+                        tracing::info!(reason = why, "matching at start-up");
+                        act.schedule.catch_up();
+                        act.check(ctx);
+                    }
+                    Ok(StartUp::WarmUp) => {
+                        let shared = Arc::clone(&act.shared);
+                        ctx.spawn(warm_up(shared).into_actor(act));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:?}").trim_end(), "start-up catch-up check failed")
+                    }
+                }),
         )
+    }
+}
+
+/// What start-up needs: a full run, or only the state rebuilt from what is stored.
+enum StartUp {
+    /// The stored catalogue is not the matching of the stored listings (the reason).
+    FullRun(&'static str),
+    /// It is: build the state in memory, record no run.
+    WarmUp,
+}
+
+/// Files without a covering run, or a catalogue matched with another fingerprint,
+/// need a full run; otherwise the stored catalogue stands.
+async fn start_up_check(shared: &Shared) -> Result<StartUp, store::StoreError> {
+    let (needed, last, stored) =
+        retry_transient("check for unmatched files", &shared.shutdown, || async {
+            let client = shared.pool.get().await?;
+            let needed = store::needs_catch_up(&**client).await?;
+            let last = store::last_fingerprint(&**client).await?;
+            let stored = store::load_stored_config(&**client).await?;
+            Ok((needed, last, stored))
+        })
+        .await?;
+    if needed {
+        return Ok(StartUp::FullRun("files without a covering run"));
+    }
+    let StoredFingerprint::Last(last) = last else {
+        return Ok(StartUp::WarmUp);
+    };
+    let current = run_config(shared, stored.as_ref())
+        .map(|config| matching::fingerprint(&config, &shared.lists))
+        .ok();
+    if current.is_some() && last == current {
+        Ok(StartUp::WarmUp)
+    } else {
+        Ok(StartUp::FullRun(
+            "the catalogue was matched with another config, word lists, model or version",
+        ))
+    }
+}
+
+/// Builds the state from the stored listings (no run recorded), unless a run got
+/// there first. Under the state's lock, so a run that starts meanwhile waits for it.
+async fn warm_up(shared: Arc<Shared>) {
+    let mut slot = shared.live.lock().await;
+    if slot.is_some() {
+        return;
+    }
+    let started = Instant::now();
+    let built = async {
+        let loaded = load(&shared, None).await?;
+        let config = run_config(&shared, loaded.stored.as_ref())?;
+        let fingerprint = matching::fingerprint(&config, &shared.lists);
+        let tiebreaker = shared.llm.for_run(&config, loaded.stored.as_ref());
+        let lists = Arc::clone(&shared.lists);
+        let (events, constraints) = (loaded.events, loaded.constraints);
+        let ai = config.ai.clone();
+        let mut state =
+            in_blocking(move || MatchState::build(events, &config, &lists, &constraints).0).await?;
+        // A full run asks about every ambiguous pair (the cache answers the known
+        // ones): so does the state, to agree with the stored catalogue.
+        if let Some(tiebreaker) = tiebreaker {
+            let asked = state.ambiguous_pairs();
+            state = apply_answers(shared.as_ref(), state, &asked, &ai, &tiebreaker)
+                .await?
+                .0;
+        }
+        Ok::<_, RunError>(Live {
+            state,
+            mark: loaded.mark,
+            fingerprint,
+        })
+    }
+    .await;
+    match built {
+        Ok(live) => {
+            tracing::info!(
+                listings = live.state.listing_count(),
+                groups = live.state.group_count(),
+                state_build_ms = ms_since(started),
+                "match_state_built"
+            );
+            *slot = Some(live);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "match state not built at start-up; the first run is a full re-match")
+        }
     }
 }
 
@@ -292,20 +407,112 @@ fn run_config(shared: &Shared, stored: Option<&StoredConfig>) -> Result<Matching
     Ok(layers.config)
 }
 
-async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError> {
-    let (events, constraints, stored) =
-        retry_transient("load run input", &shared.shutdown, || async {
-            let mut client = shared.pool.get().await?;
-            let tx = store::begin_run_snapshot(&mut client).await?;
-            let stored = store::load_stored_config(&*tx).await?;
-            let events = store::load_all_events(&*tx).await?;
-            let constraints = store::load_constraints(&*tx).await?;
-            tx.commit().await?;
-            Ok((events, constraints, stored))
+/// A run's input, read in one repeatable-read snapshot.
+struct Loaded {
+    stored: Option<StoredConfig>,
+    constraints: ReviewConstraints,
+    /// Every listing (full run) or those committed since the state's mark.
+    events: Vec<SourceEvent>,
+    /// The snapshot the input was read in.
+    mark: IngestMark,
+}
+
+/// Reads the stored config, the constraints and the listings — all of them, or only
+/// those whose files committed since `since` — in one snapshot.
+async fn load(shared: &Shared, since: Option<&IngestMark>) -> Result<Loaded, RunError> {
+    retry_transient("load run input", &shared.shutdown, || async {
+        let mut client = shared.pool.get().await?;
+        let tx = store::begin_run_snapshot(&mut client).await?;
+        let stored = store::load_stored_config(&*tx).await?;
+        let constraints = store::load_constraints(&*tx).await?;
+        let (events, mark) = match since {
+            Some(mark) => {
+                let changed = store::load_changed_since(&*tx, mark).await?;
+                (changed.events, changed.covers)
+            }
+            None => {
+                let mark = store::ingest_mark(&*tx).await?;
+                (store::load_all_events(&*tx).await?, mark)
+            }
+        };
+        tx.commit().await?;
+        Ok(Loaded {
+            stored,
+            constraints,
+            events,
+            mark,
         })
-        .await
-        .map_err(RunError::input)?;
-    let config = run_config(shared, stored.as_ref())?;
+    })
+    .await
+    .map_err(RunError::input)
+}
+
+/// What a finished run reports and the state it leaves for the next one.
+struct RunOutcome {
+    figures: RunFigures,
+    live: Option<Live>,
+}
+
+/// Per-stage milliseconds of a run, for its `matching_complete` record.
+#[derive(Debug, Default)]
+struct StageMs {
+    load: f64,
+    tiebreak: f64,
+    persist: f64,
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError> {
+    // Held for the whole run: the start-up warm-up builds under the same lock. A
+    // failure anywhere leaves the slot empty, so the next run is a full one.
+    let mut slot = shared.live.lock().await;
+    let live = slot.take();
+    let t = Instant::now();
+    let loaded = load(shared, live.as_ref().map(|l| &l.mark)).await?;
+    let config = run_config(shared, loaded.stored.as_ref())?;
+    let fingerprint = matching::fingerprint(&config, &shared.lists);
+    let outcome = match live {
+        Some(live) if live.fingerprint == fingerprint => {
+            incremental_run(shared, run, live, loaded, config, ms_since(t)).await?
+        }
+        stale => {
+            let loaded = match stale {
+                Some(_) => {
+                    tracing::info!("matching config, word lists or model changed: full re-match");
+                    load(shared, None).await?
+                }
+                None => loaded,
+            };
+            full_run(shared, run, loaded, config, fingerprint, ms_since(t)).await?
+        }
+    };
+    *slot = outcome.live;
+    Ok(outcome.figures)
+}
+
+/// A full re-match of every listing (today's pipeline), persisted by diff; then the
+/// incremental state is built from the same input and tie-breaker answers.
+async fn full_run(
+    shared: &Shared,
+    run: &RunInfo,
+    loaded: Loaded,
+    config: MatchingConfig,
+    fingerprint: String,
+    load_ms: f64,
+) -> Result<RunOutcome, RunError> {
+    let mut ms = StageMs {
+        load: load_ms,
+        ..StageMs::default()
+    };
+    let Loaded {
+        stored,
+        constraints,
+        events,
+        mark,
+    } = loaded;
     let tiebreaker = shared.llm.for_run(&config, stored.as_ref());
     let config = Arc::new(config);
     let constraints = Arc::new(constraints);
@@ -314,17 +521,21 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
     let (c, k) = (Arc::clone(&config), Arc::clone(&constraints));
     let mut scored = in_blocking(move || matching::score(events, &c, &lists, &k)).await?;
 
+    let t = Instant::now();
     let ai_usage = match &tiebreaker {
         Some(t) => Some(tiebreak::resolve(&mut scored, &config.ai, t, &shared.pool).await),
         None => None,
     };
+    ms.tiebreak = ms_since(t);
+    let answers = tiebreak::answers_of(&scored, &config.ai);
 
     let (c, k) = (Arc::clone(&config), Arc::clone(&constraints));
     let result = in_blocking(move || scored.finish(&c, &k)).await?;
     let mut run = run.clone();
     run.ai_usage = ai_usage;
-    let run = &run;
+    run.matching_fingerprint = Some(fingerprint.clone());
 
+    let t = Instant::now();
     let result = Arc::new(result);
     let summary = shared
         .persist
@@ -334,6 +545,7 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
         })
         .await
         .map_err(|e| RunError::Persist(format!("persist actor unavailable: {e}")))??;
+    ms.persist = ms_since(t);
 
     let s = &result.stats;
     let figures = RunFigures {
@@ -347,18 +559,245 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
         canonicals_removed: summary.removed,
         flagged_for_review: s.flagged,
     };
-    let reduction_pct = if s.events == 0 {
+    let t = &s.timings;
+    log_complete(
+        "full",
+        &figures,
+        s.canonical_events,
+        &run,
+        &ms,
+        [
+            t.preprocess_ms + t.blocking_ms,
+            t.scoring_ms,
+            t.clustering_ms,
+            t.synthesis_ms,
+        ],
+    );
+
+    // The state for the next runs, from the same listings, constraints and answers.
+    // The run is committed: a failure here only costs the next run a full re-match.
+    let t = Instant::now();
+    let events = match Arc::try_unwrap(result) {
+        Ok(result) => result.events,
+        Err(shared_result) => shared_result.events.clone(),
+    };
+    let (c, k, lists) = (
+        Arc::clone(&config),
+        Arc::clone(&constraints),
+        Arc::clone(&shared.lists),
+    );
+    let built = in_blocking(move || {
+        let (mut state, _) = MatchState::build(events, &c, &lists, &k);
+        if !answers.is_empty() {
+            state.apply(Change {
+                answers,
+                ..Change::default()
+            });
+        }
+        state
+    })
+    .await;
+    let live = match built {
+        Ok(state) => {
+            tracing::info!(
+                listings = state.listing_count(),
+                groups = state.group_count(),
+                state_build_ms = ms_since(t),
+                "match_state_built"
+            );
+            Some(Live {
+                state,
+                mark,
+                fingerprint,
+            })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "match state not built; the next run is a full re-match");
+            None
+        }
+    };
+    Ok(RunOutcome { figures, live })
+}
+
+/// An incremental run: apply the listings committed since the state's mark and the
+/// changed review constraints, ask the tie-breaker about new ambiguous pairs only,
+/// persist the difference.
+async fn incremental_run(
+    shared: &Shared,
+    run: &RunInfo,
+    live: Live,
+    loaded: Loaded,
+    config: MatchingConfig,
+    load_ms: f64,
+) -> Result<RunOutcome, RunError> {
+    let mut ms = StageMs {
+        load: load_ms,
+        ..StageMs::default()
+    };
+    let Live {
+        state, fingerprint, ..
+    } = live;
+    let Loaded {
+        stored,
+        constraints,
+        events,
+        mark,
+    } = loaded;
+    let constraints = (constraints != *state.constraints()).then_some(constraints);
+    let change = Change {
+        upserts: events,
+        constraints,
+        ..Change::default()
+    };
+    let (mut state, mut diff) = in_blocking(move || {
+        let mut state = state;
+        let diff = state.apply(change);
+        (state, diff)
+    })
+    .await?;
+
+    let mut run = run.clone();
+    run.matching_fingerprint = Some(fingerprint.clone());
+    if let Some(tiebreaker) = shared.llm.for_run(&config, stored.as_ref()) {
+        let t = Instant::now();
+        let questions = std::mem::take(&mut diff.questions);
+        let (s, answered, usage) =
+            apply_answers(shared, state, &questions, &config.ai, &tiebreaker).await?;
+        state = s;
+        diff.questions = questions;
+        if let Some(answered) = answered {
+            diff = diff.then(answered);
+        }
+        run.ai_usage = Some(usage);
+        ms.tiebreak = ms_since(t);
+    }
+
+    let f = state.figures();
+    let stats = serde_json::json!({ "mode": "incremental", "apply": &diff.stats });
+    let t = Instant::now();
+    let summary = shared
+        .persist
+        .send(PersistDiff {
+            figures: store::RunFigures {
+                events: f.listings,
+                candidate_pairs: f.candidate_pairs,
+                matches: f.matches,
+                ambiguous: f.ambiguous,
+                flagged: f.flagged,
+                stats,
+            },
+            diff: Arc::new(diff.clone()),
+            run: run.clone(),
+        })
+        .await
+        .map_err(|e| RunError::Persist(format!("persist actor unavailable: {e}")))??;
+    ms.persist = ms_since(t);
+
+    let touched = summary.created + summary.updated;
+    let figures = RunFigures {
+        total_events: f.listings,
+        candidate_pairs: f.candidate_pairs,
+        matches_found: f.matches,
+        ambiguous: f.ambiguous,
+        canonicals_created: summary.created,
+        canonicals_updated: summary.updated,
+        canonicals_unchanged: f.groups.saturating_sub(touched),
+        canonicals_removed: summary.removed,
+        flagged_for_review: f.flagged,
+    };
+    let a = &diff.stats;
+    log_complete(
+        "incremental",
+        &figures,
+        f.groups,
+        &run,
+        &ms,
+        [a.index_ms, a.score_ms, a.cluster_ms, a.synthesis_ms],
+    );
+    tracing::debug!(
+        listings_changed = a.listings_changed,
+        blocks_touched = a.blocks_touched,
+        pairs_scored = a.pairs_scored,
+        components_reclustered = a.components_reclustered,
+        groups_synthesized = a.groups_synthesized,
+        "incremental_apply"
+    );
+    Ok(RunOutcome {
+        figures,
+        live: Some(Live {
+            state,
+            mark,
+            fingerprint,
+        }),
+    })
+}
+
+/// Asks the tie-breaker about `pairs` (those in its band) and applies its answers;
+/// returns the state, the answers' difference (none without answers) and the usage.
+async fn apply_answers(
+    shared: &Shared,
+    state: MatchState,
+    pairs: &[(String, String)],
+    ai: &AiConfig,
+    tiebreaker: &tiebreak::Tiebreaker,
+) -> Result<(MatchState, Option<Diff>, UsageSummary), RunError> {
+    let (answers, usage) = {
+        let questions: Vec<tiebreak::Question<'_>> = state
+            .question_pairs(pairs)
+            .into_iter()
+            .map(|(a, b, pair)| tiebreak::Question { a, b, pair })
+            .collect();
+        tiebreak::resolve_questions(&questions, ai, tiebreaker, &shared.pool).await
+    };
+    if answers.is_empty() {
+        return Ok((state, None, usage));
+    }
+    let (state, diff) = in_blocking(move || {
+        let mut state = state;
+        let diff = state.apply(Change {
+            answers,
+            ..Change::default()
+        });
+        (state, diff)
+    })
+    .await?;
+    Ok((state, Some(diff), usage))
+}
+
+/// The run's one `matching_complete` record. `pipeline_ms` is preprocessing with
+/// blocking, scoring, clustering and synthesis (for an incremental run: its apply's).
+fn log_complete(
+    mode: &'static str,
+    f: &RunFigures,
+    canonical_count: usize,
+    run: &RunInfo,
+    ms: &StageMs,
+    pipeline_ms: [f64; 4],
+) {
+    let reduction_pct = if f.total_events == 0 {
         0.0
     } else {
-        100.0 * (1.0 - s.canonical_events as f64 / s.events as f64)
+        100.0 * (1.0 - canonical_count as f64 / f.total_events as f64)
     };
+    let [prepare_ms, score_ms, cluster_ms, synthesis_ms] = pipeline_ms;
     let ai = run.ai_usage.as_ref();
     tracing::info!(
-        matches = s.matches,
-        ambiguous = s.ambiguous,
-        canonical_count = s.canonical_events,
-        flagged_count = s.flagged,
+        mode,
+        matches = f.matches_found,
+        ambiguous = f.ambiguous,
+        canonical_count,
+        flagged_count = f.flagged_for_review,
+        canonicals_created = f.canonicals_created,
+        canonicals_updated = f.canonicals_updated,
+        canonicals_removed = f.canonicals_removed,
         reduction_pct,
+        load_ms = ms.load,
+        prepare_ms,
+        score_ms,
+        cluster_ms,
+        synthesis_ms,
+        tiebreak_ms = ms.tiebreak,
+        persist_ms = ms.persist,
         ai_batch_id = ai.map(|a| a.batch_id.as_str()),
         ai_requests = ai.map(|a| a.total_requests),
         ai_cached_requests = ai.map(|a| a.cached_requests),
@@ -370,7 +809,6 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
         ai_budget_exhausted = ai.map(|a| a.budget_exhausted),
         "matching_complete"
     );
-    Ok(figures)
 }
 
 /// Runs a pure pipeline half on the blocking pool, its parallel stages on the
