@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod catalogue;
+
 use std::path::{Path, PathBuf};
 
 use event_dedup::cli::input;

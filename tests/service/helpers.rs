@@ -140,6 +140,24 @@ impl TestEnv {
             .get(0)
     }
 
+    /// `files` files are completed, and a completed run started after each of them.
+    pub async fn all_matched(&self, files: usize) -> bool {
+        self.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
+            .await
+            == files as i64
+            && self
+                .count(
+                    "SELECT count(*) FROM file_ingestions f
+                     WHERE f.status = 'completed'
+                       AND f.ingested_at > COALESCE(
+                           (SELECT max(started_at) FROM processing_runs
+                            WHERE status = 'completed'),
+                           '-infinity'::timestamptz)",
+                )
+                .await
+                == 0
+    }
+
     /// Completed processing runs.
     pub async fn runs(&self) -> i64 {
         self.count("SELECT count(*) FROM processing_runs WHERE status = 'completed'")

@@ -2,8 +2,11 @@
 //! (one fresh database per test), a temp watched directory and a temp dead-letter
 //! directory. Every wait polls a condition with a timeout (`wait_until`).
 
+#[path = "../common/mod.rs"]
+mod common;
 mod hardening;
 mod helpers;
+mod incremental;
 mod process;
 
 use std::collections::{BTreeSet, HashMap};

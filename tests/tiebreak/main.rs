@@ -642,3 +642,95 @@ async fn service_run_records_usage_and_never_returns_the_key() {
     app.stop().await;
     drop(generated);
 }
+
+/// Incremental runs ask the model only about pairs the new files made: after the
+/// catalogue is matched (and its band pairs answered), the files held back are
+/// dropped, and every pair the following runs ask about (or find in the cache) has a
+/// listing of those files. The pairs answered before keep their answers.
+#[actix_rt::test]
+async fn a_file_run_asks_only_about_pairs_of_the_new_listings() {
+    let server = MockServer::start().await;
+    mock_answer(&server, answer("same", 0.9, "Same event.")).await;
+    let env = helpers::TestEnv::new().await;
+    let base = format!("{}/v1", server.uri());
+    let app = env
+        .spawn_with(&[("LLM_API_KEY", KEY), ("LLM_BASE_URL", base.as_str())])
+        .await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let opts = GenerateOptions {
+        events: 600,
+        seed: 11,
+        ..GenerateOptions::default()
+    };
+    generate(&opts, tmp.path()).expect("generate");
+    let mut files: Vec<_> = std::fs::read_dir(tmp.path().join("events"))
+        .expect("events")
+        .map(|f| f.expect("entry").path())
+        .collect();
+    files.sort();
+    let held_back = files.split_off(files.len() - 8);
+    let copy = |f: &Path| {
+        std::fs::copy(f, env.dir().join(f.file_name().expect("name"))).expect("copy");
+    };
+    files.iter().for_each(|f| copy(f));
+    helpers::wait_until("the first files matched", helpers::TIMEOUT, || {
+        env.all_matched(files.len())
+    })
+    .await;
+    let asked_before = requests(&server).await;
+    assert!(
+        asked_before > 0,
+        "the first runs had band pairs to ask about"
+    );
+    let last_run = env.count("SELECT max(id) FROM processing_runs").await;
+    let ai_before = env
+        .count("SELECT count(*) FROM match_decisions WHERE tier = 'ai'")
+        .await;
+
+    held_back.iter().for_each(|f| copy(f));
+    helpers::wait_until("the held-back files matched", helpers::TIMEOUT, || {
+        env.all_matched(files.len() + held_back.len())
+    })
+    .await;
+    app.stop().await;
+
+    let new_ids: std::collections::HashSet<String> = held_back
+        .iter()
+        .flat_map(|f| {
+            let bytes = std::fs::read(f).expect("file reads");
+            let name = f.file_name().expect("name").to_string_lossy().into_owned();
+            event_dedup::ingest::parse_event_file(&name, &bytes)
+                .expect("generated file parses")
+                .events
+                .into_iter()
+                .map(|e| e.id)
+        })
+        .collect();
+    let client = env.pool.get().await.expect("connection");
+    let rows = client
+        .query(
+            "SELECT u.event_id_a, u.event_id_b FROM ai_usage_log u
+             JOIN processing_runs r ON r.ai_usage->>'batch_id' = u.batch_id
+             WHERE r.id > $1",
+            &[&last_run],
+        )
+        .await
+        .expect("usage rows");
+    assert!(!rows.is_empty(), "the new files made pairs in the band");
+    for r in &rows {
+        let (a, b): (String, String) = (r.get(0), r.get(1));
+        assert!(
+            new_ids.contains(&a) || new_ids.contains(&b),
+            "asked about an old pair: {a} / {b}"
+        );
+    }
+    assert_eq!(
+        requests(&server).await - asked_before,
+        rows.iter().count(),
+        "one request per new pair, none for pairs answered before"
+    );
+    let ai_after = env
+        .count("SELECT count(*) FROM match_decisions WHERE tier = 'ai'")
+        .await;
+    assert!(ai_after >= ai_before, "earlier answers are kept");
+}
