@@ -726,7 +726,7 @@ async fn a_file_run_asks_only_about_pairs_of_the_new_listings() {
     }
     assert_eq!(
         requests(&server).await - asked_before,
-        rows.iter().count(),
+        rows.len(),
         "one request per new pair, none for pairs answered before"
     );
     let ai_after = env
