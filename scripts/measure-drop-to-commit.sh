@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Measures the time from dropping a 50-event file into the watched directory to its
-# matching run being committed, on top of N stored events (default 10000).
+# Drop -> committed latency of a 50-listing file on top of N stored listings
+# (issue #12's benchmark), with the run's stage times and the service's peak RSS.
 #
-#   cargo build --release && bash scripts/measure-drop-to-commit.sh 100000
+#   cargo build --release && bash scripts/measure-drop-to-commit.sh 100000 [DROPS]
 #   EVENT_DEDUP_BIN=/path/to/other/build bash scripts/measure-drop-to-commit.sh 10000
 #
 # Starts `event-dedup run` on a fresh embedded PostgreSQL in a temporary directory,
-# loads N generated events (`event-dedup generate`), waits until they are ingested and
-# matched, then renames one 50-event file into place and waits for the next
-# `run_completed` log record. Prints the figures and stops the service.
+# loads N generated listings (`event-dedup generate`), waits until they are ingested
+# and matched, then DROPS times (default 12): renames one 50-listing file (ids of its
+# own, from the labelled fixtures) into place and waits for the next `run_completed`
+# record. Prints one line per drop, then p50/p95 of drop -> committed, the median
+# of each stage of the runs (load, prepare, score, cluster, synthesize, persist, from
+# `matching_complete`) and the service's peak RSS (VmHWM). Stops the service.
 set -euo pipefail
 N=${1:-10000}
+DROPS=${2:-12}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${EVENT_DEDUP_BIN:-"$ROOT/target/release/event-dedup"}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
@@ -24,31 +28,80 @@ PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 until grep -q '"msg":"startup_scan_complete"' service.log; do sleep 0.2; done
 
-t0=$(date +%s.%N)
-cp gen/events/*.json eventdata/
-FILES=$(ls eventdata | wc -l)
-until [ "$(grep -c '"msg":"file_processed"' service.log)" -ge "$FILES" ]; do sleep 0.5; done
-t1=$(date +%s.%N)
-sleep 3 # let a trailing run finish
-RUNS=$(grep -c '"msg":"run_completed"' service.log)
+python3 - "$ROOT/tests/fixtures/dev/events" "$PID" "$DROPS" <<'PY'
+import glob, json, os, statistics, sys, time
 
-# 50 events with ids of their own, taken from the labelled fixtures.
-python3 - "$ROOT/tests/fixtures/dev/events" > drop.json <<'PY'
-import glob, json, sys
-events = []
-for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    for e in json.load(open(f))["events"]:
-        e["id"] = "m50-" + e["id"]
+fixtures, pid, drops = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+# A record inside a span is logged as "[SPAN - EVENT] msg" (bunyan formatter).
+def records(msg):
+    out = []
+    with open("service.log") as f:
+        for line in f:
+            if f'{msg}"' in line:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    return out
+
+def count(msg):
+    with open("service.log") as f:
+        return sum(1 for line in f if f'{msg}"' in line)
+
+# The stored catalogue: every generated file, then wait until a run covers the last.
+t0 = time.time()
+files = sorted(glob.glob("gen/events/*.json"))
+for f in files:
+    os.link(f, "eventdata/" + os.path.basename(f))
+while count("file_processed") < len(files):
+    time.sleep(0.2)
+t_ingested = time.time()
+while True:
+    # Quiet: no run for 5 s and no state being built.
+    runs = count("run_completed")
+    time.sleep(5)
+    if count("run_completed") == runs and runs > 0:
+        break
+stored = sum(len(json.load(open(f))["events"]) for f in files)
+print(f"stored: {stored} listings in {len(files)} files; ingested in {t_ingested - t0:.1f} s, "
+      f"matched after {time.time() - t0 - 5:.1f} s with {count('run_completed')} run(s)")
+
+pool = []
+for f in sorted(glob.glob(fixtures + "/*.json")):
+    pool.extend(json.load(open(f))["events"])
+latencies = []
+for k in range(drops):
+    events = []
+    for e in pool[(k * 50) % len(pool):][:50]:
+        e = dict(e, id=f"m50-{k}-{e['id']}")
         events.append(e)
-print(json.dumps({"events": events[:50], "metadata": {"processedAt": None, "sourceKey": "m50"}}))
-PY
-cp drop.json eventdata/.m50.tmp
-d0=$(date +%s.%N)
-mv eventdata/.m50.tmp eventdata/m50_22.11.2026_measure.json
-until [ "$(grep -c '"msg":"run_completed"' service.log)" -gt "$RUNS" ]; do sleep 0.05; done
-d1=$(date +%s.%N)
+    doc = {"events": events, "metadata": {"processedAt": None, "sourceKey": f"m50-{k}"}}
+    tmp = f"eventdata/.m50-{k}.tmp"
+    with open(tmp, "w") as out:
+        json.dump(doc, out)
+    runs = count("run_completed")
+    d0 = time.time()
+    os.rename(tmp, f"eventdata/m50_{k:02d}_22.11.2026_measure.json")
+    while count("run_completed") <= runs:
+        time.sleep(0.01)
+    latencies.append(time.time() - d0)
+    done = records("matching_complete")[-1]
+    print(f"drop {k + 1:2d}: {latencies[-1] * 1000:7.0f} ms drop -> committed "
+          f"({done.get('mode')} run: load {done.get('load_ms', 0):.0f}, prepare {done.get('prepare_ms', 0):.0f}, "
+          f"score {done.get('score_ms', 0):.0f}, cluster {done.get('cluster_ms', 0):.0f}, "
+          f"synthesize {done.get('synthesis_ms', 0):.0f}, persist {done.get('persist_ms', 0):.0f} ms)")
+    time.sleep(0.3)
 
-echo "stored events: $N in $FILES files, ingested and matched in $(echo "$t1 - $t0" | bc) s with $RUNS run(s)"
-echo "50-event file: drop -> run committed in $(echo "$d1 - $d0" | bc) s"
-grep '"msg":"run_completed"' service.log | tail -1 | python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print({k: d.get(k) for k in ['total_events','candidate_pairs','duration_ms','canonicals_created','canonicals_updated','canonicals_unchanged']})"
+lat = sorted(latencies)
+p = lambda q: lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))] * 1000
+runs = records("matching_complete")[-drops:]
+stage = lambda k: statistics.median(r.get(k, 0) for r in runs)
+hwm = next((l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")), "?")
+print(f"drop -> committed over {drops} drops: p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms")
+print("median run stages (ms): " + ", ".join(
+    f"{k[:-3]} {stage(k):.1f}" for k in
+    ["load_ms", "prepare_ms", "score_ms", "cluster_ms", "synthesis_ms", "tiebreak_ms", "persist_ms"]))
+print(f"service peak RSS: {int(hwm) / 1024:.0f} MiB" if hwm != "?" else "service peak RSS: ?")
+PY
 echo "logs: $WORK/service.log"
