@@ -8,8 +8,8 @@
 //!   group. Those are exactly the canonicals the full run's plan could change: a group
 //!   outside the diff has the member set of one stored canonical, which therefore
 //!   shares no member with any group in the diff. Ties between equal overlaps go to
-//!   the first group in member-id order (the full run uses its own cluster order, so
-//!   only such a tie can hand an id to a different group).
+//!   the group with the smallest member id, in both paths, so the same group gets
+//!   the id.
 //! * Canonical rows and source links are written through [`super::canonical`] by the
 //!   same code as a full run (bulk, members that stay keep their links); decisions
 //!   through [`decisions::write_decision_diff`] (bulk, unchanged content keeps its row).

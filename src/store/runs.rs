@@ -390,7 +390,15 @@ pub(super) fn plan(
         }
         candidates.extend(overlap.into_iter().map(|(sid, n)| (n, sid, ci)));
     }
-    candidates.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    // Ties go to the cluster with the smallest member id, not to the first in the
+    // caller's order: a full run (clusters in output order) and an incremental one
+    // (groups in member order) then hand a stored id to the same group.
+    let first = |ci: usize| members[ci].first().copied();
+    candidates.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(x.1.cmp(&y.1))
+            .then(first(x.2).cmp(&first(y.2)))
+    });
     let mut assigned: Vec<Option<i32>> = vec![None; members.len()];
     let mut used: HashSet<i32> = HashSet::new();
     for (_, sid, ci) in candidates {
@@ -568,6 +576,18 @@ mod tests {
 
     fn ids(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_tie_goes_to_the_group_with_the_smallest_member_whatever_the_order() {
+        // Stored {a, b} splits into {a} and {b}: equal overlap 1 each.
+        let s = stored(&[(7, &["a", "b"])]);
+        let (a, b) = (ids(&["a"]), ids(&["b"]));
+        let hashes = vec!["x".to_string(), "y".to_string()];
+        let (forward, _) = plan(&[strs(&a), strs(&b)], &hashes, &s);
+        let (backward, _) = plan(&[strs(&b), strs(&a)], &hashes, &s);
+        assert!(matches!(forward[..], [Plan::Changed(7), Plan::New]));
+        assert!(matches!(backward[..], [Plan::New, Plan::Changed(7)]));
     }
 
     #[test]
