@@ -479,12 +479,15 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
             incremental_run(shared, run, live, loaded, config, ms_since(t)).await?
         }
         stale => {
-            let loaded = match stale {
-                Some(_) => {
-                    tracing::info!("matching config, word lists or model changed: full re-match");
-                    load(shared, None).await?
-                }
-                None => loaded,
+            // The old state goes before the full run builds its own (at a million
+            // listings both would not fit).
+            let was_live = stale.is_some();
+            drop(stale);
+            let loaded = if was_live {
+                tracing::info!("matching config, word lists or model changed: full re-match");
+                load(shared, None).await?
+            } else {
+                loaded
             };
             full_run(shared, run, loaded, config, fingerprint, ms_since(t)).await?
         }
