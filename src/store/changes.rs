@@ -61,34 +61,49 @@ pub struct ChangedListings {
 /// The listings whose files committed after `since` and are visible in the caller's
 /// snapshot, with the mark of that snapshot. Call it inside the run's repeatable-read
 /// transaction ([`super::begin_run_snapshot`]) so the listings, their dates and the
-/// mark are one state. A malformed mark is [`StoreError::Invalid`]. Reads the file
-/// table and, through its index, only the changed listings.
+/// mark are one state (the listings are read by a second statement). A malformed
+/// mark is [`StoreError::Invalid`]. Reads the file table and, through its index, only
+/// the changed listings.
 pub async fn load_changed_since(
     client: &impl GenericClient,
     since: &IngestMark,
 ) -> Result<ChangedListings, StoreError> {
-    // The mark and the ids come from one statement, so they agree even outside a
-    // repeatable-read transaction. `xmin` is a 32-bit xid: widened to xid8 by walking
-    // back from the snapshot's xmax (a live row's xmin is less than 2^31 old).
+    // The mark and the file ids come from one statement, so they agree even outside
+    // a repeatable-read transaction. `xmin` is a 32-bit xid: widened to xid8 by
+    // walking back from the snapshot's xmax (a live row's xmin is less than 2^31 old).
     let row = client
         .query_one(
             "WITH now AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x),
                   since AS (SELECT $1::text::pg_snapshot AS s)
              SELECT pg_current_snapshot()::text AS mark, ARRAY(
-                 SELECT s.id::text FROM source_events s
-                 WHERE s.file_ingestion_id IN (
-                     SELECT f.id FROM file_ingestions f, now, since
-                     WHERE f.status = 'completed'
-                       AND NOT pg_visible_in_snapshot(
-                           (now.x - (now.x - f.xmin::text::bigint) % 4294967296)::text::xid8,
-                           since.s))
-                 ORDER BY s.id) AS ids",
+                 SELECT f.id FROM file_ingestions f, now, since
+                 WHERE f.status = 'completed'
+                   AND NOT pg_visible_in_snapshot(
+                       (now.x - (now.x - f.xmin::text::bigint) % 4294967296)::text::xid8,
+                       since.s)) AS files",
             &[&since.as_str()],
         )
         .await
         .map_err(|e| invalid_mark(e, since))?;
     let covers = IngestMark(get(&row, "mark")?);
-    let ids: Vec<String> = get(&row, "ids")?;
+    let files: Vec<i32> = get(&row, "files")?;
+    // A separate statement with the file ids as a parameter: the planner then uses
+    // the index on `file_ingestion_id` (with the visibility test inline it cannot
+    // estimate the few files and scans every listing).
+    let ids: Vec<String> = if files.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .query(
+                "SELECT id::text AS id FROM source_events
+                 WHERE file_ingestion_id = ANY($1) ORDER BY id",
+                &[&files],
+            )
+            .await?
+            .iter()
+            .map(|r| get(r, "id"))
+            .collect::<Result<_, _>>()?
+    };
     let events = load_events_by_ids(client, &ids).await?;
     Ok(ChangedListings { events, covers })
 }
