@@ -1,15 +1,63 @@
 //! Incremental matching at the service level: after a sequence of drops (one file at
-//! a time, a re-print of a file with changed listings, a restart in between), the
+//! a time, a re-print of a file with changed listings, a restart in between) and
+//! reviews (a split, a merge through the API), the
 //! catalogue the running service stored equals what one full re-match of the same
 //! files stores in a fresh database; and the service got there by incremental runs
 //! only (no full re-match: the state was built empty at start and, after the restart,
 //! rebuilt from the stored listings without a run).
 
-use event_dedup::matching::{MatchingConfig, ReviewConstraints};
+use event_dedup::matching::MatchingConfig;
 use event_dedup::preprocess::WordLists;
 
 use super::common::catalogue::{catalogue, dev_files, full_run_catalogue, reprinted_bytes};
-use super::helpers::{wait_until, TestEnv, TIMEOUT};
+use super::helpers::{wait_until, TestApp, TestEnv, TIMEOUT};
+
+/// Posts a review action; it must succeed.
+async fn review(app: &TestApp, action: &str, body: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/api/review/{action}", app.port))
+        .json(&body)
+        .send()
+        .await
+        .expect("review request");
+    let status = response.status().as_u16();
+    assert_eq!(
+        status,
+        200,
+        "{action}: {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
+/// A canonical with several members and its largest member id.
+async fn multi_member_group(env: &TestEnv) -> (i32, String) {
+    let client = env.pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT canonical_event_id, max(source_event_id::text) FROM canonical_event_sources
+             GROUP BY canonical_event_id HAVING count(*) > 1
+             ORDER BY canonical_event_id LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("a group of two or more");
+    (row.get(0), row.get(1))
+}
+
+/// Two single-member canonicals.
+async fn two_singletons(env: &TestEnv) -> (i32, i32) {
+    let client = env.pool.get().await.expect("connection");
+    let rows = client
+        .query(
+            "SELECT canonical_event_id FROM canonical_event_sources
+             GROUP BY canonical_event_id HAVING count(*) = 1
+             ORDER BY canonical_event_id LIMIT 2",
+            &[],
+        )
+        .await
+        .expect("singletons");
+    (rows[0].get(0), rows[1].get(0))
+}
 
 #[actix_rt::test]
 async fn drops_matched_incrementally_store_what_a_full_rematch_stores() {
@@ -43,6 +91,32 @@ async fn drops_matched_incrementally_store_what_a_full_rematch_stores() {
     dropped.push(reprint);
     let n = dropped.len();
     wait_until("the re-print matched", TIMEOUT, || env.all_matched(n)).await;
+
+    // Reviews: split a listing off a multi-source group, merge two other groups.
+    let runs = env.runs().await;
+    let (group, member) = multi_member_group(&env).await;
+    review(
+        &app,
+        "split",
+        serde_json::json!({"canonical_event_id": group, "source_event_id": member}),
+    )
+    .await;
+    wait_until("the split's run", TIMEOUT, || async {
+        env.runs().await > runs
+    })
+    .await;
+    let runs = env.runs().await;
+    let (a, b) = two_singletons(&env).await;
+    review(
+        &app,
+        "merge",
+        serde_json::json!({"source_canonical_id": a, "target_canonical_id": b}),
+    )
+    .await;
+    wait_until("the merge's run", TIMEOUT, || async {
+        env.runs().await > runs
+    })
+    .await;
     app.stop().await;
 
     let runs = env.runs().await;
@@ -72,13 +146,14 @@ async fn drops_matched_incrementally_store_what_a_full_rematch_stores() {
         .collect();
     let config = MatchingConfig::load(&super::helpers::fixture("../../config/matching.toml"))
         .expect("the service's config");
-    let expected = full_run_catalogue(
-        &files,
-        &config,
-        &WordLists::bundled(),
-        &ReviewConstraints::default(),
-    )
-    .await;
+    let constraints = {
+        let client = env.pool.get().await.expect("connection");
+        event_dedup::store::load_constraints(&**client)
+            .await
+            .expect("constraints")
+    };
+    assert!(!constraints.cannot_link.is_empty() && !constraints.must_link.is_empty());
+    let expected = full_run_catalogue(&files, &config, &WordLists::bundled(), &constraints).await;
     let stored = catalogue(&env.pool).await;
     assert!(stored.canonicals.len() > 100, "a real catalogue");
     assert!(
