@@ -283,7 +283,7 @@ async fn start_up_check(shared: &Shared) -> Result<StartUp, store::StoreError> {
         return Ok(StartUp::WarmUp);
     };
     let current = run_config(shared, stored.as_ref())
-        .map(|config| matching::fingerprint(&config, &shared.lists))
+        .map(|config| run_fingerprint(shared, &config, stored.as_ref()))
         .ok();
     if current.is_some() && last == current {
         Ok(StartUp::WarmUp)
@@ -305,7 +305,7 @@ async fn warm_up(shared: Arc<Shared>) {
     let built = async {
         let loaded = load(&shared, None).await?;
         let config = run_config(&shared, loaded.stored.as_ref())?;
-        let fingerprint = matching::fingerprint(&config, &shared.lists);
+        let fingerprint = run_fingerprint(&shared, &config, loaded.stored.as_ref());
         let tiebreaker = shared.llm.for_run(&config, loaded.stored.as_ref());
         let lists = Arc::clone(&shared.lists);
         let (events, constraints) = (loaded.events, loaded.constraints);
@@ -407,6 +407,23 @@ fn run_config(shared: &Shared, stored: Option<&StoredConfig>) -> Result<Matching
     Ok(layers.config)
 }
 
+/// The matching fingerprint of a run: config, word lists and model, and whether
+/// the tie-breaker can answer (a key that appears makes every ambiguous pair worth
+/// asking, as a full run does; the key itself is not hashed).
+fn run_fingerprint(
+    shared: &Shared,
+    config: &MatchingConfig,
+    stored: Option<&StoredConfig>,
+) -> String {
+    let asks = config.ai.enabled && matches!(shared.llm.api_key(stored), Ok(Some(_)));
+    let base = matching::fingerprint(config, &shared.lists);
+    if asks {
+        format!("{base}+tiebreaker")
+    } else {
+        base
+    }
+}
+
 /// A run's input, read in one repeatable-read snapshot.
 struct Loaded {
     stored: Option<StoredConfig>,
@@ -473,7 +490,7 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
     let t = Instant::now();
     let loaded = load(shared, live.as_ref().map(|l| &l.mark)).await?;
     let config = run_config(shared, loaded.stored.as_ref())?;
-    let fingerprint = matching::fingerprint(&config, &shared.lists);
+    let fingerprint = run_fingerprint(shared, &config, loaded.stored.as_ref());
     let outcome = match live {
         Some(live) if live.fingerprint == fingerprint => {
             incremental_run(shared, run, live, loaded, config, ms_since(t)).await?
