@@ -1148,3 +1148,46 @@ async fn a_split_keeps_version_and_confidence_of_the_group_it_leaves() {
     .await;
     assert_eq!(audit_links, 1);
 }
+
+/// Start-up catch-up: a file or a review action after the last completed run's
+/// start means the catalogue is not the matching of what is stored; the fingerprint
+/// of the last completed run is read back.
+#[tokio::test]
+async fn catch_up_is_needed_after_a_file_or_a_review_and_the_fingerprint_is_kept() {
+    let pool = db().await;
+    let client = pool.get().await.expect("connection");
+    assert!(!store::needs_catch_up(&**client).await.expect("check"));
+    assert_eq!(
+        store::last_fingerprint(&**client)
+            .await
+            .expect("fingerprint"),
+        store::StoredFingerprint::NoRun
+    );
+
+    ingest(&pool, &fixture()).await;
+    assert!(store::needs_catch_up(&**client).await.expect("check"));
+
+    let result = pipeline(load(&pool).await, &ReviewConstraints::default());
+    let mut run = RunInfo::new(Trigger::File, 1);
+    run.matching_fingerprint = Some("fp-1".into());
+    let mut c = pool.get().await.expect("connection");
+    store::persist_run(&mut c, &result, &run)
+        .await
+        .expect("persisted");
+    assert!(!store::needs_catch_up(&**client).await.expect("check"));
+    assert_eq!(
+        store::last_fingerprint(&**client)
+            .await
+            .expect("fingerprint"),
+        store::StoredFingerprint::Last(Some("fp-1".into()))
+    );
+
+    client
+        .execute(
+            "INSERT INTO audit_log (action_type, operator) VALUES ('review_dismiss', 't')",
+            &[],
+        )
+        .await
+        .expect("audit row");
+    assert!(store::needs_catch_up(&**client).await.expect("check"));
+}

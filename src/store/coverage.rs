@@ -1,6 +1,7 @@
-//! Which committed files no completed matching run covers yet: the matcher asks at
-//! start-up, so files stored before a crash or during an outage are matched without
-//! waiting for the next drop.
+//! Which committed files (and review actions) no completed matching run covers yet:
+//! the matcher asks at start-up, so files stored before a crash or during an outage
+//! are matched without waiting for the next drop, and a review whose re-match a crash
+//! cut off is matched in full.
 //!
 //! It also tells what the stored catalogue was matched with ([`last_fingerprint`]):
 //! a catalogue matched under another config, word lists or model is stale.
@@ -12,17 +13,19 @@ use tokio_postgres::GenericClient;
 
 use super::error::StoreError;
 
-/// True when a completed file arrived after the start of the last completed run (or
-/// events exist but no run ever completed).
+/// True when a completed file arrived, or a reviewer acted (an audit row), after the
+/// start of the last completed run (or events exist but no run ever completed): the
+/// stored catalogue is then not the matching of what is stored.
 pub async fn needs_catch_up(client: &impl GenericClient) -> Result<bool, StoreError> {
     let row = client
         .query_one(
-            "SELECT EXISTS (
-                 SELECT 1 FROM file_ingestions f
-                 WHERE f.status = 'completed'
-                   AND f.ingested_at > COALESCE(
-                       (SELECT max(started_at) FROM processing_runs WHERE status = 'completed'),
-                       '-infinity'::timestamptz))",
+            "WITH last AS (
+                 SELECT COALESCE(max(started_at), '-infinity'::timestamptz) AS t
+                 FROM processing_runs WHERE status = 'completed')
+             SELECT EXISTS (
+                 SELECT 1 FROM file_ingestions f, last
+                 WHERE f.status = 'completed' AND f.ingested_at > last.t)
+                 OR EXISTS (SELECT 1 FROM audit_log a, last WHERE a.created_at > last.t)",
             &[],
         )
         .await?;
