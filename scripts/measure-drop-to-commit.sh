@@ -11,7 +11,9 @@
 # own, from the labelled fixtures) into place and waits for the next `run_completed`
 # record. Prints one line per drop, then p50/p95 of drop -> committed, the median
 # of each stage of the runs (load, prepare, score, cluster, synthesize, persist, from
-# `matching_complete`) and the service's peak RSS (VmHWM). Stops the service.
+# `matching_complete`) and the service's peak RSS (VmHWM). Then restarts the
+# service: how long rebuilding the state from the stored listings takes, and the
+# first drop after it. Stops the service.
 set -euo pipefail
 N=${1:-10000}
 DROPS=${2:-12}
@@ -104,4 +106,29 @@ print("median run stages (ms): " + ", ".join(
     ["load_ms", "prepare_ms", "score_ms", "cluster_ms", "synthesis_ms", "tiebreak_ms", "persist_ms"]))
 print(f"service peak RSS: {int(hwm) / 1024:.0f} MiB" if hwm != "?" else "service peak RSS: ?")
 PY
-echo "logs: $WORK/service.log"
+
+# A restart: the state is rebuilt from the stored listings (no run); how long that
+# takes, and the first drop after it.
+kill -TERM $PID; wait $PID || true
+EVENT_DEDUP_HTTP_ADDR=127.0.0.1:0 "$BIN" run > restart.log 2>> service.err &
+PID=$!
+s0=$(date +%s.%N)
+until grep -q 'match_state_built' restart.log; do sleep 0.1; done
+s1=$(date +%s.%N)
+python3 - <<'PY'
+import json
+for line in open("restart.log"):
+    if "match_state_built" in line:
+        d = json.loads(line)
+        print(f"restart: state rebuilt from {d['listings']} stored listings in {d['state_build_ms']:.0f} ms (no run)")
+PY
+echo "restart -> state ready: $(echo "$s1 - $s0" | bc) s"
+RUNS=$(grep -c 'run_completed' restart.log || true)
+python3 -c "
+import json; json.dump({'events': [dict(e, id='r1-' + e['id']) for e in json.load(open('$ROOT/tests/fixtures/dev/events/' + sorted(__import__('os').listdir('$ROOT/tests/fixtures/dev/events'))[0]))['events']][:50], 'metadata': {'processedAt': None, 'sourceKey': 'r1'}}, open('eventdata/.r1.tmp', 'w'))"
+d0=$(date +%s.%N)
+mv eventdata/.r1.tmp eventdata/r1_22.11.2026_measure.json
+until [ "$(grep -c 'run_completed' restart.log || true)" -gt "$RUNS" ]; do sleep 0.02; done
+d1=$(date +%s.%N)
+echo "first drop after the restart: $(echo "($d1 - $d0) * 1000" | bc | cut -d. -f1) ms drop -> committed ($(grep -o '"mode":"[a-z]*"' restart.log | tail -1))"
+echo "logs: $WORK/service.log $WORK/restart.log"
