@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::candidates::title_word_key;
 use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareOn};
-use super::similarity::TokenizedText;
+use super::similarity::{TokenHashes, TokenizedText};
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{entry_days, typed_blocking_keys, BlockingKey};
 use crate::preprocess::city::normalize_place;
@@ -36,6 +36,9 @@ pub struct PreparedEvent {
     pub description: Option<TokenizedText>,
     /// Lower-cased original venue name, tokenized (venue check of the geo score).
     pub venue: Option<TokenizedText>,
+    /// The title's and the venue's distinct tokens hashed (the learned features'
+    /// token overlaps).
+    pub tokens: TokenHashes,
     /// Listed days sorted ascending (ranges expanded when configured).
     pub days: Vec<DayTimes>,
     /// Distinct categories, sorted.
@@ -100,6 +103,7 @@ impl PreparedEvent {
         let city = municipality(event, lists).map(String::into_boxed_str);
         PreparedEvent {
             title_word_key: title_word_key(&title, city.as_deref()),
+            tokens: TokenHashes::new(&title, venue.as_ref()),
             title,
             description,
             venue,
