@@ -120,15 +120,20 @@ pub struct TokenHashes {
 
 impl TokenHashes {
     pub fn new(title: &TokenizedText, venue: Option<&TokenizedText>) -> Self {
-        let mut hashes = distinct_hashes(title);
-        let venue_from = hashes.len() as u32;
-        if let Some(v) = venue {
-            hashes.extend(distinct_hashes(v));
-        }
-        TokenHashes {
-            hashes: hashes.into_boxed_slice(),
-            venue_from,
-        }
+        HASH_SCRATCH.with(|scratch| {
+            let hashes = &mut *scratch.borrow_mut();
+            hashes.clear();
+            push_distinct_hashes(title, hashes);
+            let venue_from = hashes.len() as u32;
+            if let Some(v) = venue {
+                push_distinct_hashes(v, hashes);
+            }
+            TokenHashes {
+                // One allocation of the exact size per listing.
+                hashes: Box::from(hashes.as_slice()),
+                venue_from,
+            }
+        })
     }
 
     pub fn title(&self) -> &[u64] {
@@ -140,19 +145,29 @@ impl TokenHashes {
     }
 }
 
-fn distinct_hashes(text: &TokenizedText) -> Vec<u64> {
+thread_local! {
+    /// Where [`TokenHashes::new`] collects a listing's hashes before its one allocation.
+    static HASH_SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends the sorted distinct hashes of `text`'s tokens to `out`.
+fn push_distinct_hashes(text: &TokenizedText, out: &mut Vec<u64>) {
     use std::hash::{Hash, Hasher};
-    let mut out: Vec<u64> = text
-        .token_set()
-        .map(|t| {
-            let mut h = rustc_hash::FxHasher::default();
-            t.hash(&mut h);
-            h.finish()
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let from = out.len();
+    out.extend(text.token_set().map(|t| {
+        let mut h = rustc_hash::FxHasher::default();
+        t.hash(&mut h);
+        h.finish()
+    }));
+    out[from..].sort_unstable();
+    let mut kept = from;
+    for i in from..out.len() {
+        if kept == from || out[i] != out[kept - 1] {
+            out[kept] = out[i];
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
 }
 
 /// Shared distinct tokens over the smaller token set (containment), from
