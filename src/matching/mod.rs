@@ -14,6 +14,7 @@ pub mod decide;
 pub mod fingerprint;
 pub mod incremental;
 pub mod learned;
+pub mod pair_lookup;
 pub mod pipeline;
 pub mod prepared;
 pub mod signals;

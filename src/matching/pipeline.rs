@@ -23,6 +23,7 @@ use super::conflicts::{event_facts, EventFacts};
 use super::constraints::ReviewConstraints;
 use super::decide::{combine, decide, decide_probability, select_weights};
 use super::learned::{pair_features, Features, MatchModel};
+use super::pair_lookup::PairLookup;
 use super::prepared::PreparedEvent;
 use super::signals::geo::PairGeo;
 use super::signals::{pair_signals, PairSignals};
@@ -713,10 +714,10 @@ fn cluster_pairs(
             }),
     );
     let cannot = constraint_pairs(events, &constraints.cannot_link);
+    let lookup = PairLookup::new(events.len(), pairs.iter().map(|p| p.a));
     let score = |a: u32, b: u32| {
-        pairs
-            .binary_search_by(|p| (p.a, p.b).cmp(&(a, b)))
-            .ok()
+        lookup
+            .find(a, b, |i| pairs[i].b)
             .map(|i| link_score(&pairs[i]))
     };
     let context = ConflictContext {

@@ -10,10 +10,10 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::candidates::title_word_key;
 use super::config::{CityKey, DescriptionCompareOn, MatchingConfig, TitleCompareOn};
-use super::similarity::TokenizedText;
+use super::similarity::{TokenHashes, TokenizedText};
 use crate::model::SourceEvent;
 use crate::preprocess::blocking::{entry_days, typed_blocking_keys, BlockingKey};
-use crate::preprocess::city::normalize_place;
+use crate::preprocess::city::{normalize_place, with_normalized_place};
 use crate::preprocess::{normalize, town_stem_of, WordLists};
 
 /// Days a range expands to when `date.expand_ranges` is on (spec §8.2).
@@ -36,6 +36,9 @@ pub struct PreparedEvent {
     pub description: Option<TokenizedText>,
     /// Lower-cased original venue name, tokenized (venue check of the geo score).
     pub venue: Option<TokenizedText>,
+    /// The title's and the venue's distinct tokens hashed (the learned features'
+    /// token overlaps).
+    pub tokens: TokenHashes,
     /// Listed days sorted ascending (ranges expanded when configured).
     pub days: Vec<DayTimes>,
     /// Distinct categories, sorted.
@@ -97,9 +100,10 @@ impl PreparedEvent {
         categories.sort();
         categories.dedup();
         let title = TokenizedText::new(&title_text);
-        let city = municipality(event, lists).map(String::into_boxed_str);
+        let city = municipality(event, lists);
         PreparedEvent {
             title_word_key: title_word_key(&title, city.as_deref()),
+            tokens: TokenHashes::new(&title, venue.as_ref()),
             title,
             description,
             venue,
@@ -150,19 +154,27 @@ pub fn stored_blocking_keys(
 }
 
 /// See [`PreparedEvent::city`].
-fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<String> {
-    let printed = normalize_place(event.location_city.as_deref()?);
-    if printed.is_empty() {
-        return None;
+fn municipality(event: &SourceEvent, lists: &WordLists) -> Option<Box<str>> {
+    let city = event.location_city.as_deref()?;
+    // The normalized name is borrowed from the per-thread memo, which a nested
+    // lookup (the district's) must not reach while it is borrowed.
+    let (stem, known) = with_normalized_place(city, |printed| {
+        if printed.is_empty() {
+            return None;
+        }
+        Some(match lists.city_aliases.municipality_of(printed) {
+            Some(m) => (Box::from(town_stem_of(m)), true),
+            None => (Box::from(town_stem_of(printed)), false),
+        })
+    })?;
+    if known {
+        return Some(stem);
     }
-    if let Some(m) = lists.city_aliases.municipality_of(&printed) {
-        return Some(town_stem_of(m).to_string());
-    }
-    let unknown_district = event
-        .location_district
-        .as_deref()
-        .is_some_and(|d| normalize_place(d) == printed);
-    (!unknown_district).then(|| town_stem_of(&printed).to_string())
+    let unknown_district = event.location_district.as_deref().is_some_and(|d| {
+        let district = normalize_place(d);
+        with_normalized_place(city, |printed| district == printed)
+    });
+    (!unknown_district).then_some(stem)
 }
 
 /// The document part of an id of the extractor's form `pdf-<hex>-<batch>-<index>`.

@@ -23,17 +23,24 @@ thread_local! {
 /// few hundred names; normalizing costs about a hundred times a lookup. Pure: the memo
 /// can only return what `normalize` would.
 pub fn normalize_place(name: &str) -> String {
+    with_normalized_place(name, str::to_string)
+}
+
+/// Calls `f` with [`normalize_place`]`(name)` borrowed from the memo, for callers that
+/// keep only a part of it (no copy of the whole name per listing). `f` must not
+/// normalize a place itself: the memo is borrowed while it runs.
+pub fn with_normalized_place<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
     NORMALIZED_PLACES.with(|memo| {
         let mut memo = memo.borrow_mut();
         if let Some(hit) = memo.get(name) {
-            return hit.to_string();
+            return f(hit);
         }
         let normalized = normalize(name, None);
         if memo.len() >= PLACE_MEMO_CAPACITY {
             memo.clear();
         }
         memo.insert(name.into(), normalized.as_str().into());
-        normalized
+        f(&normalized)
     })
 }
 

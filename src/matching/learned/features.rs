@@ -15,7 +15,7 @@ use chrono::NaiveTime;
 use crate::matching::config::MatchingConfig;
 use crate::matching::prepared::{DayTimes, PreparedEvent, SourceKind};
 use crate::matching::signals::PairSignals;
-use crate::matching::similarity::TokenizedText;
+use crate::matching::similarity::{overlap, TokenizedText};
 use crate::model::SourceEvent;
 
 /// Number of features.
@@ -85,9 +85,10 @@ pub fn pair_features(
         _ => 0.0,
     };
     let venue_both = pa.venue.is_some() && pb.venue.is_some();
-    let venue_overlap = match (&pa.venue, &pb.venue) {
-        (Some(x), Some(y)) => token_overlap(x, y),
-        _ => 0.0,
+    let venue_overlap = if venue_both {
+        overlap(pa.tokens.venue(), pb.tokens.venue())
+    } else {
+        0.0
     };
     let same_issue = matches!((&pa.document, &pb.document), (Some(x), Some(y)) if x == y);
     let cross = matches!(
@@ -117,7 +118,7 @@ pub fn pair_features(
             confidence(ea).min(confidence(eb)),
             flag(venue_both),
             venue_overlap,
-            token_overlap(&pa.title, &pb.title),
+            overlap(pa.tokens.title(), pb.tokens.title()),
             jaccard(&pa.categories, &pb.categories),
             flag(ea.source_code == eb.source_code),
             flag(same_issue),
@@ -183,43 +184,6 @@ fn first_shared_start_diff(a: &[DayTimes], b: &[DayTimes]) -> Option<i64> {
     None
 }
 
-/// Shared distinct tokens over the smaller token set (containment). Walks both
-/// sorted token sets once, without allocating: it runs twice for every candidate pair.
-fn token_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    if a.sorted_joined() == b.sorted_joined() {
-        // Duplicates often print the very same title or venue.
-        return 1.0;
-    }
-    let (mut x, mut y) = (a.token_set(), b.token_set());
-    let (mut p, mut q) = (x.next(), y.next());
-    let (mut nx, mut ny, mut shared) = (0usize, 0usize, 0usize);
-    while let (Some(s), Some(t)) = (p, q) {
-        match s.cmp(t) {
-            std::cmp::Ordering::Less => {
-                nx += 1;
-                p = x.next();
-            }
-            std::cmp::Ordering::Greater => {
-                ny += 1;
-                q = y.next();
-            }
-            std::cmp::Ordering::Equal => {
-                nx += 1;
-                ny += 1;
-                shared += 1;
-                p = x.next();
-                q = y.next();
-            }
-        }
-    }
-    nx += usize::from(p.is_some()) + x.count();
-    ny += usize::from(q.is_some()) + y.count();
-    shared as f64 / nx.min(ny) as f64
-}
-
 /// Jaccard of two sorted, distinct lists; 0 when both are empty.
 fn jaccard(a: &[String], b: &[String]) -> f64 {
     let shared = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
@@ -249,6 +213,7 @@ fn length_ratio(a: &Option<TokenizedText>, b: &Option<TokenizedText>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matching::similarity::TokenHashes;
     use crate::model::EventDate;
     use crate::preprocess::WordLists;
 
@@ -280,6 +245,60 @@ mod tests {
         f.values[FEATURE_NAMES.iter().position(|n| *n == name).unwrap()]
     }
 
+    /// The string form of the token overlap (what [`overlap`] over hashes must equal).
+    fn token_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        if a.sorted_joined() == b.sorted_joined() {
+            // Duplicates often print the very same title or venue.
+            return 1.0;
+        }
+        let (mut x, mut y) = (a.token_set(), b.token_set());
+        let (mut p, mut q) = (x.next(), y.next());
+        let (mut nx, mut ny, mut shared) = (0usize, 0usize, 0usize);
+        while let (Some(s), Some(t)) = (p, q) {
+            match s.cmp(t) {
+                std::cmp::Ordering::Less => {
+                    nx += 1;
+                    p = x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    ny += 1;
+                    q = y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    nx += 1;
+                    ny += 1;
+                    shared += 1;
+                    p = x.next();
+                    q = y.next();
+                }
+            }
+        }
+        nx += usize::from(p.is_some()) + x.count();
+        ny += usize::from(q.is_some()) + y.count();
+        shared as f64 / nx.min(ny) as f64
+    }
+
+    fn hashed_overlap(a: &TokenizedText, b: &TokenizedText) -> f64 {
+        let (x, y) = (TokenHashes::new(a, None), TokenHashes::new(b, None));
+        overlap(x.title(), y.title())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_hashed_overlap_equals_the_string_walk(
+            a in "[a-zäöü]{1,6}( [a-zäöü]{1,6}){0,6}",
+            b in "[a-zäöü]{1,6}( [a-zäöü]{1,6}){0,6}",
+        ) {
+            let t = TokenizedText::new;
+            proptest::prop_assert_eq!(hashed_overlap(&t(&a), &t(&b)), token_overlap(&t(&a), &t(&b)));
+            let venue = TokenHashes::new(&t(&a), Some(&t(&b)));
+            proptest::prop_assert_eq!(overlap(venue.venue(), venue.title()), token_overlap(&t(&b), &t(&a)));
+        }
+    }
+
     #[test]
     fn token_overlap_is_containment_of_distinct_tokens() {
         let t = TokenizedText::new;
@@ -289,6 +308,14 @@ mod tests {
         assert_eq!(token_overlap(&t("b"), &t("a b c")), 1.0);
         assert_eq!(token_overlap(&t(""), &t("a")), 0.0);
         assert_eq!(token_overlap(&t("c a"), &t("a c")), 1.0);
+        for (x, y) in [
+            ("zug umzug zug", "umzug zug"),
+            ("a b c d", "b x"),
+            ("", "a"),
+            ("a b", ""),
+        ] {
+            assert_eq!(hashed_overlap(&t(x), &t(y)), token_overlap(&t(x), &t(y)));
+        }
     }
 
     #[test]
