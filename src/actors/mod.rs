@@ -29,6 +29,7 @@ pub mod dead_letter;
 pub mod ingest;
 pub mod matcher;
 pub mod persist;
+pub mod prepare;
 pub mod schedule;
 pub mod stats;
 pub mod watcher;
