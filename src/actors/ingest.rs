@@ -309,6 +309,9 @@ async fn ingest_batch(
         .filter_map(|i| i.read.as_ref().map(|r| r.2.as_str()))
         .collect();
     let done = retry_transient("check file hashes", &shared.shutdown, || async {
+        if hashes.is_empty() {
+            return Ok(Default::default());
+        }
         let client = shared.pool.get().await?;
         store::completed_files(&**client, &hashes).await
     })
@@ -364,7 +367,7 @@ async fn ingest_batch(
                     bytes,
                 });
             }
-            Err(rejection) => rejected.push((i, bytes, rejection)),
+            Err(rejection) => rejected.push((i, bytes, *rejection)),
         }
     }
 

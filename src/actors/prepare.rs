@@ -61,8 +61,9 @@ fn read_one(path: &std::path::Path) -> ReadFile {
 /// dead-letter needs them).
 pub type Unparsed = (String, Vec<u8>);
 
-/// A parsed file ready for the store, or why it cannot be stored.
-pub type Prepared = Result<PreparedFile, FileRejection>;
+/// A parsed file ready for the store, or why it cannot be stored (boxed: a
+/// rejection is large and rare).
+pub type Prepared = Result<PreparedFile, Box<FileRejection>>;
 
 /// Parses, validates, derives and content-hashes every file; `None` when the
 /// blocking pool is gone (shutdown).
@@ -84,14 +85,15 @@ pub async fn prepare_all(
 }
 
 fn prepare_one(lists: &WordLists, name: &str, bytes: &[u8]) -> Prepared {
-    let parsed = parse_event_file(name, bytes)?;
+    let parsed = parse_event_file(name, bytes).map_err(Box::new)?;
     let derived = parsed.events.iter().map(|e| derive(e, lists)).collect();
     let (file, hash, source) = (
         parsed.file_name.clone(),
         parsed.file_hash.clone(),
         parsed.source_code.clone(),
     );
-    PreparedFile::new(parsed, derived).map_err(|e| store_rejection(&file, &hash, &source, &e))
+    PreparedFile::new(parsed, derived)
+        .map_err(|e| Box::new(store_rejection(&file, &hash, &source, &e)))
 }
 
 /// The store refused a file's data (a constraint, a value too large, an id twice):
