@@ -88,11 +88,11 @@ for line in open(log):
         r = json.loads(line)
     except ValueError:
         continue
-    msg = r.get("msg")
+    msg = r.get("msg", "").split("] ")[-1]  # "[SPAN - EVENT] name" inside a span
     if msg == "file_ingested":
         ingested.append(ts(r))
         listings += r.get("events_ingested", 0)
-    elif msg == "batch_committed":
+    elif msg == "ingest_batch_committed":
         batches += 1
     elif msg in ("run_completed", "run_failed"):
         runs.append((ts(r), msg, r.get("covers_generation", 0), r.get("duration_ms")))
