@@ -372,7 +372,7 @@ async fn ingest_batch(
     }
 
     let store_started = Instant::now();
-    let stored = store_valid(&shared, &mut items, valid, &batch_span).await;
+    let stored = store_valid(&shared, &mut items, valid, &batch_span, started).await;
     let store_ms = store_started.elapsed().as_millis() as u64;
     for (i, bytes, rejection) in stored.rejected.into_iter().chain(rejected) {
         let item = &mut items[i];
@@ -419,18 +419,19 @@ struct Stored {
 }
 
 /// Stores the valid files in one transaction; when the database refuses the batch,
-/// stores them one by one (in order) so only the refused file is rejected.
+/// stores them one by one (in order) so only the refused file is rejected. `started`:
+/// when the batch arrived (each file's `duration_ms` counts from it).
 async fn store_valid(
     shared: &Shared,
     items: &mut [Item],
     valid: Vec<Valid>,
     batch_span: &Span,
+    started: Instant,
 ) -> Stored {
     let mut stored = Stored::default();
     if valid.is_empty() {
         return stored;
     }
-    let started = Instant::now();
     let all: Vec<&PreparedFile> = valid.iter().map(|v| &v.prepared).collect();
     let result = retry_transient("store files", &shared.shutdown, || {
         store::ingest_files(&shared.pool, &all)
