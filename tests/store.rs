@@ -220,6 +220,159 @@ async fn redelivered_event_id_is_an_update() {
     assert!(!outcome.updated[0].content_changed);
 }
 
+/// The fixture, then two later prints that re-deliver the parade (the second one
+/// twice changed, then unchanged) and add a listing of their own.
+fn three_prints() -> Vec<ParsedFile> {
+    let second = variant("wzo_15.02.2026.json", |events| {
+        events.truncate(2);
+        events[0]["title"] = Value::from("Großer Fasnetsumzug (verlegt)");
+        events[0]["event_dates"] = serde_json::json!([
+            { "date": "2026-02-16", "start_time": "13:00" },
+            { "date": "2026-02-17" }
+        ]);
+        events[1]["id"] = Value::from("pdf-new-1");
+    });
+    let mut third = variant("wzo_16.02.2026.json", |events| events.truncate(2));
+    third.events[0] = second.events[0].clone();
+    third.events[0].source_code = third.source_code.clone();
+    third.events[1].id = "pdf-new-2".into();
+    vec![fixture(), second, third]
+}
+
+/// Every stored listing as (id, file name, content hash, dates), for comparing two
+/// databases whose file ids differ.
+async fn stored_rows(pool: &Pool) -> Vec<(String, String, String, Vec<String>)> {
+    let client = pool.get().await.expect("connection");
+    client
+        .query(
+            "SELECT s.id, f.filename, s.content_hash,
+                    ARRAY(SELECT concat_ws(' ', d.position, d.date, d.start_time, d.end_time, d.end_date)
+                          FROM event_dates d WHERE d.event_id = s.id ORDER BY d.position) AS dates
+             FROM source_events s JOIN file_ingestions f ON f.id = s.file_ingestion_id
+             ORDER BY s.id",
+            &[],
+        )
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+fn prepared(file: &ParsedFile) -> store::PreparedFile {
+    store::PreparedFile::new(file.clone(), derived(file)).expect("prepared")
+}
+
+#[tokio::test]
+async fn a_batch_stores_its_files_as_if_one_by_one_in_order() {
+    let files = three_prints();
+    let one_by_one = db().await;
+    let mut expected = Vec::new();
+    for f in &files {
+        expected.push(ingest(&one_by_one, f).await);
+    }
+    let batched = db().await;
+    let prepared: Vec<store::PreparedFile> = files.iter().map(prepared).collect();
+    let refs: Vec<&store::PreparedFile> = prepared.iter().collect();
+    // A mark before the batch: its listings are changes, with their last versions.
+    let reader = batched.get().await.expect("connection");
+    let mark = store::ingest_mark(&**reader).await.expect("mark");
+    let outcomes = store::ingest_files(&batched, &refs)
+        .await
+        .expect("batch stored");
+
+    assert_eq!(outcomes.len(), 3);
+    for (got, want) in outcomes.iter().zip(&expected) {
+        let got = got.as_ref().expect("stored");
+        assert_eq!((got.inserted, &got.updated), (want.inserted, &want.updated));
+    }
+    // The third file's parade is unchanged against the second file's, in the batch.
+    let third = outcomes[2].as_ref().expect("stored");
+    assert_eq!(third.updated[0].previous_file, "wzo_15.02.2026.json");
+    assert!(!third.updated[0].content_changed);
+    assert_eq!(stored_rows(&batched).await, stored_rows(&one_by_one).await);
+    let parade = load(&batched)
+        .await
+        .into_iter()
+        .find(|e| e.id == PARADE)
+        .expect("parade");
+    assert_eq!(parade, files[2].events[0]);
+    assert_eq!(parade.dates.len(), 2, "the last version's dates only");
+    assert_eq!(
+        scalar_i64(
+            &batched,
+            "SELECT count(*) FROM file_ingestions WHERE status = 'completed'"
+        )
+        .await,
+        3
+    );
+
+    let changed = store::load_changed_since(&**reader, &mark)
+        .await
+        .expect("changes");
+    assert_eq!(changed.events, load(&batched).await);
+}
+
+#[tokio::test]
+async fn bytes_stored_before_or_earlier_in_the_batch_are_already_ingested() {
+    let pool = db().await;
+    let [first, second, _] = <[ParsedFile; 3]>::try_from(three_prints()).expect("three");
+    ingest(&pool, &first).await;
+    let mut first_again = first.clone();
+    first_again.file_name = "wzo_copy.json".into();
+    let mut second_again = second.clone();
+    second_again.file_name = "wzo_15.02.2026_copy.json".into();
+    let batch = [
+        prepared(&first_again),
+        prepared(&second),
+        prepared(&second_again),
+    ];
+    let refs: Vec<&store::PreparedFile> = batch.iter().collect();
+    let outcomes = store::ingest_files(&pool, &refs)
+        .await
+        .expect("batch stored");
+
+    let already = |r: &Result<store::FileOutcome, StoreError>| match r {
+        Err(StoreError::AlreadyIngested { file_name, .. }) => file_name.clone(),
+        other => panic!("expected already ingested, got {other:?}"),
+    };
+    assert_eq!(already(&outcomes[0]), FIXTURE_NAME);
+    assert_eq!(outcomes[1].as_ref().expect("stored").inserted, 1);
+    assert_eq!(already(&outcomes[2]), "wzo_15.02.2026.json");
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM file_ingestions").await,
+        2
+    );
+    assert_eq!(load(&pool).await.len(), 6);
+}
+
+#[tokio::test]
+async fn a_batch_the_database_refuses_stores_nothing() {
+    let pool = db().await;
+    let good = fixture();
+    let bad = variant("wzo_17.02.2026.json", |events| {
+        events.truncate(1);
+        events[0]["id"] = Value::from("pdf-nul");
+        events[0]["title"] = Value::from("Umzug\u{0}");
+    });
+    let batch = [prepared(&good), prepared(&bad)];
+    let refs: Vec<&store::PreparedFile> = batch.iter().collect();
+    let err = store::ingest_files(&pool, &refs)
+        .await
+        .expect_err("a NUL character is refused");
+    assert!(!err.is_transient(), "{err:?}");
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM file_ingestions").await,
+        0
+    );
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM source_events").await,
+        0
+    );
+    // Alone, the good file goes through.
+    assert_eq!(ingest(&pool, &good).await.inserted, 5);
+}
+
 #[tokio::test]
 async fn failed_attempt_does_not_block_a_later_completed_one() {
     let pool = db().await;

@@ -78,6 +78,9 @@ pub const MAILBOX_CAPACITY: usize = 64;
 #[rtype(result = "()")]
 pub struct FilesIngested {
     pub generation: u64,
+    /// The ingest knows of more files behind these (their notices follow): the
+    /// schedule waits longer for them ([`super::schedule::QUIET_WINDOW`]).
+    pub more_waiting: bool,
 }
 
 /// Finish the run in progress (and one more if files are uncovered), then answer.
@@ -216,7 +219,9 @@ impl Handler<FilesIngested> for MatcherActor {
     type Result = ();
 
     fn handle(&mut self, msg: FilesIngested, ctx: &mut Self::Context) {
-        let wake = self.schedule.files_ingested(msg.generation);
+        let wake = self
+            .schedule
+            .files_ingested(msg.generation, msg.more_waiting);
         self.wake_after(ctx, wake);
     }
 }

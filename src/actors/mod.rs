@@ -1,14 +1,17 @@
 //! The running service: one actor per pipeline stage (ARCHITECTURE.md, data flow).
 //!
 //! ```text
-//! WatcherActor ── IngestFile ──▶ IngestActor ── FilesIngested{generation} ──▶ MatcherActor
-//!      (ready files, one in flight)   (one file at a time)                 (one run at a time)
-//!                                         │ FileProcessed                        │ MatchRunFinished
-//!                                         └──────────────▶ StatsActor ◀──────────┘
+//! WatcherActor ── IngestBatch ──▶ IngestActor ── FilesIngested{generation, more_waiting} ──▶ MatcherActor
+//!   (ready files, one batch in flight) (one batch at a time,                          (one run at a time)
+//!                                       one transaction)
+//!                                          │ FileProcessed                               │ MatchRunFinished
+//!                                          └──────────────▶ StatsActor ◀─────────────────┘
 //! ```
 //!
-//! * [`watcher`] - discovery and readiness of files in the watched directory.
-//! * [`ingest`] - hash, skip, parse, dead-letter or store one file.
+//! * [`watcher`] - discovery and readiness of files in the watched directory; hands
+//!   the ingest every file that became ready meanwhile as one batch.
+//! * [`ingest`] - hash, skip, parse, dead-letter or store a batch of files.
+//! * [`prepare`] - the ingest's CPU work (read, hash, parse, derive), in parallel.
 //! * [`dead_letter`] - a rejected file and its `.error.json`, durably or not at all.
 //! * [`matcher`] - coalesced, serialized full re-matching runs and their persistence.
 //! * [`schedule`] - when the matcher runs: the coalescing state machine.
@@ -22,13 +25,15 @@
 //! Invariants:
 //! * pipeline stages talk with `send().await` (never `do_send`), so a slow stage slows
 //!   the one before it instead of growing a mailbox;
-//! * the generation is bumped only after a file's transaction committed, so a run that
-//!   read generation `g` before loading events sees every file numbered `<= g`.
+//! * the generation is bumped only after a file's transaction committed (once per file
+//!   of a batch, in order), so a run that read generation `g` before loading events
+//!   sees every file numbered `<= g`.
 
 pub mod dead_letter;
 pub mod ingest;
 pub mod matcher;
 pub mod persist;
+pub mod prepare;
 pub mod schedule;
 pub mod stats;
 pub mod watcher;

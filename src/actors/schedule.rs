@@ -1,7 +1,8 @@
 //! When the matcher runs: the coalescing schedule of [`super::matcher::MatcherActor`]
 //! as a pure state machine, so every transition is unit-tested with paused time.
 //!
-//! Inputs: a file notice ([`RunSchedule::files_ingested`]), a re-match request
+//! Inputs: a file notice ([`RunSchedule::files_ingested`], saying whether more files
+//! wait behind it), a re-match request
 //! ([`RunSchedule::rematch_requested`]), the start-up catch-up
 //! ([`RunSchedule::catch_up`]), the wake-up timer ([`RunSchedule::timer_fired`]), a
 //! finished run ([`RunSchedule::run_finished`]) and the check itself
@@ -12,11 +13,15 @@
 //! Invariants:
 //! * at most one run at a time ([`State::Running`]); what arrives meanwhile is kept in
 //!   the state and considered when the run finishes;
-//! * a run starts [`COALESCE_WINDOW`] after the last notice, but never later than
+//! * a run starts a window after the last notice, but never later than
 //!   [`MAX_COALESCE_WAIT`] after the first uncovered one (a steady trickle of files
 //!   cannot starve matching, notify#146); a catch-up or a drain starts it at once;
-//! * at most one wake-up is scheduled; a wake-up only re-evaluates, so one that
-//!   outlives the state that asked for it is harmless.
+//! * the window is adaptive (see [`QUIET_WINDOW`]): [`QUIET_WINDOW`] after a file
+//!   notice with nothing waiting behind it, [`COALESCE_WINDOW`] after one with more
+//!   files waiting and after a review request;
+//! * a wake-up is scheduled only when none is due sooner, so the earliest one
+//!   scheduled is the one the schedule remembers; a wake-up only re-evaluates, so
+//!   one that outlives the state that asked for it is harmless.
 
 use std::time::Duration;
 
@@ -24,9 +29,19 @@ use tokio::time::Instant;
 
 use crate::model::Trigger;
 
-/// Quiet period after the last ingested file before a run starts: files of one drop
-/// (a copy of a directory) arrive within this of each other.
+/// Quiet period after a notice whose files have more behind them (a burst), or after
+/// a review request (a reviewer's quick clicks), before a run starts. With more files
+/// waiting their own notices follow, so this only bounds the wait when those files
+/// end up skipped or rejected (no notice).
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(1000);
+/// Quiet period after a notice whose files had nothing behind them: the ingest knew
+/// of no further file (ready or settling), so a lone file in a quiet directory is
+/// matched at once instead of waiting [`COALESCE_WINDOW`], and the last batch of a
+/// burst is not followed by a second of idling. The rule: the window is chosen by
+/// the last notice, because the ingest, not a timer, knows whether a drop is over.
+/// 100 ms still coalesces a producer that renames files one after another with
+/// short pauses (each such file arrives alone, with nothing behind it).
+pub const QUIET_WINDOW: Duration = Duration::from_millis(100);
 /// Upper bound on how long uncovered files wait for a run while files keep arriving.
 pub const MAX_COALESCE_WAIT: Duration = Duration::from_secs(10);
 
@@ -100,6 +115,8 @@ pub struct RunSchedule {
     covered: u64,
     /// When the last notice or request arrived (the window counts from it).
     last_notice: Instant,
+    /// The window the last notice asked for.
+    window: Duration,
     /// When the scheduled wake-up fires, if one is scheduled.
     wake_at: Option<Instant>,
 }
@@ -111,6 +128,7 @@ impl RunSchedule {
             state: State::Idle,
             covered,
             last_notice: Instant::now(),
+            window: COALESCE_WINDOW,
             wake_at: None,
         }
     }
@@ -123,17 +141,24 @@ impl RunSchedule {
         self.covered
     }
 
-    /// Files up to `generation` are committed. Returns the wake-up to schedule.
-    pub fn files_ingested(&mut self, generation: u64) -> Option<Duration> {
+    /// Files up to `generation` are committed; `more_waiting`: the ingest knows of
+    /// further files behind them (their notices follow). Returns the wake-up to
+    /// schedule.
+    pub fn files_ingested(&mut self, generation: u64, more_waiting: bool) -> Option<Duration> {
         if generation <= self.covered {
             return None; // a finished run already covered it
         }
-        self.notice(Request::Files)
+        let window = if more_waiting {
+            COALESCE_WINDOW
+        } else {
+            QUIET_WINDOW
+        };
+        self.notice(Request::Files, window)
     }
 
     /// A review or config change asks for a run (coalesced like files).
     pub fn rematch_requested(&mut self) -> Option<Duration> {
-        self.notice(Request::Review)
+        self.notice(Request::Review, COALESCE_WINDOW)
     }
 
     /// Files without a covering run exist (start-up): run at the next check.
@@ -152,9 +177,12 @@ impl RunSchedule {
         }
     }
 
-    /// The scheduled wake-up fired (the actor checks next).
+    /// A scheduled wake-up fired (the actor checks next). Forgets the remembered
+    /// one once it is due; an earlier-scheduled, later-due one firing changes nothing.
     pub fn timer_fired(&mut self) {
-        self.wake_at = None;
+        if self.wake_at.is_some_and(|at| at <= Instant::now()) {
+            self.wake_at = None;
+        }
     }
 
     /// The run in progress finished, having covered up to `covered`; files up to
@@ -199,11 +227,11 @@ impl RunSchedule {
                 since: Some(now),
                 ..pending
             });
-            return self.wake(COALESCE_WINDOW);
+            return self.wake(self.window);
         };
         let quiet = now.saturating_duration_since(self.last_notice);
         let waited = now.saturating_duration_since(since);
-        if draining || catch_up || quiet >= COALESCE_WINDOW || waited >= MAX_COALESCE_WAIT {
+        if draining || catch_up || quiet >= self.window || waited >= MAX_COALESCE_WAIT {
             let files = current.saturating_sub(self.covered);
             let trigger = match (pending.request, files) {
                 (Request::CatchUp, 0) => Trigger::Startup,
@@ -219,13 +247,14 @@ impl RunSchedule {
             })
         } else {
             self.state = State::Waiting(pending);
-            self.wake((COALESCE_WINDOW - quiet).min(MAX_COALESCE_WAIT - waited))
+            self.wake((self.window - quiet).min(MAX_COALESCE_WAIT - waited))
         }
     }
 
-    fn notice(&mut self, request: Request) -> Option<Duration> {
+    fn notice(&mut self, request: Request, window: Duration) -> Option<Duration> {
         let now = Instant::now();
         self.last_notice = now;
+        self.window = window;
         match &mut self.state {
             State::Idle => {
                 let mut p = Pending::default();
@@ -238,19 +267,20 @@ impl RunSchedule {
                 return None; // the run's completion checks again
             }
         }
-        match self.wake(COALESCE_WINDOW) {
+        match self.wake(window) {
             Step::WakeAfter(d) => Some(d),
             _ => None,
         }
     }
 
-    /// Schedules a check after `after`, unless one is already scheduled (it
+    /// Schedules a check after `after`, unless one is already due by then (it
     /// re-evaluates and schedules the rest).
     fn wake(&mut self, after: Duration) -> Step {
-        if self.wake_at.is_some() {
+        let at = Instant::now() + after;
+        if self.wake_at.is_some_and(|due| due <= at) {
             return Step::Nothing;
         }
-        self.wake_at = Some(Instant::now() + after);
+        self.wake_at = Some(at);
         Step::WakeAfter(after)
     }
 }
@@ -261,6 +291,9 @@ mod tests {
     use tokio::time::advance;
 
     const MS: Duration = Duration::from_millis(1);
+    /// The ingest knows of more files behind a notice (a burst) / of none.
+    const MORE: bool = true;
+    const ALONE: bool = false;
 
     /// The wake-up fired after `after`: advance the paused clock and check.
     async fn wake(s: &mut RunSchedule, after: Duration, current: u64) -> Step {
@@ -279,11 +312,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_burst_runs_once_a_window_after_the_last_file() {
         let mut s = RunSchedule::new(0);
-        assert_eq!(s.files_ingested(1), Some(COALESCE_WINDOW));
+        assert_eq!(s.files_ingested(1, MORE), Some(COALESCE_WINDOW));
         advance(400 * MS).await;
-        assert_eq!(s.files_ingested(2), None, "one wake-up at a time");
+        assert_eq!(s.files_ingested(2, MORE), None, "one wake-up at a time");
         advance(400 * MS).await;
-        assert_eq!(s.files_ingested(3), None);
+        assert_eq!(s.files_ingested(3, MORE), None);
         // The first wake-up (t = 1000 ms) is 200 ms after the last file.
         assert_eq!(wake(&mut s, 200 * MS, 3).await, Step::WakeAfter(800 * MS));
         let plan = started(wake(&mut s, 800 * MS, 3).await);
@@ -303,11 +336,11 @@ mod tests {
         let mut s = RunSchedule::new(0);
         let first = Instant::now();
         let mut generation = 1;
-        let mut wake_at = Some(first + s.files_ingested(generation).expect("wake-up"));
+        let mut wake_at = Some(first + s.files_ingested(generation, MORE).expect("wake-up"));
         loop {
             advance(500 * MS).await;
             generation += 1;
-            assert_eq!(s.files_ingested(generation), None);
+            assert_eq!(s.files_ingested(generation, MORE), None);
             if wake_at.is_some_and(|at| Instant::now() >= at) {
                 s.timer_fired();
                 match s.check(generation, false) {
@@ -328,10 +361,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_file_is_a_file_run_and_a_covered_notice_is_dropped() {
         let mut s = RunSchedule::new(4);
-        assert_eq!(s.files_ingested(4), None);
+        assert_eq!(s.files_ingested(4, MORE), None);
         assert_eq!(s.state(), State::Idle);
         assert_eq!(s.check(4, false), Step::Drained);
-        assert_eq!(s.files_ingested(5), Some(COALESCE_WINDOW));
+        assert_eq!(s.files_ingested(5, MORE), Some(COALESCE_WINDOW));
         let plan = started(wake(&mut s, COALESCE_WINDOW, 5).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
         s.run_finished(5, 5);
@@ -343,10 +376,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn notices_during_a_run_give_one_more_run_after_the_window() {
         let mut s = RunSchedule::new(0);
-        s.files_ingested(1);
+        s.files_ingested(1, MORE);
         started(wake(&mut s, COALESCE_WINDOW, 1).await);
         advance(300 * MS).await;
-        assert_eq!(s.files_ingested(2), None, "no wake-up while running");
+        assert_eq!(s.files_ingested(2, MORE), None, "no wake-up while running");
         assert_eq!(s.rematch_requested(), None);
         assert_eq!(s.check(2, true), Step::Nothing, "never two runs");
         advance(300 * MS).await;
@@ -393,7 +426,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_drain_starts_pending_work_at_once_and_then_reports_drained() {
         let mut s = RunSchedule::new(0);
-        s.files_ingested(1);
+        s.files_ingested(1, MORE);
         advance(10 * MS).await;
         let plan = started(s.check(1, true));
         assert_eq!(plan.covers_generation, 1);
@@ -405,7 +438,7 @@ mod tests {
     async fn a_commit_whose_notice_is_in_flight_waits_a_window() {
         // The wake-up armed by the first file is still scheduled when the run ends.
         let mut s = RunSchedule::new(0);
-        s.files_ingested(1);
+        s.files_ingested(1, MORE);
         started(s.check(1, true));
         s.run_finished(1, 1);
         advance(COALESCE_WINDOW).await;
@@ -414,5 +447,86 @@ mod tests {
         assert!(matches!(s.state(), State::Waiting(p) if p.since == Some(Instant::now())));
         let plan = started(wake(&mut s, COALESCE_WINDOW, 2).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_file_runs_a_quiet_window_after_its_notice() {
+        let mut s = RunSchedule::new(0);
+        assert_eq!(s.files_ingested(1, ALONE), Some(QUIET_WINDOW));
+        let plan = started(wake(&mut s, QUIET_WINDOW, 1).await);
+        assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_runs_once_a_quiet_window_after_its_last_batch() {
+        let mut s = RunSchedule::new(0);
+        let first = Instant::now();
+        assert_eq!(s.files_ingested(1, MORE), Some(COALESCE_WINDOW));
+        for generation in 2..=4 {
+            advance(300 * MS).await;
+            assert_eq!(s.files_ingested(generation, MORE), None);
+        }
+        // t = 1000 ms: the first wake-up finds the last notice 100 ms old.
+        assert_eq!(wake(&mut s, 100 * MS, 4).await, Step::WakeAfter(900 * MS));
+        advance(100 * MS).await;
+        // The last batch: nothing behind it, so an earlier wake-up is scheduled.
+        assert_eq!(s.files_ingested(5, ALONE), Some(QUIET_WINDOW));
+        let plan = started(wake(&mut s, QUIET_WINDOW, 5).await);
+        assert_eq!((plan.trigger, plan.files), (Trigger::Batch, 5));
+        assert_eq!(Instant::now() - first, 1200 * MS);
+        // The wake-up scheduled for the coalesce window fires later and changes nothing.
+        assert_eq!(wake(&mut s, 800 * MS, 5).await, Step::Nothing);
+        s.run_finished(5, 5);
+        assert_eq!(s.check(5, false), Step::Drained);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn files_waiting_that_bring_no_notice_run_after_the_coalesce_window() {
+        // The files behind the notice were all skipped or rejected: no notice follows.
+        let mut s = RunSchedule::new(0);
+        assert_eq!(s.files_ingested(1, MORE), Some(COALESCE_WINDOW));
+        assert_eq!(wake(&mut s, QUIET_WINDOW, 1).await, Step::Nothing);
+        let plan = started(wake(&mut s, COALESCE_WINDOW - QUIET_WINDOW, 1).await);
+        assert_eq!(plan.files, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn more_files_behind_a_lone_one_widen_the_window() {
+        let mut s = RunSchedule::new(0);
+        assert_eq!(s.files_ingested(1, ALONE), Some(QUIET_WINDOW));
+        advance(50 * MS).await;
+        assert_eq!(
+            s.files_ingested(2, MORE),
+            None,
+            "the earlier wake-up re-evaluates"
+        );
+        assert_eq!(wake(&mut s, 50 * MS, 2).await, Step::WakeAfter(950 * MS));
+        let plan = started(wake(&mut s, 950 * MS, 2).await);
+        assert_eq!((plan.trigger, plan.files), (Trigger::Batch, 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_file_during_a_run_runs_a_quiet_window_after_its_notice() {
+        let mut s = RunSchedule::new(0);
+        s.files_ingested(1, ALONE);
+        started(wake(&mut s, QUIET_WINDOW, 1).await);
+        advance(10 * MS).await;
+        assert_eq!(s.files_ingested(2, ALONE), None, "no wake-up while running");
+        advance(40 * MS).await;
+        s.run_finished(1, 2);
+        // 40 ms since the notice: the rest of the quiet window, not of a second.
+        assert_eq!(s.check(2, false), Step::WakeAfter(60 * MS));
+        let plan = started(wake(&mut s, 60 * MS, 2).await);
+        assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_review_request_still_waits_the_coalesce_window() {
+        let mut s = RunSchedule::new(3);
+        assert_eq!(s.files_ingested(3, ALONE), None, "already covered");
+        assert_eq!(s.rematch_requested(), Some(COALESCE_WINDOW));
+        assert_eq!(wake(&mut s, QUIET_WINDOW, 3).await, Step::Nothing);
+        let plan = started(wake(&mut s, COALESCE_WINDOW - QUIET_WINDOW, 3).await);
+        assert_eq!(plan.trigger, Trigger::Review);
     }
 }

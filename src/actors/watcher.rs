@@ -6,9 +6,12 @@
 //! * [`StopWatching`] (command, at shutdown) - stop discovering; the file in flight
 //!   stays with the ingest, which finishes it.
 //!
-//! Sends: [`IngestFile`] to the ingest, one file at a time, with `send().await`: while
-//! the ingest is busy, ready files queue here (bounded by the directory listing), so
-//! a slow database slows discovery instead of filling a mailbox.
+//! Sends: [`IngestBatch`] to the ingest, one batch at a time, with `send().await`:
+//! while the ingest is busy, ready files queue here (bounded by the directory
+//! listing), so a slow database slows discovery instead of filling a mailbox. The
+//! next batch is every file that became ready meanwhile, in order, up to
+//! [`MAX_BATCH_FILES`] and [`MAX_BATCH_BYTES`]: one file in a quiet directory goes
+//! alone and at once, a burst goes in few large transactions (group commit).
 //!
 //! Discovery: a start-up scan, `notify` events (mode `notify`), and a full rescan every
 //! `RESCAN_INTERVAL_SECS` (notify can drop events; in mode `poll` the rescan runs every
@@ -32,7 +35,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use super::ingest::{FileSignature, IngestActor, IngestFile, IngestOutcome, NOT_READY_RETRY};
+use super::ingest::{
+    FileSignature, IngestActor, IngestBatch, IngestFile, IngestOutcome, NOT_READY_RETRY,
+};
 use crate::settings::WatchMode;
 
 /// Control messages only (file events arrive as a stream): 16 is plenty.
@@ -42,6 +47,13 @@ pub const MAILBOX_CAPACITY: usize = 16;
 pub const NOTIFY_CHANNEL_CAPACITY: usize = 1024;
 /// Lower bound of the readiness check period, so a tiny settle time cannot spin.
 pub const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// Most files in one batch (one transaction). A burst of small files is bound by
+/// round trips and commits below this size; above it a batch only holds more memory
+/// and makes a refused batch (stored again file by file) costlier.
+pub const MAX_BATCH_FILES: usize = 256;
+/// Most bytes in one batch (its files are held in memory while stored); a single
+/// larger file still goes, alone.
+pub const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A path `notify` reported.
 #[derive(Debug, Clone)]
@@ -84,7 +96,8 @@ pub struct WatcherActor {
     /// Ready, waiting for the ingest (in name order within each batch).
     ready: VecDeque<(PathBuf, FileSignature)>,
     queued: HashSet<PathBuf>,
-    in_flight: Option<PathBuf>,
+    /// The batch the ingest is working on.
+    in_flight: HashSet<PathBuf>,
     /// Files handled at this signature (ingested, skipped, dead-lettered in place).
     handled: HashMap<PathBuf, FileSignature>,
     /// Files of the start-up scan not yet handled (for `startup_scan_complete`).
@@ -103,7 +116,7 @@ impl WatcherActor {
             pending: HashMap::new(),
             ready: VecDeque::new(),
             queued: HashSet::new(),
-            in_flight: None,
+            in_flight: HashSet::new(),
             handled: HashMap::new(),
             startup_left: BTreeSet::new(),
             startup_found: 0,
@@ -117,7 +130,7 @@ impl WatcherActor {
         if self.stopped || !is_candidate(&self.settings.dir, &path) {
             return;
         }
-        if self.queued.contains(&path) || self.in_flight.as_ref() == Some(&path) {
+        if self.queued.contains(&path) || self.in_flight.contains(&path) {
             return;
         }
         let Ok(meta) = std::fs::metadata(&path) else {
@@ -210,56 +223,91 @@ impl WatcherActor {
         self.dispatch(ctx);
     }
 
-    /// Sends the next ready file when none is in flight.
+    /// Sends the next batch of ready files when none is in flight.
     fn dispatch(&mut self, ctx: &mut Context<Self>) {
         // Files seen but not yet handed to the ingest (settling or ready).
         crate::metrics::metrics()
             .queue_depth
             .set((self.pending.len() + self.ready.len()) as i64);
-        if self.stopped || self.in_flight.is_some() {
+        if self.stopped || !self.in_flight.is_empty() {
             return;
         }
-        let Some((path, signature)) = self.ready.pop_front() else {
+        let batch = self.next_batch();
+        if batch.is_empty() {
             return;
-        };
-        self.queued.remove(&path);
-        self.in_flight = Some(path.clone());
-        let request = self.ingest.send(IngestFile {
-            path: path.clone(),
-            ready: signature,
+        }
+        let files: Vec<(PathBuf, FileSignature)> =
+            batch.iter().map(|f| (f.path.clone(), f.ready)).collect();
+        let request = self.ingest.send(IngestBatch {
+            files: batch,
+            more_waiting: !self.ready.is_empty() || !self.pending.is_empty(),
         });
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
-            act.in_flight = None;
+            act.in_flight.clear();
             match result {
-                Ok(outcome) if outcome.wants_retry() => {
-                    act.pending.insert(
-                        path.clone(),
-                        Pending {
-                            signature,
-                            stable_since: Instant::now(),
-                            renamed: false,
-                            not_before: Some(Instant::now() + NOT_READY_RETRY),
-                        },
-                    );
-                }
-                Ok(IngestOutcome::Vanished) => {
-                    act.finish_startup(&path);
-                }
-                // Not marked handled: the next rescan offers it again (a full
-                // dead-letter volume may have room by then).
-                Ok(IngestOutcome::DeadLetterFailed) => {
-                    act.finish_startup(&path);
-                }
-                Ok(_) => {
-                    act.handled.insert(path.clone(), signature);
-                    act.finish_startup(&path);
+                Ok(outcomes) => {
+                    for ((path, signature), outcome) in files.into_iter().zip(outcomes) {
+                        act.ingested(path, signature, outcome);
+                    }
                 }
                 Err(e) => {
-                    tracing::error!(file = %path.display(), error = %e, "ingest unavailable");
+                    for (path, _) in &files {
+                        tracing::error!(file = %path.display(), error = %e, "ingest unavailable");
+                    }
                 }
             }
             act.dispatch(ctx);
         }));
+    }
+
+    /// Takes the next batch off the ready queue, in order, within the batch limits.
+    fn next_batch(&mut self) -> Vec<IngestFile> {
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        while let Some((_, signature)) = self.ready.front() {
+            let full = batch.len() >= MAX_BATCH_FILES
+                || bytes.saturating_add(signature.len) > MAX_BATCH_BYTES;
+            if full && !batch.is_empty() {
+                break;
+            }
+            let Some((path, signature)) = self.ready.pop_front() else {
+                break;
+            };
+            bytes = bytes.saturating_add(signature.len);
+            self.queued.remove(&path);
+            self.in_flight.insert(path.clone());
+            batch.push(IngestFile {
+                path,
+                ready: signature,
+            });
+        }
+        batch
+    }
+
+    /// Records what the ingest did with one file.
+    fn ingested(&mut self, path: PathBuf, signature: FileSignature, outcome: IngestOutcome) {
+        match outcome {
+            outcome if outcome.wants_retry() => {
+                self.pending.insert(
+                    path,
+                    Pending {
+                        signature,
+                        stable_since: Instant::now(),
+                        renamed: false,
+                        not_before: Some(Instant::now() + NOT_READY_RETRY),
+                    },
+                );
+            }
+            // Not marked handled: the next rescan offers it again (a full dead-letter
+            // volume may have room by then; a vanished file may come back).
+            IngestOutcome::Vanished | IngestOutcome::DeadLetterFailed => {
+                self.finish_startup(&path);
+            }
+            _ => {
+                self.handled.insert(path.clone(), signature);
+                self.finish_startup(&path);
+            }
+        }
     }
 
     fn finish_startup(&mut self, path: &Path) {

@@ -1,13 +1,13 @@
-//! Source events and file ingestions: writing one event file, recording a failed
-//! file, and loading every event for a matching run.
+//! Source events and file ingestions: writing one event file (a batch of one for
+//! [`super::file_batch`]), recording a failed file, and loading events for a
+//! matching run.
 //!
 //! Invariants:
-//! * One transaction per file ([`insert_file`] runs inside the caller's
-//!   transaction; [`ingest_file`] opens and commits one). Either the file row, all of
-//!   its events and all of their dates are stored, or nothing is.
-//! * Writes are bulk: the events go through one binary `COPY` into a temporary table
-//!   and one `INSERT … SELECT … ON CONFLICT` upsert; the dates through one `COPY`.
-//!   There is never one round trip per row.
+//! * One transaction per file or batch of files ([`insert_file`] runs inside the
+//!   caller's transaction; [`ingest_file`] opens and commits one). Either the file
+//!   row, all of its events and all of their dates are stored, or nothing is.
+//! * Writes are bulk ([`super::file_batch`]): binary `COPY` and set statements, never
+//!   one round trip per row.
 //! * An event id that already exists is an **update** of that listing: its fields,
 //!   derived fields and dates are replaced, the id and `created_at` stay, and
 //!   `file_ingestion_id` points at the newest file that delivered it.
@@ -19,82 +19,14 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveTime};
 use deadpool_postgres::Pool;
-use futures_util::pin_mut;
-use sha2::{Digest, Sha256};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{Json, ToSql, Type};
+use tokio_postgres::types::Json;
 use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::error::StoreError;
+pub use super::file_batch::{content_hash, insert_files, FileOutcome, PreparedFile, UpdatedEvent};
 use crate::ingest::{FileRejection, ParsedFile};
 use crate::model::{EventDate, SourceEvent};
 use crate::preprocess::Derived;
-
-/// What storing one file did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileOutcome {
-    pub file_ingestion_id: i32,
-    /// Event ids seen for the first time.
-    pub inserted: usize,
-    /// Event ids that already existed (listing updates), in id order.
-    pub updated: Vec<UpdatedEvent>,
-}
-
-/// A listing re-delivered by a later file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdatedEvent {
-    pub id: String,
-    /// Name of the file that delivered the previous version.
-    pub previous_file: String,
-    /// False when the new version is identical to the stored one.
-    pub content_changed: bool,
-}
-
-/// Columns of the staging table, in `COPY` order. `file_ingestion_id`, timestamps
-/// and dates are not staged: they come from the file row and `now()`.
-const EVENT_COLUMNS: &[(&str, Type)] = &[
-    ("id", Type::TEXT),
-    ("title", Type::TEXT),
-    ("short_description", Type::TEXT),
-    ("description", Type::TEXT),
-    ("highlights", Type::JSONB),
-    ("location_name", Type::TEXT),
-    ("location_city", Type::TEXT),
-    ("location_district", Type::TEXT),
-    ("location_street", Type::TEXT),
-    ("location_street_no", Type::TEXT),
-    ("location_zipcode", Type::TEXT),
-    ("title_normalized", Type::TEXT),
-    ("short_description_normalized", Type::TEXT),
-    ("location_name_normalized", Type::TEXT),
-    ("location_city_normalized", Type::TEXT),
-    ("blocking_keys", Type::JSONB),
-    ("geo_latitude", Type::FLOAT8),
-    ("geo_longitude", Type::FLOAT8),
-    ("geo_confidence", Type::FLOAT8),
-    ("geo_country", Type::TEXT),
-    ("source_type", Type::TEXT),
-    ("source_code", Type::TEXT),
-    ("categories", Type::JSONB),
-    ("is_family_event", Type::BOOL),
-    ("is_child_focused", Type::BOOL),
-    ("admission_free", Type::BOOL),
-    ("registration_required", Type::BOOL),
-    ("registration_contact", Type::TEXT),
-    ("confidence_score", Type::FLOAT8),
-    ("batch_index", Type::INT8),
-    ("extracted_at", Type::TEXT),
-    ("content_hash", Type::TEXT),
-];
-
-const DATE_TYPES: &[Type] = &[
-    Type::TEXT,
-    Type::INT4,
-    Type::DATE,
-    Type::TIME,
-    Type::TIME,
-    Type::DATE,
-];
 
 /// Stores one parsed file inside `tx`: the `completed` file row, then every event
 /// (insert or update) and its dates. `derived[i]` belongs to `file.events[i]`.
@@ -113,50 +45,12 @@ pub async fn insert_file(
             file.events.len()
         )));
     }
-    let event_count = i32::try_from(file.events.len())
-        .map_err(|_| StoreError::Invalid("too many events in one file".into()))?;
-    let file_id = claim_file_row(tx, file, event_count).await?;
-
-    tx.batch_execute(&staging_table_sql()).await?;
-    copy_events(tx, file, derived).await?;
-
-    let existing = tx
-        .query(
-            "SELECT i.id, f.filename, s.content_hash IS DISTINCT FROM i.content_hash AS changed
-             FROM incoming_events i
-             JOIN source_events s ON s.id = i.id
-             JOIN file_ingestions f ON f.id = s.file_ingestion_id
-             ORDER BY i.id",
-            &[],
-        )
-        .await?;
-    let updated = existing
-        .iter()
-        .map(|row| {
-            Ok(UpdatedEvent {
-                id: get(row, "id")?,
-                previous_file: get(row, "filename")?,
-                content_changed: get(row, "changed")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-
-    if !updated.is_empty() {
-        tx.execute(
-            "DELETE FROM event_dates d USING incoming_events i WHERE d.event_id = i.id",
-            &[],
-        )
-        .await?;
-    }
-    tx.execute(&upsert_events_sql(), &[&file_id]).await?;
-    copy_dates(tx, file).await?;
-    tx.batch_execute("DROP TABLE incoming_events").await?;
-
-    Ok(FileOutcome {
-        file_ingestion_id: file_id,
-        inserted: file.events.len() - updated.len(),
-        updated,
-    })
+    let prepared = PreparedFile::new(file.clone(), derived.to_vec())?;
+    insert_files(tx, &[&prepared])
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(StoreError::Invalid("no outcome for the file".into())))
 }
 
 /// [`insert_file`] in its own transaction, committed on success.
@@ -172,185 +66,17 @@ pub async fn ingest_file(
     Ok(outcome)
 }
 
-/// Inserts the `completed` row, replacing a `failed` row of the same hash.
-async fn claim_file_row(
-    tx: &Transaction<'_>,
-    file: &ParsedFile,
-    event_count: i32,
-) -> Result<i32, StoreError> {
-    let row = tx
-        .query_opt(
-            "INSERT INTO file_ingestions
-                 (filename, file_hash, source_code, event_count, status, file_metadata)
-             VALUES ($1, $2, $3, $4, 'completed', $5)
-             ON CONFLICT (file_hash) DO UPDATE SET
-                 filename = EXCLUDED.filename,
-                 source_code = EXCLUDED.source_code,
-                 event_count = EXCLUDED.event_count,
-                 status = 'completed',
-                 error_message = NULL,
-                 file_metadata = EXCLUDED.file_metadata,
-                 ingested_at = now()
-             WHERE file_ingestions.status = 'failed'
-             RETURNING id",
-            &[
-                &file.file_name,
-                &file.file_hash,
-                &file.source_code,
-                &event_count,
-                &file.metadata,
-            ],
-        )
-        .await?;
-    match row {
-        Some(row) => get(&row, "id"),
-        None => {
-            let file_name = is_completed(tx, &file.file_hash)
-                .await?
-                .unwrap_or_else(|| file.file_name.clone());
-            Err(StoreError::AlreadyIngested {
-                file_hash: file.file_hash.clone(),
-                file_name,
-            })
-        }
-    }
-}
-
-fn staging_table_sql() -> String {
-    let columns: Vec<String> = EVENT_COLUMNS
-        .iter()
-        .map(|(name, ty)| {
-            let sql_type = match *ty {
-                Type::TEXT if *name == "id" => "text COLLATE \"C\"",
-                Type::TEXT => "text",
-                Type::JSONB => "jsonb",
-                Type::FLOAT8 => "double precision",
-                Type::BOOL => "boolean",
-                Type::INT8 => "bigint",
-                _ => "text",
-            };
-            format!("{name} {sql_type}")
-        })
-        .collect();
-    format!(
-        "DROP TABLE IF EXISTS incoming_events;
-         CREATE TEMP TABLE incoming_events ({}) ON COMMIT DROP",
-        columns.join(", ")
-    )
-}
-
-fn upsert_events_sql() -> String {
-    let names: Vec<&str> = EVENT_COLUMNS.iter().map(|(n, _)| *n).collect();
-    let updates: Vec<String> = names
-        .iter()
-        .filter(|n| **n != "id")
-        .map(|n| format!("{n} = EXCLUDED.{n}"))
-        .collect();
-    format!(
-        "INSERT INTO source_events ({cols}, file_ingestion_id)
-         SELECT {cols}, $1 FROM incoming_events
-         ON CONFLICT (id) DO UPDATE SET {updates},
-             file_ingestion_id = EXCLUDED.file_ingestion_id,
-             updated_at = now()",
-        cols = names.join(", "),
-        updates = updates.join(", ")
-    )
-}
-
-async fn copy_events(
-    tx: &Transaction<'_>,
-    file: &ParsedFile,
-    derived: &[Derived],
-) -> Result<(), StoreError> {
-    let names: Vec<&str> = EVENT_COLUMNS.iter().map(|(n, _)| *n).collect();
-    let types: Vec<Type> = EVENT_COLUMNS.iter().map(|(_, t)| t.clone()).collect();
-    let sink = tx
-        .copy_in(&format!(
-            "COPY incoming_events ({}) FROM STDIN BINARY",
-            names.join(", ")
-        ))
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    pin_mut!(writer);
-    for (e, d) in file.events.iter().zip(derived) {
-        let hash = content_hash(e)?;
-        let highlights = e.highlights.as_ref().map(Json);
-        let categories = e.categories.as_ref().map(Json);
-        let blocking_keys = Json(&d.blocking_keys);
-        let row: [&(dyn ToSql + Sync); 32] = [
-            &e.id,
-            &e.title,
-            &e.short_description,
-            &e.description,
-            &highlights,
-            &e.location_name,
-            &e.location_city,
-            &e.location_district,
-            &e.location_street,
-            &e.location_street_no,
-            &e.location_zipcode,
-            &d.title_normalized,
-            &d.short_description_normalized,
-            &d.location_name_normalized,
-            &d.location_city_normalized,
-            &blocking_keys,
-            &e.geo_latitude,
-            &e.geo_longitude,
-            &e.geo_confidence,
-            &e.geo_country,
-            &e.source_type,
-            &e.source_code,
-            &categories,
-            &e.is_family_event,
-            &e.is_child_focused,
-            &e.admission_free,
-            &e.registration_required,
-            &e.registration_contact,
-            &e.confidence_score,
-            &e.batch_index,
-            &e.extracted_at,
-            &hash,
-        ];
-        writer.as_mut().write(&row).await?;
-    }
-    writer.finish().await?;
-    Ok(())
-}
-
-async fn copy_dates(tx: &Transaction<'_>, file: &ParsedFile) -> Result<(), StoreError> {
-    let sink = tx
-        .copy_in(
-            "COPY event_dates (event_id, position, date, start_time, end_time, end_date)
-             FROM STDIN BINARY",
-        )
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, DATE_TYPES);
-    pin_mut!(writer);
-    for e in &file.events {
-        for (position, d) in e.dates.iter().enumerate() {
-            let position = i32::try_from(position)
-                .map_err(|_| StoreError::Invalid(format!("event {}: too many dates", e.id)))?;
-            writer
-                .as_mut()
-                .write(&[
-                    &e.id,
-                    &position,
-                    &d.date,
-                    &d.start_time,
-                    &d.end_time,
-                    &d.end_date,
-                ])
-                .await?;
-        }
-    }
-    writer.finish().await?;
-    Ok(())
-}
-
-/// SHA-256 (hex) of the event's JSON form; equal hash = identical listing.
-pub fn content_hash(event: &SourceEvent) -> Result<String, StoreError> {
-    let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+/// [`insert_files`] in its own transaction, committed on success (also when some
+/// files were already ingested: they wrote nothing).
+pub async fn ingest_files(
+    pool: &Pool,
+    files: &[&PreparedFile],
+) -> Result<Vec<Result<FileOutcome, StoreError>>, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let outcomes = insert_files(&tx, files).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// Records a rejected file (own statement; call it outside the failed file's
@@ -413,6 +139,24 @@ pub async fn is_completed(
         )
         .await?;
     row.map(|r| get(&r, "filename")).transpose()
+}
+
+/// [`is_completed`] for many hashes in one statement: hash → file name of each
+/// completed ingestion among `file_hashes`.
+pub async fn completed_files(
+    client: &impl GenericClient,
+    file_hashes: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT file_hash, filename FROM file_ingestions
+             WHERE file_hash = ANY($1) AND status = 'completed'",
+            &[&file_hashes],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((get(r, "file_hash")?, get(r, "filename")?)))
+        .collect()
 }
 
 /// The `source_events` columns [`event_from_row`] reads.

@@ -4,7 +4,10 @@
 //!
 //! * [`embedded`] - start/stop a private PostgreSQL cluster (also as root).
 //! * [`pool`] - `deadpool-postgres` pool from a URL; refinery migrations.
-//! * [`events`] - one transaction per file: file row, events, dates (bulk COPY).
+//! * [`events`] - one transaction per file: file row, events, dates; failed files;
+//!   loading events.
+//! * [`file_batch`] - a batch of files in one transaction, a few statements whatever
+//!   its size (bulk COPY).
 //! * [`runs`] - persist a matching run by diff, keeping canonical ids stable; the
 //!   run history.
 //! * [`canonical`] - the one writer of canonical rows and their source links (runs
@@ -35,6 +38,7 @@ pub mod decisions;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod file_batch;
 pub mod incremental;
 pub mod llm;
 pub mod missed;
@@ -50,8 +54,9 @@ pub use coverage::{last_fingerprint, needs_catch_up, StoredFingerprint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{
-    ingest_file, insert_file, is_completed, load_all_events, load_events_by_ids,
-    record_failed_file, record_rejection, FileOutcome, UpdatedEvent,
+    completed_files, ingest_file, ingest_files, insert_file, insert_files, is_completed,
+    load_all_events, load_events_by_ids, record_failed_file, record_rejection, FileOutcome,
+    PreparedFile, UpdatedEvent,
 };
 pub use incremental::persist_diff;
 pub use pool::{build_pool, migrate};

@@ -438,19 +438,21 @@ async fn poll_mode_finds_files_without_file_events() {
     app.stop().await;
 }
 
-/// The ingest itself, driven directly: a parse error on a file that changed since it
-/// was found ready means "not ready" (file untouched); on a stable file it means
-/// dead-letter.
-#[actix_rt::test]
-async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fatal() {
+/// The ingest alone, driven directly (a real matcher and stats actor behind it, no
+/// watcher), with the generation it bumps.
+fn ingest_actor(
+    env: &TestEnv,
+) -> (
+    actix::Addr<event_dedup::actors::ingest::IngestActor>,
+    event_dedup::actors::IngestGeneration,
+) {
     use actix::Actor;
-    use event_dedup::actors::ingest::{FileSignature, IngestActor, IngestFile, IngestOutcome};
+    use event_dedup::actors::ingest::IngestActor;
     use event_dedup::actors::matcher::{ConfigSource, MatcherActor};
     use event_dedup::actors::stats::StatsActor;
     use event_dedup::actors::{IngestGeneration, Shutdown};
     use std::sync::Arc;
 
-    let env = TestEnv::new().await;
     let lists = Arc::new(event_dedup::preprocess::WordLists::bundled());
     let shutdown = Shutdown::new();
     let generation = IngestGeneration::default();
@@ -474,12 +476,24 @@ async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fa
         env.pool.clone(),
         lists,
         env.dead().to_path_buf(),
-        generation,
+        generation.clone(),
         matcher,
         stats,
         shutdown,
     )
     .start();
+    (ingest, generation)
+}
+
+/// The ingest itself, driven directly: a parse error on a file that changed since it
+/// was found ready means "not ready" (file untouched); on a stable file it means
+/// dead-letter.
+#[actix_rt::test]
+async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fatal() {
+    use event_dedup::actors::ingest::{FileSignature, IngestFile, IngestOutcome};
+
+    let env = TestEnv::new().await;
+    let (ingest, _) = ingest_actor(&env);
 
     let path = env.dir().join("wzo_14.02.2026_partial.json");
     let bytes = std::fs::read(fixture(WZO)).unwrap();
@@ -514,6 +528,118 @@ async fn a_parse_error_on_a_changing_file_is_not_ready_but_on_a_stable_one_is_fa
     assert_eq!(outcome, IngestOutcome::DeadLettered);
     assert!(!path.exists());
     assert_eq!(files_in(env.dead()).len(), 2);
+}
+
+/// One batch: a good file, a file the database refuses (a NUL character in a title),
+/// a later print updating a listing of the first, and a copy of the first. The
+/// refused file alone is dead-lettered; the others are stored in order (the update
+/// wins), the copy is skipped, and the generation counts the two stored files.
+#[actix_rt::test]
+async fn a_batch_keeps_its_good_files_when_the_database_refuses_one() {
+    use event_dedup::actors::ingest::{FileSignature, IngestBatch, IngestFile, IngestOutcome};
+
+    let env = TestEnv::new().await;
+    let (ingest, generation) = ingest_actor(&env);
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture(WZO)).unwrap()).unwrap();
+    let print = |edit: &dyn Fn(&mut Vec<serde_json::Value>)| {
+        let mut doc = original.clone();
+        edit(doc["events"].as_array_mut().unwrap());
+        serde_json::to_vec(&doc).unwrap()
+    };
+    let first_id = original["events"][0]["id"].as_str().unwrap().to_string();
+    let files = [
+        ("wzo_14.02.2026_a.json", print(&|_| {})),
+        (
+            "wzo_15.02.2026_refused.json",
+            print(&|ev| {
+                ev.truncate(1);
+                ev[0]["id"] = "wzo-nul".into();
+                ev[0]["title"] = "Umzug\u{0}".into();
+            }),
+        ),
+        (
+            "wzo_16.02.2026_update.json",
+            print(&|ev| {
+                ev.truncate(1);
+                ev[0]["title"] = "Umzug (verlegt)".into();
+            }),
+        ),
+        ("wzo_17.02.2026_copy.json", print(&|_| {})),
+    ];
+    let mut batch = Vec::new();
+    for (name, bytes) in &files {
+        env.drop_bytes(name, bytes);
+        let path = env.dir().join(name);
+        let ready = FileSignature::of(&std::fs::metadata(&path).unwrap());
+        batch.push(IngestFile { path, ready });
+    }
+    let outcomes = ingest
+        .send(IngestBatch {
+            files: batch,
+            more_waiting: false,
+        })
+        .await
+        .unwrap();
+    let events = events_in(&fixture(WZO));
+    assert_eq!(
+        outcomes,
+        vec![
+            IngestOutcome::Completed {
+                events,
+                generation: 1
+            },
+            IngestOutcome::DeadLettered,
+            IngestOutcome::Completed {
+                events: 1,
+                generation: 2
+            },
+            IngestOutcome::Skipped,
+        ]
+    );
+    assert_eq!(generation.current(), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM source_events").await,
+        events as i64
+    );
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count(*) FROM source_events s JOIN file_ingestions f ON f.id = s.file_ingestion_id
+             WHERE s.id = '{first_id}' AND s.title = 'Umzug (verlegt)'
+               AND f.filename = 'wzo_16.02.2026_update.json'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM file_ingestions WHERE status = 'completed'")
+            .await,
+        2
+    );
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM file_ingestions
+             WHERE status = 'failed' AND filename = 'wzo_15.02.2026_refused.json'"
+        )
+        .await,
+        1
+    );
+    let dead = helpers::dead_letters_in(env.dead());
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let context = dead
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".error.json"))
+        .expect("error context");
+    let context: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(context).unwrap()).unwrap();
+    assert_eq!(context["reason"], "database", "{context}");
+    assert_eq!(context["file"], "wzo_15.02.2026_refused.json");
+    assert!(!env.dir().join("wzo_15.02.2026_refused.json").exists());
+    assert_eq!(
+        files_in(env.dir()).len(),
+        3,
+        "stored and skipped files stay"
+    );
 }
 
 /// A model file that cannot be used stops start-up naming the file and the problem;
