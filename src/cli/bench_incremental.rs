@@ -96,11 +96,12 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
         );
         let m = &row.state;
         eprintln!(
-            "{:>9} stored: state {:.0} MiB (events {:.0}, prepared {:.0}, facts {:.0}, \
+            "{:>9} stored: state {:.0} MiB (ids {:.0}, events {:.0}, prepared {:.0}, facts {:.0}, \
              keys {:.0}, slot_of {:.0}, pairs {:.0} for {} pairs, adjacency {:.0}, \
              blocks {:.0}, components {:.0}), peak RSS {:.0} MiB",
             row.stored,
             m.total_mib,
+            m.ids_mib,
             m.events_mib,
             m.prepared_mib,
             m.facts_mib,

@@ -11,6 +11,7 @@
 use rustc_hash::FxHashMap;
 
 use super::index::SlotPair;
+use super::listings::{Listings, Loaded};
 use super::pairs::Pairs;
 use super::slot_pair;
 use super::slots::SlotIndex;
@@ -26,7 +27,9 @@ use crate::model::{CanonicalEvent, Decision, DecisionRule, SourceEvent};
 
 /// What clustering reads of the state.
 pub(super) struct View<'a> {
-    pub events: &'a [SourceEvent],
+    pub listings: &'a Listings,
+    /// Every listing of the groups synthesized.
+    pub loaded: &'a Loaded,
     pub facts: &'a [EventFacts],
     pub pairs: &'a Pairs,
     pub slot_of: &'a SlotIndex,
@@ -79,10 +82,10 @@ pub(super) fn cluster_component(view: &View<'_>, members: Vec<u32>) -> Clustered
     let named = |list: for<'v> fn(&'v Verdicts, &str) -> &'v [String]| {
         let mut out: Vec<(u32, u32)> = Vec::new();
         for (i, &s) in members.iter().enumerate() {
-            for id in list(view.verdicts, &view.events[s as usize].id) {
+            for id in list(view.verdicts, view.listings.id(s)) {
                 let j = view
                     .slot_of
-                    .get(id, view.events)
+                    .get(id, view.listings.ids())
                     .and_then(|t| local.get(&t).copied());
                 if let Some(j) = j.filter(|&j| j > i as u32) {
                     out.push((i as u32, j));
@@ -171,7 +174,7 @@ pub(super) fn synthesize_group(
     for (_, _, p) in &inside {
         facts.add(p);
     }
-    let events: Vec<&SourceEvent> = members.iter().map(|&s| &view.events[s as usize]).collect();
+    let events: Vec<&SourceEvent> = members.iter().map(|&s| view.loaded.get(s)).collect();
     let reviewed = !view.verdicts.reviewed.is_empty() && {
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         view.verdicts.reviewed.contains(&ids)

@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::{Component, Keys, MatchState};
 use crate::matching::prepared::{DayTimes, PreparedEvent};
 use crate::matching::similarity::TokenizedText;
-use crate::model::{EventDate, SourceEvent};
 
 /// Estimated MiB per structure of a state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StateMemory {
-    /// Source listings (synthesis and scoring read them).
+    /// Listing ids.
+    pub ids_mib: f64,
+    /// Source listings without their ids, encoded (synthesis and scoring decode them).
     pub events_mib: f64,
     /// Prepared listings (scoring).
     pub prepared_mib: f64,
@@ -41,43 +42,6 @@ pub struct StateMemory {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn opt(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::capacity)
-}
-
-fn strings(v: &Option<Vec<String>>) -> usize {
-    v.as_ref().map_or(0, |v| {
-        v.capacity() * size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
-    })
-}
-
-fn event_bytes(e: &SourceEvent) -> usize {
-    size_of::<SourceEvent>()
-        + e.id.capacity()
-        + e.source_code.capacity()
-        + e.source_type.capacity()
-        + e.title.capacity()
-        + [
-            &e.short_description,
-            &e.description,
-            &e.location_name,
-            &e.location_city,
-            &e.location_district,
-            &e.location_street,
-            &e.location_street_no,
-            &e.location_zipcode,
-            &e.geo_country,
-            &e.registration_contact,
-            &e.extracted_at,
-        ]
-        .into_iter()
-        .map(opt)
-        .sum::<usize>()
-        + strings(&e.highlights)
-        + strings(&e.categories)
-        + e.dates.capacity() * size_of::<EventDate>()
-}
-
 fn text(t: &Option<TokenizedText>) -> usize {
     t.as_ref().map_or(0, |t| t.sorted_joined().len())
 }
@@ -101,8 +65,7 @@ fn prepared_bytes(p: &PreparedEvent) -> usize {
 impl MatchState {
     /// The estimate (see the module documentation).
     pub fn memory(&self) -> StateMemory {
-        let events: usize = self.events.iter().map(event_bytes).sum::<usize>()
-            + (self.events.capacity() - self.events.len()) * size_of::<SourceEvent>();
+        let (ids, events) = self.listings.heap_bytes();
         let prepared: usize = self.prepared.iter().map(prepared_bytes).sum::<usize>()
             + (self.prepared.capacity() - self.prepared.len()) * size_of::<PreparedEvent>();
         let facts = self.facts.capacity() * size_of::<super::EventFacts>()
@@ -126,10 +89,11 @@ impl MatchState {
                 .map(|g| size_of::<super::Group>() + g.members.capacity() * 4)
                 .sum::<usize>();
         let parts = [
-            events, prepared, facts, keys, slot_of, pairs, adjacency, blocks, components,
+            ids, events, prepared, facts, keys, slot_of, pairs, adjacency, blocks, components,
         ];
         let mib = |b: usize| b as f64 / MIB;
         StateMemory {
+            ids_mib: mib(ids),
             events_mib: mib(events),
             prepared_mib: mib(prepared),
             facts_mib: mib(facts),

@@ -19,6 +19,12 @@
 //! [`crate::matching::run`] over the same listings and constraints, with the same
 //! tie-breaker answers applied to its ambiguous pairs.
 //!
+//! Memory (a state lives as long as the service): listings are kept encoded but for
+//! their ids ([`listings`]), pairs as compact records reached through per-slot
+//! adjacency lists ([`pairs`]), ids once ([`slots`]); `MatchState::memory` reports
+//! the estimate per structure. Time: every stage of an apply is a sort or a parallel
+//! map over its work, so a build (an apply of everything) costs about a full run.
+//!
 //! A state belongs to one matching config, word-list set and model: a change of any
 //! of them changes every score, so the owner builds a new state ([`MatchState::build`],
 //! a full re-match) and resumes incremental applies on it.
@@ -26,6 +32,7 @@
 mod change;
 mod clustering;
 mod index;
+mod listings;
 mod memory;
 mod pairs;
 mod slots;
@@ -40,6 +47,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 pub use change::{ApplyStats, Change, Diff, GroupOut, TieAnswer, Verdict};
 use clustering::{cluster_component, synthesize_group, Group, View};
 use index::{BlockIndex, Keys, SlotPair, TouchedBlocks};
+use listings::{Listings, Loaded};
 pub use memory::StateMemory;
 use pairs::{Outcome, PairRec, Pairs};
 use slots::SlotIndex;
@@ -72,7 +80,7 @@ pub struct MatchState {
     /// Slot of every id ever seen (a removed listing keeps its slot, not alive).
     slot_of: SlotIndex,
     /// Per slot. A removed listing keeps only its id.
-    events: Vec<SourceEvent>,
+    listings: Listings,
     prepared: Vec<PreparedEvent>,
     facts: Vec<EventFacts>,
     keys: Vec<Keys>,
@@ -110,7 +118,7 @@ impl MatchState {
             lists: lists.clone(),
             weight_sets: weight_sets(config),
             slot_of: SlotIndex::default(),
-            events: Vec::new(),
+            listings: Listings::default(),
             prepared: Vec::new(),
             facts: Vec::new(),
             keys: Vec::new(),
@@ -134,6 +142,9 @@ impl MatchState {
         constraints: &ReviewConstraints,
     ) -> (Self, ApplyStats) {
         let mut state = MatchState::new(config, lists);
+        // Headroom: the first drops then append without moving every per-slot vector
+        // (a doubling copies hundreds of MiB at a million listings).
+        state.reserve_slots(events.len() + events.len() / 16);
         let change = Change {
             upserts: events,
             constraints: Some(constraints.clone()),
@@ -187,16 +198,14 @@ impl MatchState {
     fn ids(&self, slots: &[u32]) -> Vec<String> {
         slots
             .iter()
-            .map(|&s| self.events[s as usize].id.clone())
+            .map(|&s| self.listings.id(s).to_string())
             .collect()
     }
 
     fn canonical(&self, g: &Group) -> CanonicalEvent {
-        let members: Vec<&SourceEvent> = g
-            .members
-            .iter()
-            .map(|&s| &self.events[s as usize])
-            .collect();
+        let decoded: Vec<SourceEvent> =
+            g.members.iter().map(|&s| self.listings.decode(s)).collect();
+        let members: Vec<&SourceEvent> = decoded.iter().collect();
         finish(
             synthesize(&members, &self.config.canonical.field_strategies),
             &g.meta,
@@ -205,16 +214,13 @@ impl MatchState {
 
     fn explain(&self, r: &PairRec) -> PairDecision {
         let p = r.fin();
-        let ids = (
-            self.events[p.a as usize].id.as_str(),
-            self.events[p.b as usize].id.as_str(),
-        );
+        let ids = (self.listings.id(p.a), self.listings.id(p.b));
         explain_scored(&p, ids, &self.weight_sets, r.ai.as_deref().cloned())
     }
 
     fn alive_slot(&self, id: &str) -> Option<u32> {
         self.slot_of
-            .get(id, &self.events)
+            .get(id, self.listings.ids())
             .filter(|&s| self.alive[s as usize])
     }
 
@@ -298,19 +304,14 @@ impl MatchState {
             self.blocks.remove(s, &self.keys[s as usize]);
         }
         for &s in &removed {
-            let id = std::mem::take(&mut self.events[s as usize].id);
-            self.events[s as usize] = SourceEvent {
-                id,
-                ..SourceEvent::default()
-            };
+            self.listings.clear(s);
             self.prepared[s as usize] = self.vacant.clone();
             self.keys[s as usize] = Keys::default();
             self.facts[s as usize] = EventFacts::default();
             self.alive[s as usize] = false;
         }
-        for ((e, (p, keys)), &s) in upserts.into_iter().zip(prepared).zip(&upsert_slots) {
-            self.facts[s as usize] = self.facts_builder.facts(&e, &p, &self.config);
-            self.events[s as usize] = e;
+        for ((e, (p, keys)), &s) in upserts.iter().zip(prepared).zip(&upsert_slots) {
+            self.facts[s as usize] = self.facts_builder.facts(e, &p, &self.config);
             self.prepared[s as usize] = p;
             self.keys[s as usize] = keys;
             self.alive[s as usize] = true;
@@ -324,6 +325,7 @@ impl MatchState {
             .blocks
             .count_pairs(&touched, &self.prepared, &self.config);
         let support = support_delta(support_before, support_after);
+        let mut loaded = Loaded::new(&upsert_slots, upserts);
         stats.index_ms = ms_since(t);
 
         // (2) Pair support and scoring.
@@ -360,16 +362,17 @@ impl MatchState {
         to_score.par_sort_unstable();
         to_score.dedup();
         let model = active_model(&self.config, &self.lists);
+        loaded.load(to_score.iter().flat_map(|&(x, y)| [x, y]), &self.listings);
         let scored: Vec<(SlotPair, ScoredPair)> = to_score
             .par_iter()
             .map(|&(x, y)| {
-                let (lo, hi) = if self.events[x as usize].id < self.events[y as usize].id {
+                let (lo, hi) = if self.listings.id(x) < self.listings.id(y) {
                     (x, y)
                 } else {
                     (y, x)
                 };
-                let a = (&self.events[lo as usize], &self.prepared[lo as usize]);
-                let b = (&self.events[hi as usize], &self.prepared[hi as usize]);
+                let a = (loaded.get(lo), &self.prepared[lo as usize]);
+                let b = (loaded.get(hi), &self.prepared[hi as usize]);
                 ((x, y), score_prepared((lo, hi), a, b, &self.config, model))
             })
             .collect();
@@ -412,7 +415,7 @@ impl MatchState {
         );
         // A listing that (re)appears may complete a reviewer's link named before.
         for &s in &upsert_slots {
-            let id = &self.events[s as usize].id;
+            let id = self.listings.id(s);
             let named = self.verdicts.must_partners(id).iter();
             let named = named.chain(self.verdicts.cannot_partners(id));
             touched_slots.extend(named.filter_map(|id| self.alive_slot(id)));
@@ -430,10 +433,7 @@ impl MatchState {
             .enumerate()
             .filter_map(|(i, &key)| {
                 let rec = self.pairs.get(key)?;
-                let (a, b) = (
-                    &self.events[rec.raw.a as usize].id,
-                    &self.events[rec.raw.b as usize].id,
-                );
+                let (a, b) = (self.listings.id(rec.raw.a), self.listings.id(rec.raw.b));
                 let (eff, ai) = self.verdicts.effective(&rec.raw, a, b);
                 // Only pairs scored now are asked about (`redecide` starts with them).
                 let question = eff.decision == Decision::Ambiguous
@@ -453,8 +453,8 @@ impl MatchState {
             };
             if question {
                 questions.push((
-                    self.events[rec.raw.a as usize].id.clone(),
-                    self.events[rec.raw.b as usize].id.clone(),
+                    self.listings.id(rec.raw.a).to_string(),
+                    self.listings.id(rec.raw.b).to_string(),
                 ));
             }
             before.keep(key, Some(&*rec));
@@ -511,7 +511,7 @@ impl MatchState {
         stats.listings_reclustered = region.len();
         drop(region);
         let clustered: Vec<_> = {
-            let view = self.view();
+            let view = self.view(&loaded);
             components
                 .into_par_iter()
                 .map(|members| cluster_component(&view, members))
@@ -529,8 +529,12 @@ impl MatchState {
 
         // (5) Synthesis of the re-clustered groups, and the difference.
         let t = Instant::now();
+        loaded.load(
+            clustered.iter().flat_map(|c| c.members.iter().copied()),
+            &self.listings,
+        );
         let synthesized: Vec<Vec<(Group, Option<CanonicalEvent>)>> = {
-            let view = self.view();
+            let view = self.view(&loaded);
             clustered
                 .par_iter()
                 .map(|c| {
@@ -588,8 +592,8 @@ impl MatchState {
                     diff.decisions_changed.push(self.explain(r));
                 }
                 (Some((fin, _)), None) => diff.decisions_removed.push((
-                    self.events[fin.a as usize].id.clone(),
-                    self.events[fin.b as usize].id.clone(),
+                    self.listings.id(fin.a).to_string(),
+                    self.listings.id(fin.b).to_string(),
                 )),
                 _ => {}
             }
@@ -600,6 +604,8 @@ impl MatchState {
         diff.decisions_changed.sort_by(by_ids);
         diff.decisions_removed.sort();
         diff.questions = questions;
+        self.listings
+            .store(&upsert_slots, loaded.into_new(upsert_slots.len()));
         stats.synthesis_ms = ms_since(t);
         stats.total_ms = ms_since(started);
         diff.stats = stats;
@@ -608,8 +614,8 @@ impl MatchState {
 
     /// Room for `n` more slots in every per-slot vector (a build adds a million).
     fn reserve_slots(&mut self, n: usize) {
-        self.slot_of.reserve(n, &self.events);
-        self.events.reserve(n);
+        self.slot_of.reserve(n, self.listings.ids());
+        self.listings.reserve(n);
         self.prepared.reserve(n);
         self.facts.reserve(n);
         self.keys.reserve(n);
@@ -619,15 +625,12 @@ impl MatchState {
 
     /// The slot of an id, allocating one for a new id.
     fn slot_for(&mut self, id: &str) -> u32 {
-        if let Some(s) = self.slot_of.get(id, &self.events) {
+        if let Some(s) = self.slot_of.get(id, self.listings.ids()) {
             return s;
         }
-        let s = self.events.len() as u32;
-        self.events.push(SourceEvent {
-            id: id.to_string(),
-            ..SourceEvent::default()
-        });
-        self.slot_of.insert(s, &self.events);
+        let s = self.listings.len() as u32;
+        self.listings.push(id.to_string());
+        self.slot_of.insert(s, self.listings.ids());
         self.prepared.push(self.vacant.clone());
         self.facts.push(EventFacts::default());
         self.keys.push(Keys::default());
@@ -636,9 +639,10 @@ impl MatchState {
         s
     }
 
-    fn view(&self) -> View<'_> {
+    fn view<'a>(&'a self, loaded: &'a Loaded) -> View<'a> {
         View {
-            events: &self.events,
+            listings: &self.listings,
+            loaded,
             facts: &self.facts,
             pairs: &self.pairs,
             slot_of: &self.slot_of,
@@ -669,7 +673,7 @@ impl MatchState {
                     .map(|(y, _)| y);
                 let must = self
                     .verdicts
-                    .must_partners(&self.events[x as usize].id)
+                    .must_partners(self.listings.id(x))
                     .iter()
                     .filter_map(|id| self.alive_slot(id));
                 let next: Vec<u32> = matches.chain(must).collect();
@@ -684,7 +688,7 @@ impl MatchState {
                     }
                 }
             }
-            members.sort_by(|&x, &y| self.events[x as usize].id.cmp(&self.events[y as usize].id));
+            members.sort_by(|&x, &y| self.listings.id(x).cmp(self.listings.id(y)));
             out.push(members);
         }
         out

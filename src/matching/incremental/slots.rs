@@ -2,16 +2,13 @@
 //! compares and re-hashes through the listings' own ids (a million ids are ~90 MiB
 //! as map keys).
 //!
-//! Invariant: `events[s].id` is the id of slot `s` for every slot in the table (a
-//! removed listing keeps its id), so the caller passes the same `events` to every
-//! call.
+//! Invariant: `ids[s]` is the id of slot `s` for every slot in the table (a removed
+//! listing keeps its id), so the caller passes the same `ids` to every call.
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
-
-use crate::model::SourceEvent;
 
 fn hash(id: &str) -> u64 {
     FxBuildHasher.hash_one(id)
@@ -23,21 +20,20 @@ pub(super) struct SlotIndex {
 }
 
 impl SlotIndex {
-    pub fn get(&self, id: &str, events: &[SourceEvent]) -> Option<u32> {
+    pub fn get(&self, id: &str, ids: &[String]) -> Option<u32> {
         self.table
-            .find(hash(id), |&s| events[s as usize].id == id)
+            .find(hash(id), |&s| ids[s as usize] == id)
             .copied()
     }
 
-    /// Adds slot `s`, whose id (`events[s].id`) is not in the table yet.
-    pub fn insert(&mut self, s: u32, events: &[SourceEvent]) {
-        let rehash = |&t: &u32| hash(&events[t as usize].id);
-        self.table
-            .insert_unique(hash(&events[s as usize].id), s, rehash);
+    /// Adds slot `s`, whose id (`ids[s]`) is not in the table yet.
+    pub fn insert(&mut self, s: u32, ids: &[String]) {
+        let rehash = |&t: &u32| hash(&ids[t as usize]);
+        self.table.insert_unique(hash(&ids[s as usize]), s, rehash);
     }
 
-    pub fn reserve(&mut self, n: usize, events: &[SourceEvent]) {
-        self.table.reserve(n, |&t| hash(&events[t as usize].id));
+    pub fn reserve(&mut self, n: usize, ids: &[String]) {
+        self.table.reserve(n, |&t| hash(&ids[t as usize]));
     }
 
     /// Bytes held (see `memory`).
