@@ -699,8 +699,11 @@ impl MatchState {
 /// (`None`: the pair is new), for the decision diff.
 struct Before {
     on: bool,
-    pairs: FxHashMap<SlotPair, Option<(ScoredPair, Option<Box<AiNote>>)>>,
+    pairs: FxHashMap<SlotPair, Option<Stored>>,
 }
+
+/// A pair's stored decision and tie-breaker note.
+type Stored = (ScoredPair, Option<Box<AiNote>>);
 
 impl Before {
     fn keep(&mut self, key: SlotPair, rec: Option<&PairRec>) {
