@@ -767,9 +767,9 @@ async fn apply_answers(
     tiebreaker: &tiebreak::Tiebreaker,
 ) -> Result<(MatchState, Option<Diff>, UsageSummary), RunError> {
     let (answers, usage) = {
-        let questions: Vec<tiebreak::Question<'_>> = state
-            .question_pairs(pairs)
-            .into_iter()
+        let asked = state.question_pairs(pairs);
+        let questions: Vec<tiebreak::Question<'_>> = asked
+            .iter()
             .map(|(a, b, pair)| tiebreak::Question { a, b, pair })
             .collect();
         tiebreak::resolve_questions(&questions, ai, tiebreaker, &shared.pool).await

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bench::{child_row, peak_rss_mib, BenchArgs, DropArgs};
 use super::input;
-use crate::matching::incremental::{ApplyStats, Change, MatchState};
+use crate::matching::incremental::{ApplyStats, Change, MatchState, StateMemory};
 use crate::matching::{self, MatchingConfig, ReviewConstraints};
 use crate::preprocess::WordLists;
 
@@ -65,6 +65,8 @@ pub struct IncrementalRow {
     pub groups_written: Spread,
     /// Peak resident memory while the state was built and the drops applied.
     pub peak_rss_mib: f64,
+    /// The state's own memory after the drops, per structure (an estimate).
+    pub state: StateMemory,
 }
 
 pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
@@ -91,6 +93,26 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
             b.score_ms,
             b.cluster_ms,
             b.synthesis_ms
+        );
+        let m = &row.state;
+        eprintln!(
+            "{:>9} stored: state {:.0} MiB (ids {:.0}, events {:.0}, prepared {:.0}, facts {:.0}, \
+             keys {:.0}, slot_of {:.0}, pairs {:.0} for {} pairs, adjacency {:.0}, \
+             blocks {:.0}, components {:.0}), peak RSS {:.0} MiB",
+            row.stored,
+            m.total_mib,
+            m.ids_mib,
+            m.events_mib,
+            m.prepared_mib,
+            m.facts_mib,
+            m.keys_mib,
+            m.slot_of_mib,
+            m.pairs_mib,
+            m.pair_count,
+            m.adjacency_mib,
+            m.blocks_mib,
+            m.components_mib,
+            row.peak_rss_mib
         );
         rows.push(row);
     }
@@ -141,6 +163,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
     }
     // The state's peak, before the full run's own is added.
     let peak_rss_mib = peak_rss_mib();
+    let memory = state.memory();
     drop(state);
     let all = input::load(&[dir.join("events")])?.events;
     let t = Instant::now();
@@ -166,6 +189,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
         listings_reclustered: spread(&|s| s.listings_reclustered as f64),
         groups_written: Spread::of(stats.iter().map(|&(_, w)| w as f64).collect()),
         peak_rss_mib,
+        state: memory,
     };
     println!("{}", serde_json::to_string(&row)?);
     Ok(ExitCode::SUCCESS)
@@ -173,13 +197,13 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
 
 fn render(rows: &[IncrementalRow]) -> String {
     let mut out = String::from(
-        "| stored | drops × size | full run ms | build ms | apply ms p50 / p95 | index | score | cluster | synthesis | blocks touched | pairs scored | listings re-clustered | groups written | peak MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| stored | drops × size | full run ms | build ms | apply ms p50 / p95 | index | score | cluster | synthesis | blocks touched | pairs scored | listings re-clustered | groups written | state MiB | peak MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let s = |x: &Spread| format!("{:.1} / {:.1}", x.p50, x.p95);
     let n = |x: &Spread| format!("{:.0} / {:.0}", x.p50, x.p95);
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} × {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+            "| {} | {} × {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |\n",
             r.stored,
             r.drops,
             r.drop_size,
@@ -194,6 +218,7 @@ fn render(rows: &[IncrementalRow]) -> String {
             n(&r.pairs_scored),
             n(&r.listings_reclustered),
             n(&r.groups_written),
+            r.state.total_mib,
             r.peak_rss_mib,
         ));
     }

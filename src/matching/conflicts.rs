@@ -78,6 +78,13 @@ pub struct EventFacts {
     point: Option<(f32, f32)>,
 }
 
+impl EventFacts {
+    /// Bytes held outside the struct (memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.days.len() * std::mem::size_of::<NaiveDate>()
+    }
+}
+
 impl Default for EventFacts {
     /// Nothing known: conflicts with nothing.
     fn default() -> Self {

@@ -8,29 +8,31 @@
 //! in id order too, so the edge order, the union-find's choices and even the order of
 //! the float sums are the same.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use super::index::SlotPair;
+use super::listings::{Listings, Loaded};
+use super::pairs::Pairs;
+use super::slot_pair;
+use super::slots::SlotIndex;
 use super::verdicts::Verdicts;
-use super::{slot_pair, PairRec};
 use crate::matching::cluster::{agglomerate, ConflictContext, Edge, Refusal};
 use crate::matching::config::{ClusterMethod, MatchingConfig};
 use crate::matching::conflicts::EventFacts;
 use crate::matching::pipeline::{
-    cluster_meta, finish, hash_canonical, link_score, ClusterFacts, ClusterMeta,
+    cluster_meta, finish, hash_canonical, link_score, ClusterFacts, ClusterMeta, ScoredPair,
 };
 use crate::matching::synthesis::synthesize;
 use crate::model::{CanonicalEvent, Decision, DecisionRule, SourceEvent};
 
 /// What clustering reads of the state.
 pub(super) struct View<'a> {
-    pub events: &'a [SourceEvent],
+    pub listings: &'a Listings,
+    /// Every listing of the groups synthesized.
+    pub loaded: &'a Loaded,
     pub facts: &'a [EventFacts],
-    pub pairs: &'a FxHashMap<SlotPair, PairRec>,
-    pub partners: &'a [Vec<u32>],
-    pub slot_of: &'a HashMap<String, u32>,
+    pub pairs: &'a Pairs,
+    pub slot_of: &'a SlotIndex,
     pub verdicts: &'a Verdicts,
     pub config: &'a MatchingConfig,
 }
@@ -65,9 +67,9 @@ pub(super) fn cluster_component(view: &View<'_>, members: Vec<u32>) -> Clustered
         .collect();
     let mut edges = Vec::new();
     for (i, &s) in members.iter().enumerate() {
-        for &t in &view.partners[s as usize] {
+        for (t, rec) in view.pairs.of(s) {
             let Some(&j) = local.get(&t) else { continue };
-            let p = &view.pairs[&slot_pair(s, t)].eff;
+            let p = rec.eff();
             if (i as u32) < j && p.decision == Decision::Match && p.rule != DecisionRule::MustLink {
                 edges.push(Edge {
                     a: i as u32,
@@ -80,11 +82,11 @@ pub(super) fn cluster_component(view: &View<'_>, members: Vec<u32>) -> Clustered
     let named = |list: for<'v> fn(&'v Verdicts, &str) -> &'v [String]| {
         let mut out: Vec<(u32, u32)> = Vec::new();
         for (i, &s) in members.iter().enumerate() {
-            for id in list(view.verdicts, &view.events[s as usize].id) {
+            for id in list(view.verdicts, view.listings.id(s)) {
                 let j = view
                     .slot_of
-                    .get(id.as_str())
-                    .and_then(|t| local.get(t).copied());
+                    .get(id, view.listings.ids())
+                    .and_then(|t| local.get(&t).copied());
                 if let Some(j) = j.filter(|&j| j > i as u32) {
                     out.push((i as u32, j));
                 }
@@ -110,7 +112,7 @@ pub(super) fn cluster_component(view: &View<'_>, members: Vec<u32>) -> Clustered
         .collect();
     let score = |a: u32, b: u32| {
         let key = slot_pair(members[a as usize], members[b as usize]);
-        view.pairs.get(&key).map(|r| link_score(&r.eff))
+        view.pairs.get(key).map(|r| link_score(&r.eff()))
     };
     let context = ConflictContext {
         facts: &facts,
@@ -159,20 +161,20 @@ pub(super) fn synthesize_group(
 ) -> (Group, CanonicalEvent) {
     // The pairs inside, in id order (the confidence's sum is order-sensitive).
     let rank: FxHashMap<u32, usize> = members.iter().enumerate().map(|(i, &s)| (s, i)).collect();
-    let mut inside: Vec<(usize, usize, SlotPair)> = Vec::new();
+    let mut inside: Vec<(usize, usize, ScoredPair)> = Vec::new();
     for (i, &s) in members.iter().enumerate() {
-        for &t in &view.partners[s as usize] {
+        for (t, rec) in view.pairs.of(s) {
             if let Some(&j) = rank.get(&t).filter(|&&j| j > i) {
-                inside.push((i, j, slot_pair(s, t)));
+                inside.push((i, j, rec.fin()));
             }
         }
     }
-    inside.sort_unstable();
+    inside.sort_unstable_by_key(|&(i, j, _)| (i, j));
     let mut facts = ClusterFacts::default();
-    for (_, _, key) in &inside {
-        facts.add(&view.pairs[key].fin);
+    for (_, _, p) in &inside {
+        facts.add(p);
     }
-    let events: Vec<&SourceEvent> = members.iter().map(|&s| &view.events[s as usize]).collect();
+    let events: Vec<&SourceEvent> = members.iter().map(|&s| view.loaded.get(s)).collect();
     let reviewed = !view.verdicts.reviewed.is_empty() && {
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         view.verdicts.reviewed.contains(&ids)

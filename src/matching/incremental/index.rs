@@ -11,7 +11,7 @@
 //! `(lower slot, higher slot)`.
 
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::matching::candidates::{block_pairs, title_day_block_pairs};
 use crate::matching::config::MatchingConfig;
@@ -27,17 +27,25 @@ pub(super) struct Keys {
     pub title_day: Vec<u64>,
 }
 
-/// Keys whose blocks a change touches.
+/// Keys whose blocks a change touches (distinct once sealed).
 #[derive(Debug, Default)]
 pub(super) struct TouchedBlocks {
-    pub regular: FxHashSet<u64>,
-    pub title_day: FxHashSet<u64>,
+    pub regular: Vec<u64>,
+    pub title_day: Vec<u64>,
 }
 
 impl TouchedBlocks {
     pub fn add(&mut self, keys: &Keys) {
         self.regular.extend(keys.regular.iter().copied());
         self.title_day.extend(keys.title_day.iter().copied());
+    }
+
+    /// Drops repeated keys (a touched block is counted once).
+    pub fn seal(&mut self) {
+        for k in [&mut self.regular, &mut self.title_day] {
+            k.par_sort_unstable();
+            k.dedup();
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -52,15 +60,14 @@ pub(super) struct BlockIndex {
 }
 
 impl BlockIndex {
-    /// Adds `sign` to `support` for every pair the touched blocks produce now.
+    /// Every pair the touched blocks produce now, sorted, with how many blocks produce
+    /// it.
     pub fn count_pairs(
         &self,
         touched: &TouchedBlocks,
         prepared: &[PreparedEvent],
         config: &MatchingConfig,
-        sign: i32,
-        support: &mut FxHashMap<SlotPair, i32>,
-    ) {
+    ) -> Vec<(SlotPair, u32)> {
         let max = config.blocking.max_block_size;
         let mut pairs: Vec<SlotPair> = touched
             .regular
@@ -83,23 +90,48 @@ impl BlockIndex {
                 out
             }));
         }
-        // Sorting first turns millions of map updates (a build) into one per pair.
+        // Sorting turns millions of map updates (a build) into one run per pair.
         pairs.par_sort_unstable();
-        support.reserve(pairs.len());
-        for run in pairs.chunk_by(|x, y| x == y) {
-            *support.entry(run[0]).or_default() += sign * run.len() as i32;
+        pairs
+            .chunk_by(|x, y| x == y)
+            .map(|run| (run[0], run.len() as u32))
+            .collect()
+    }
+
+    /// Adds many listings at once: `(key, slot)` entries grouped by sorting, so each
+    /// block is looked up once (a build adds millions of entries).
+    pub fn insert_many(&mut self, listings: &[(u32, &Keys)]) {
+        for (map, pick) in [
+            (
+                &mut self.regular,
+                (|k: &Keys| &k.regular) as fn(&Keys) -> &Vec<u64>,
+            ),
+            (&mut self.title_day, |k: &Keys| &k.title_day),
+        ] {
+            let mut entries: Vec<(u64, u32)> = listings
+                .par_iter()
+                .flat_map_iter(|&(slot, keys)| pick(keys).iter().map(move |&k| (k, slot)))
+                .collect();
+            entries.par_sort_unstable();
+            let runs: Vec<&[(u64, u32)]> = entries.chunk_by(|x, y| x.0 == y.0).collect();
+            map.reserve(runs.len());
+            for run in runs {
+                map.entry(run[0].0)
+                    .or_default()
+                    .extend(run.iter().map(|&(_, s)| s));
+            }
         }
     }
 
-    pub fn insert(&mut self, slot: u32, keys: &Keys) {
-        for (map, list) in [
-            (&mut self.regular, &keys.regular),
-            (&mut self.title_day, &keys.title_day),
-        ] {
-            for &k in list {
-                map.entry(k).or_default().push(slot);
-            }
-        }
+    /// Bytes held (see `memory`).
+    pub fn heap_bytes(&self) -> usize {
+        [&self.regular, &self.title_day]
+            .iter()
+            .map(|m| {
+                m.capacity() * (1 + std::mem::size_of::<(u64, Vec<u32>)>())
+                    + m.values().map(|v| v.capacity() * 4).sum::<usize>()
+            })
+            .sum()
     }
 
     pub fn remove(&mut self, slot: u32, keys: &Keys) {

@@ -19,6 +19,12 @@
 //! [`crate::matching::run`] over the same listings and constraints, with the same
 //! tie-breaker answers applied to its ambiguous pairs.
 //!
+//! Memory (a state lives as long as the service): listings are kept encoded but for
+//! their ids ([`listings`]), pairs as compact records reached through per-slot
+//! adjacency lists ([`pairs`]), ids once ([`slots`]); `MatchState::memory` reports
+//! the estimate per structure. Time: every stage of an apply is a sort or a parallel
+//! map over its work, so a build (an apply of everything) costs about a full run.
+//!
 //! A state belongs to one matching config, word-list set and model: a change of any
 //! of them changes every score, so the owner builds a new state ([`MatchState::build`],
 //! a full re-match) and resumes incremental applies on it.
@@ -26,9 +32,13 @@
 mod change;
 mod clustering;
 mod index;
+mod listings;
+mod memory;
+mod pairs;
+mod slots;
 mod verdicts;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -37,6 +47,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 pub use change::{ApplyStats, Change, Diff, Figures, GroupOut, TieAnswer, Verdict};
 use clustering::{cluster_component, synthesize_group, Group, View};
 use index::{BlockIndex, Keys, SlotPair, TouchedBlocks};
+use listings::{Listings, Loaded};
+pub use memory::StateMemory;
+use pairs::{Outcome, PairRec, Pairs};
+use slots::SlotIndex;
 use verdicts::{id_pair, Touched, Verdicts};
 
 use super::candidates::{block_key_hashes, title_day_key_hashes};
@@ -49,20 +63,6 @@ use super::synthesis::synthesize;
 use super::{MatchingConfig, ReviewConstraints};
 use crate::model::{AiNote, CanonicalEvent, Decision, PairDecision, SourceEvent, Weights};
 use crate::preprocess::WordLists;
-
-/// A candidate pair and its decisions.
-#[derive(Debug, Clone)]
-struct PairRec {
-    /// How many blocks produce the pair (it is a candidate while > 0).
-    support: u32,
-    /// As scored; `a`, `b` are slots, `a`'s id first.
-    raw: ScoredPair,
-    /// After review constraints and the tie-breaker: what the clustering sees.
-    eff: ScoredPair,
-    /// After the clustering (a refused match edge becomes ambiguous): what is stored.
-    fin: ScoredPair,
-    ai: Option<AiNote>,
-}
 
 /// A connected component and its groups.
 #[derive(Debug, Clone)]
@@ -78,16 +78,15 @@ pub struct MatchState {
     lists: WordLists,
     weight_sets: Vec<(Option<String>, Weights)>,
     /// Slot of every id ever seen (a removed listing keeps its slot, not alive).
-    slot_of: HashMap<String, u32>,
+    slot_of: SlotIndex,
     /// Per slot. A removed listing keeps only its id.
-    events: Vec<SourceEvent>,
+    listings: Listings,
     prepared: Vec<PreparedEvent>,
     facts: Vec<EventFacts>,
     keys: Vec<Keys>,
     alive: Vec<bool>,
-    /// Candidate partners of each slot.
-    partners: Vec<Vec<u32>>,
-    pairs: FxHashMap<SlotPair, PairRec>,
+    /// Candidate pairs, reachable from each slot.
+    pairs: Pairs,
     blocks: BlockIndex,
     facts_builder: FactsBuilder,
     component_of: Vec<u32>,
@@ -118,14 +117,13 @@ impl MatchState {
             config: config.clone(),
             lists: lists.clone(),
             weight_sets: weight_sets(config),
-            slot_of: HashMap::new(),
-            events: Vec::new(),
+            slot_of: SlotIndex::default(),
+            listings: Listings::default(),
             prepared: Vec::new(),
             facts: Vec::new(),
             keys: Vec::new(),
             alive: Vec::new(),
-            partners: Vec::new(),
-            pairs: FxHashMap::default(),
+            pairs: Pairs::default(),
             blocks: BlockIndex::default(),
             facts_builder: FactsBuilder::default(),
             component_of: Vec::new(),
@@ -144,6 +142,9 @@ impl MatchState {
         constraints: &ReviewConstraints,
     ) -> (Self, ApplyStats) {
         let mut state = MatchState::new(config, lists);
+        // Headroom: the first drops then append without moving every per-slot vector
+        // (a doubling copies hundreds of MiB at a million listings).
+        state.reserve_slots(events.len() + events.len() / 16);
         let change = Change {
             upserts: events,
             constraints: Some(constraints.clone()),
@@ -184,7 +185,7 @@ impl MatchState {
             ..Figures::default()
         };
         for r in self.pairs.values() {
-            match r.fin.decision {
+            match r.fin().decision {
                 Decision::Match => f.matches += 1,
                 Decision::Ambiguous => f.ambiguous += 1,
                 Decision::NoMatch => {}
@@ -203,12 +204,12 @@ impl MatchState {
         let mut out: Vec<(String, String)> = self
             .pairs
             .values()
-            .filter(|r| r.eff.decision == Decision::Ambiguous)
-            .map(|r| {
-                let p = &r.eff;
+            .map(PairRec::eff)
+            .filter(|p| p.decision == Decision::Ambiguous)
+            .map(|p| {
                 (
-                    self.events[p.a as usize].id.clone(),
-                    self.events[p.b as usize].id.clone(),
+                    self.listings.id(p.a).to_string(),
+                    self.listings.id(p.b).to_string(),
                 )
             })
             .collect();
@@ -218,17 +219,18 @@ impl MatchState {
 
     /// The listings and effective scored form of candidate pairs named by ids (as
     /// [`Diff::questions`] names them), for the tie-breaker's prompt; pairs that are
-    /// no longer candidates are left out.
+    /// no longer candidates are left out. Listings are decoded (the state keeps
+    /// them encoded).
     pub fn question_pairs(
         &self,
         pairs: &[(String, String)],
-    ) -> Vec<(&SourceEvent, &SourceEvent, &ScoredPair)> {
+    ) -> Vec<(SourceEvent, SourceEvent, ScoredPair)> {
         pairs
             .iter()
             .filter_map(|(a, b)| {
                 let key = slot_pair(self.alive_slot(a)?, self.alive_slot(b)?);
-                let p = &self.pairs.get(&key)?.eff;
-                Some((&self.events[p.a as usize], &self.events[p.b as usize], p))
+                let p = self.pairs.get(key)?.eff();
+                Some((self.listings.decode(p.a), self.listings.decode(p.b), p))
             })
             .collect()
     }
@@ -260,16 +262,14 @@ impl MatchState {
     fn ids(&self, slots: &[u32]) -> Vec<String> {
         slots
             .iter()
-            .map(|&s| self.events[s as usize].id.clone())
+            .map(|&s| self.listings.id(s).to_string())
             .collect()
     }
 
     fn canonical(&self, g: &Group) -> CanonicalEvent {
-        let members: Vec<&SourceEvent> = g
-            .members
-            .iter()
-            .map(|&s| &self.events[s as usize])
-            .collect();
+        let decoded: Vec<SourceEvent> =
+            g.members.iter().map(|&s| self.listings.decode(s)).collect();
+        let members: Vec<&SourceEvent> = decoded.iter().collect();
         finish(
             synthesize(&members, &self.config.canonical.field_strategies),
             &g.meta,
@@ -277,18 +277,14 @@ impl MatchState {
     }
 
     fn explain(&self, r: &PairRec) -> PairDecision {
-        let p = &r.fin;
-        let ids = (
-            self.events[p.a as usize].id.as_str(),
-            self.events[p.b as usize].id.as_str(),
-        );
-        explain_scored(p, ids, &self.weight_sets, r.ai.clone())
+        let p = r.fin();
+        let ids = (self.listings.id(p.a), self.listings.id(p.b));
+        explain_scored(&p, ids, &self.weight_sets, r.ai.as_deref().cloned())
     }
 
     fn alive_slot(&self, id: &str) -> Option<u32> {
         self.slot_of
-            .get(id)
-            .copied()
+            .get(id, self.listings.ids())
             .filter(|&s| self.alive[s as usize])
     }
 
@@ -297,7 +293,12 @@ impl MatchState {
         self.apply_with(change, true)
     }
 
-    /// [`MatchState::apply`]; without `want_diff` only the stats are returned.
+    /// [`MatchState::apply`]; without `want_diff` only the stats are returned and no
+    /// canonical event is kept past its hash (a build synthesizes every group).
+    ///
+    /// Every stage is a sort or a parallel map over the change's work, never a map
+    /// insert per pair, so a change of a million listings (a build) costs about what a
+    /// full run costs.
     fn apply_with(&mut self, change: Change, want_diff: bool) -> Diff {
         let started = Instant::now();
         let mut stats = ApplyStats::default();
@@ -327,19 +328,25 @@ impl MatchState {
                 for k in [&mut keys.regular, &mut keys.title_day] {
                     k.sort_unstable();
                     k.dedup();
+                    k.shrink_to_fit();
                 }
                 (p, keys)
             })
             .collect();
-        let upserted: HashSet<&str> = upserts.iter().map(|e| e.id.as_str()).collect();
-        let removed: Vec<u32> = removals
-            .iter()
-            .filter(|id| !upserted.contains(id.as_str()))
-            .filter_map(|id| self.alive_slot(id))
-            .collect();
+        let removed: Vec<u32> = if removals.is_empty() {
+            Vec::new()
+        } else {
+            let upserted: FxHashSet<&str> = upserts.iter().map(|e| e.id.as_str()).collect();
+            removals
+                .iter()
+                .filter(|id| !upserted.contains(id.as_str()))
+                .filter_map(|id| self.alive_slot(id))
+                .collect()
+        };
         let mut touched = TouchedBlocks::default();
         let mut upsert_slots = Vec::with_capacity(upserts.len());
         let mut replaced: Vec<u32> = Vec::new();
+        self.reserve_slots(upserts.len());
         for (e, (_, keys)) in upserts.iter().zip(&prepared) {
             let slot = self.slot_for(&e.id);
             if self.alive[slot as usize] {
@@ -351,42 +358,43 @@ impl MatchState {
         for &s in replaced.iter().chain(&removed) {
             touched.add(&self.keys[s as usize]);
         }
+        touched.seal();
         // An answer was about a listing's old content: a full run looks the new
         // content up in the cache (keyed by content), so the pair is asked again.
-        let replaced_ids: HashSet<&str> = replaced
-            .iter()
-            .map(|&s| self.events[s as usize].id.as_str())
-            .collect();
+        let replaced_ids: std::collections::HashSet<&str> =
+            replaced.iter().map(|&s| self.listings.id(s)).collect();
         self.verdicts.forget_answers_of(&replaced_ids);
         stats.listings_changed = upsert_slots.len() + removed.len();
         stats.blocks_touched = touched.len();
-        let mut support: FxHashMap<SlotPair, i32> = FxHashMap::default();
-        self.blocks
-            .count_pairs(&touched, &self.prepared, &self.config, -1, &mut support);
+        let support_before = self
+            .blocks
+            .count_pairs(&touched, &self.prepared, &self.config);
         for &s in replaced.iter().chain(&removed) {
             self.blocks.remove(s, &self.keys[s as usize]);
         }
         for &s in &removed {
-            let id = std::mem::take(&mut self.events[s as usize].id);
-            self.events[s as usize] = SourceEvent {
-                id,
-                ..SourceEvent::default()
-            };
+            self.listings.clear(s);
             self.prepared[s as usize] = self.vacant.clone();
             self.keys[s as usize] = Keys::default();
             self.facts[s as usize] = EventFacts::default();
             self.alive[s as usize] = false;
         }
-        for ((e, (p, keys)), &s) in upserts.into_iter().zip(prepared).zip(&upsert_slots) {
-            self.blocks.insert(s, &keys);
-            self.facts[s as usize] = self.facts_builder.facts(&e, &p, &self.config);
-            self.events[s as usize] = e;
+        for ((e, (p, keys)), &s) in upserts.iter().zip(prepared).zip(&upsert_slots) {
+            self.facts[s as usize] = self.facts_builder.facts(e, &p, &self.config);
             self.prepared[s as usize] = p;
             self.keys[s as usize] = keys;
             self.alive[s as usize] = true;
         }
-        self.blocks
-            .count_pairs(&touched, &self.prepared, &self.config, 1, &mut support);
+        let inserted: Vec<(u32, &Keys)> = upsert_slots
+            .iter()
+            .map(|&s| (s, &self.keys[s as usize]))
+            .collect();
+        self.blocks.insert_many(&inserted);
+        let support_after = self
+            .blocks
+            .count_pairs(&touched, &self.prepared, &self.config);
+        let support = support_delta(support_before, support_after);
+        let mut loaded = Loaded::new(&upsert_slots, upserts);
         stats.index_ms = ms_since(t);
 
         // (2) Pair support and scoring.
@@ -395,78 +403,68 @@ impl MatchState {
             on: want_diff,
             pairs: FxHashMap::default(),
         };
-        let mut touched_slots: FxHashSet<u32> = upsert_slots.iter().copied().collect();
+        let mut touched_slots: Vec<u32> = upsert_slots.clone();
         touched_slots.extend(removed.iter().copied());
+        // Sorted by pair, as `support` is.
         let mut added: Vec<(SlotPair, u32)> = Vec::new();
         for (key, d) in support {
-            if d == 0 {
-                continue;
-            }
-            match self.pairs.get_mut(&key) {
+            match self.pairs.get_mut(key) {
                 Some(rec) => {
-                    let s = i64::from(rec.support) + i64::from(d);
+                    let s = i64::from(rec.support) + d;
                     if s > 0 {
                         rec.support = s as u32;
                         continue;
                     }
-                    before.keep(key, Some(rec));
-                    self.pairs.remove(&key);
-                    self.unlink(key);
+                    before.keep(key, Some(&*rec));
+                    self.pairs.remove(key);
                     touched_slots.extend([key.0, key.1]);
                 }
                 None if d > 0 => added.push((key, d as u32)),
                 None => {}
             }
         }
-        let mut to_score: FxHashSet<SlotPair> = added.iter().map(|&(k, _)| k).collect();
+        let is_added = |key: &SlotPair| added.binary_search_by_key(key, |&(k, _)| k).ok();
+        let mut to_score: Vec<SlotPair> = added.iter().map(|&(k, _)| k).collect();
         for &s in &replaced {
-            to_score.extend(self.partners[s as usize].iter().map(|&t| slot_pair(s, t)));
+            to_score.extend(self.pairs.partners(s).map(|t| slot_pair(s, t)));
         }
+        to_score.par_sort_unstable();
+        to_score.dedup();
         let model = active_model(&self.config, &self.lists);
+        loaded.load(to_score.iter().flat_map(|&(x, y)| [x, y]), &self.listings);
         let scored: Vec<(SlotPair, ScoredPair)> = to_score
             .par_iter()
             .map(|&(x, y)| {
-                let (lo, hi) = if self.events[x as usize].id < self.events[y as usize].id {
+                let (lo, hi) = if self.listings.id(x) < self.listings.id(y) {
                     (x, y)
                 } else {
                     (y, x)
                 };
-                let a = (&self.events[lo as usize], &self.prepared[lo as usize]);
-                let b = (&self.events[hi as usize], &self.prepared[hi as usize]);
+                let a = (loaded.get(lo), &self.prepared[lo as usize]);
+                let b = (loaded.get(hi), &self.prepared[hi as usize]);
                 ((x, y), score_prepared((lo, hi), a, b, &self.config, model))
             })
             .collect();
         stats.pairs_scored = scored.len();
-        let mut new_pairs: FxHashSet<SlotPair> = FxHashSet::default();
-        for (key, raw) in &scored {
+        let mut new_recs = Vec::with_capacity(added.len());
+        for &(key, raw) in &scored {
             match self.pairs.get_mut(key) {
                 Some(rec) => {
-                    before.keep(*key, Some(rec));
-                    rec.raw = *raw;
+                    before.keep(key, Some(&*rec));
+                    // New scores can move the clustering of both ends' components.
+                    if rec.raw != raw {
+                        touched_slots.extend([key.0, key.1]);
+                    }
+                    rec.raw = raw;
                 }
                 None => {
-                    before.keep(*key, None);
-                    new_pairs.insert(*key);
-                    self.pairs.insert(
-                        *key,
-                        PairRec {
-                            support: 0,
-                            raw: *raw,
-                            eff: *raw,
-                            fin: *raw,
-                            ai: None,
-                        },
-                    );
-                    self.partners[key.0 as usize].push(key.1);
-                    self.partners[key.1 as usize].push(key.0);
+                    before.keep(key, None);
+                    let support = is_added(&key).map_or(0, |i| added[i].1);
+                    new_recs.push((key, PairRec::new(raw, support)));
                 }
             }
         }
-        for (key, n) in added {
-            if let Some(rec) = self.pairs.get_mut(&key) {
-                rec.support = n;
-            }
-        }
+        self.pairs.extend(new_recs);
         stats.score_ms = ms_since(t);
 
         // (3) Verdicts: the effective decision of every pair they or the scores moved.
@@ -486,57 +484,70 @@ impl MatchState {
         );
         // A listing that (re)appears may complete a reviewer's link named before.
         for &s in &upsert_slots {
-            let id = &self.events[s as usize].id;
+            let id = self.listings.id(s);
             let named = self.verdicts.must_partners(id).iter();
             let named = named.chain(self.verdicts.cannot_partners(id));
             touched_slots.extend(named.filter_map(|id| self.alive_slot(id)));
         }
-        let mut redecide: FxHashSet<SlotPair> = scored.iter().map(|&(k, _)| k).collect();
+        let mut redecide: Vec<SlotPair> = to_score;
         for (a, b) in &verdict_touch.pairs {
             if let (Some(x), Some(y)) = (self.alive_slot(a), self.alive_slot(b)) {
-                let key = slot_pair(x, y);
-                if self.pairs.contains_key(&key) {
-                    redecide.insert(key);
-                }
+                redecide.push(slot_pair(x, y));
             }
         }
+        let scored_count = scored.len();
+        drop(scored);
+        let decided: Vec<(SlotPair, Outcome, Option<Box<AiNote>>, bool)> = redecide
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, &key)| {
+                let rec = self.pairs.get(key)?;
+                let (a, b) = (self.listings.id(rec.raw.a), self.listings.id(rec.raw.b));
+                let (eff, ai) = self.verdicts.effective(&rec.raw, a, b);
+                // Only pairs scored now are asked about (`redecide` starts with them).
+                let question = eff.decision == Decision::Ambiguous
+                    && i < scored_count
+                    && !self.verdicts.answered(a, b);
+                Some((key, Outcome::of(&eff), ai.map(Box::new), question))
+            })
+            .collect();
         let mut questions = Vec::new();
-        for key in &redecide {
-            let Some(rec) = self.pairs.get(key) else {
+        let mut seen_pairs: FxHashSet<SlotPair> = FxHashSet::default();
+        for (key, eff, ai, question) in decided {
+            if redecide.len() > scored_count && !seen_pairs.insert(key) {
+                continue;
+            }
+            let Some(rec) = self.pairs.get_mut(key) else {
                 continue;
             };
-            let (a, b) = (
-                &self.events[rec.raw.a as usize].id,
-                &self.events[rec.raw.b as usize].id,
-            );
-            let (eff, ai) = self.verdicts.effective(&rec.raw, a, b);
-            if eff.decision == Decision::Ambiguous
-                && !self.verdicts.answered(a, b)
-                && to_score.contains(key)
-            {
-                questions.push((a.clone(), b.clone()));
+            if question {
+                questions.push((
+                    self.listings.id(rec.raw.a).to_string(),
+                    self.listings.id(rec.raw.b).to_string(),
+                ));
             }
-            before.keep(*key, Some(rec));
+            before.keep(key, Some(&*rec));
             // A pair the clustering sees as before changes no component (the changed
             // listing's own component is touched anyway).
-            if new_pairs.contains(key) || rec.eff != eff {
+            if is_added(&key).is_some() || rec.eff != eff {
                 touched_slots.extend([key.0, key.1]);
             }
-            if let Some(rec) = self.pairs.get_mut(key) {
-                rec.eff = eff;
-                rec.fin = eff;
-                rec.ai = ai;
-            }
+            rec.eff = eff;
+            rec.fin = eff;
+            rec.ai = ai;
         }
+        drop(seen_pairs);
         questions.sort();
 
         // (4) The components holding a touched listing, re-clustered.
-        let mut region: FxHashSet<u32> = FxHashSet::default();
+        touched_slots.par_sort_unstable();
+        touched_slots.dedup();
+        let mut region: Vec<u32> = Vec::new();
         let mut old_groups: HashMap<Vec<String>, [u8; 32]> = HashMap::new();
         for &s in &touched_slots {
             let c = self.component_of[s as usize];
             if c == NO_COMPONENT {
-                region.insert(s);
+                region.push(s);
                 continue;
             }
             if let Some(component) = self.components.remove(&c) {
@@ -546,29 +557,30 @@ impl MatchState {
                 }
             }
         }
+        drop(touched_slots);
+        region.par_sort_unstable();
+        region.dedup();
         region.retain(|&s| self.alive[s as usize]);
         for &s in &region {
             self.component_of[s as usize] = NO_COMPONENT;
-            for &t in &self.partners[s as usize] {
-                let key = slot_pair(s, t);
-                before.keep(key, self.pairs.get(&key));
+            if before.on {
+                for (t, rec) in self.pairs.of(s) {
+                    before.keep(slot_pair(s, t), Some(rec));
+                }
             }
         }
         for &s in &removed {
             self.component_of[s as usize] = NO_COMPONENT;
         }
         for &s in &region {
-            for &t in &self.partners[s as usize] {
-                if let Some(rec) = self.pairs.get_mut(&slot_pair(s, t)) {
-                    rec.fin = rec.eff;
-                }
-            }
+            self.pairs.reset_fin(s);
         }
         let components = self.components_of(&region);
         stats.components_reclustered = components.len();
         stats.listings_reclustered = region.len();
+        drop(region);
         let clustered: Vec<_> = {
-            let view = self.view();
+            let view = self.view(&loaded);
             components
                 .into_par_iter()
                 .map(|members| cluster_component(&view, members))
@@ -576,7 +588,7 @@ impl MatchState {
         };
         for c in &clustered {
             for &(key, rule) in &c.dropped {
-                if let Some(rec) = self.pairs.get_mut(&key) {
+                if let Some(rec) = self.pairs.get_mut(key) {
                     rec.fin.decision = Decision::Ambiguous;
                     rec.fin.rule = rule;
                 }
@@ -586,19 +598,27 @@ impl MatchState {
 
         // (5) Synthesis of the re-clustered groups, and the difference.
         let t = Instant::now();
-        let synthesized: Vec<Vec<(Group, CanonicalEvent)>> = {
-            let view = self.view();
+        loaded.load(
+            clustered.iter().flat_map(|c| c.members.iter().copied()),
+            &self.listings,
+        );
+        let synthesized: Vec<Vec<(Group, Option<CanonicalEvent>)>> = {
+            let view = self.view(&loaded);
             clustered
                 .par_iter()
                 .map(|c| {
                     c.groups
                         .iter()
-                        .map(|g| synthesize_group(&view, g.clone(), &c.cut))
+                        .map(|g| {
+                            let (g, canonical) = synthesize_group(&view, g.clone(), &c.cut);
+                            (g, want_diff.then_some(canonical))
+                        })
                         .collect()
                 })
                 .collect()
         };
         let mut diff = Diff::default();
+        self.components.reserve(clustered.len());
         for (c, groups) in clustered.into_iter().zip(synthesized) {
             let id = self.next_component;
             self.next_component += 1;
@@ -608,10 +628,10 @@ impl MatchState {
             let mut kept = Vec::with_capacity(groups.len());
             for (g, canonical) in groups {
                 stats.groups_synthesized += 1;
-                if !want_diff {
+                let Some(canonical) = canonical else {
                     kept.push(g);
                     continue;
-                }
+                };
                 let members = self.ids(&g.members);
                 let out = |members| GroupOut {
                     members,
@@ -634,15 +654,15 @@ impl MatchState {
         diff.groups_updated
             .sort_by(|x, y| x.members.cmp(&y.members));
         for (key, old) in before.pairs {
-            let now = self.pairs.get(&key);
+            let now = self.pairs.get(key);
             match (old, now) {
                 (None, Some(r)) => diff.decisions_added.push(self.explain(r)),
-                (Some((fin, ai)), Some(r)) if fin != r.fin || ai != r.ai => {
+                (Some((fin, ai)), Some(r)) if fin != r.fin() || ai != r.ai => {
                     diff.decisions_changed.push(self.explain(r));
                 }
                 (Some((fin, _)), None) => diff.decisions_removed.push((
-                    self.events[fin.a as usize].id.clone(),
-                    self.events[fin.b as usize].id.clone(),
+                    self.listings.id(fin.a).to_string(),
+                    self.listings.id(fin.b).to_string(),
                 )),
                 _ => {}
             }
@@ -653,43 +673,47 @@ impl MatchState {
         diff.decisions_changed.sort_by(by_ids);
         diff.decisions_removed.sort();
         diff.questions = questions;
+        self.listings
+            .store(&upsert_slots, loaded.into_new(upsert_slots.len()));
         stats.synthesis_ms = ms_since(t);
         stats.total_ms = ms_since(started);
         diff.stats = stats;
         diff
     }
 
+    /// Room for `n` more slots in every per-slot vector (a build adds a million).
+    fn reserve_slots(&mut self, n: usize) {
+        self.slot_of.reserve(n, self.listings.ids());
+        self.listings.reserve(n);
+        self.prepared.reserve(n);
+        self.facts.reserve(n);
+        self.keys.reserve(n);
+        self.alive.reserve(n);
+        self.component_of.reserve(n);
+    }
+
     /// The slot of an id, allocating one for a new id.
     fn slot_for(&mut self, id: &str) -> u32 {
-        if let Some(&s) = self.slot_of.get(id) {
+        if let Some(s) = self.slot_of.get(id, self.listings.ids()) {
             return s;
         }
-        let s = self.events.len() as u32;
-        self.slot_of.insert(id.to_string(), s);
-        self.events.push(SourceEvent {
-            id: id.to_string(),
-            ..SourceEvent::default()
-        });
+        let s = self.listings.len() as u32;
+        self.listings.push(id.to_string());
+        self.slot_of.insert(s, self.listings.ids());
         self.prepared.push(self.vacant.clone());
         self.facts.push(EventFacts::default());
         self.keys.push(Keys::default());
         self.alive.push(false);
-        self.partners.push(Vec::new());
         self.component_of.push(NO_COMPONENT);
         s
     }
 
-    fn unlink(&mut self, (a, b): SlotPair) {
-        self.partners[a as usize].retain(|&x| x != b);
-        self.partners[b as usize].retain(|&x| x != a);
-    }
-
-    fn view(&self) -> View<'_> {
+    fn view<'a>(&'a self, loaded: &'a Loaded) -> View<'a> {
         View {
-            events: &self.events,
+            listings: &self.listings,
+            loaded,
             facts: &self.facts,
             pairs: &self.pairs,
-            partners: &self.partners,
             slot_of: &self.slot_of,
             verdicts: &self.verdicts,
             config: &self.config,
@@ -697,39 +721,43 @@ impl MatchState {
     }
 
     /// Connected components (match edges and must-links) of the listings in
-    /// `region`, each sorted by id. `region` is a union of old components plus new
-    /// listings, and every changed edge has both ends in it, so no edge leaves it.
-    fn components_of(&self, region: &FxHashSet<u32>) -> Vec<Vec<u32>> {
+    /// `region` (sorted), each sorted by id. `region` is a union of old components
+    /// plus new listings, and every changed edge has both ends in it, so no edge
+    /// leaves it.
+    fn components_of(&self, region: &[u32]) -> Vec<Vec<u32>> {
         let mut seen: FxHashSet<u32> = FxHashSet::default();
+        seen.reserve(region.len());
         let mut out = Vec::new();
-        let mut start: Vec<u32> = region.iter().copied().collect();
-        start.sort_unstable();
-        for s in start {
+        for &s in region {
             if !seen.insert(s) {
                 continue;
             }
             let mut members = vec![s];
             let mut stack = vec![s];
             while let Some(x) = stack.pop() {
-                let matches = self.partners[x as usize]
-                    .iter()
-                    .copied()
-                    .filter(|&y| self.pairs[&slot_pair(x, y)].eff.decision == Decision::Match);
+                let matches = self
+                    .pairs
+                    .of(x)
+                    .filter(|(_, r)| r.eff.decision == Decision::Match)
+                    .map(|(y, _)| y);
                 let must = self
                     .verdicts
-                    .must_partners(&self.events[x as usize].id)
+                    .must_partners(self.listings.id(x))
                     .iter()
                     .filter_map(|id| self.alive_slot(id));
                 let next: Vec<u32> = matches.chain(must).collect();
                 for y in next {
-                    debug_assert!(region.contains(&y), "an edge leaves the region");
+                    debug_assert!(
+                        region.binary_search(&y).is_ok(),
+                        "an edge leaves the region"
+                    );
                     if seen.insert(y) {
                         members.push(y);
                         stack.push(y);
                     }
                 }
             }
-            members.sort_by(|&x, &y| self.events[x as usize].id.cmp(&self.events[y as usize].id));
+            members.sort_by(|&x, &y| self.listings.id(x).cmp(self.listings.id(y)));
             out.push(members);
         }
         out
@@ -740,32 +768,106 @@ impl MatchState {
 /// (`None`: the pair is new), for the decision diff.
 struct Before {
     on: bool,
-    pairs: FxHashMap<SlotPair, Option<(ScoredPair, Option<AiNote>)>>,
+    pairs: FxHashMap<SlotPair, Option<Stored>>,
 }
+
+/// A pair's stored decision and tie-breaker note.
+type Stored = (ScoredPair, Option<Box<AiNote>>);
 
 impl Before {
     fn keep(&mut self, key: SlotPair, rec: Option<&PairRec>) {
         if self.on {
             self.pairs
                 .entry(key)
-                .or_insert_with(|| rec.map(|r| (r.fin, r.ai.clone())));
+                .or_insert_with(|| rec.map(|r| (r.fin(), r.ai.clone())));
         }
     }
 }
 
 /// One version per id: the last one given (ingest order).
 fn last_version_per_id(events: Vec<SourceEvent>) -> Vec<SourceEvent> {
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out: Vec<SourceEvent> = events
+    let keep: Vec<bool> = {
+        let mut last: FxHashMap<&str, usize> = FxHashMap::default();
+        last.reserve(events.len());
+        for (i, e) in events.iter().enumerate() {
+            last.insert(e.id.as_str(), i);
+        }
+        if last.len() == events.len() {
+            return events;
+        }
+        let mut keep = vec![false; events.len()];
+        for i in last.into_values() {
+            keep[i] = true;
+        }
+        keep
+    };
+    events
         .into_iter()
-        .rev()
-        .filter(|e| seen.insert(e.id.clone()))
-        .collect();
-    out.reverse();
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect()
+}
+
+/// The change in support of every pair whose support changed, from the touched
+/// blocks' pairs before and after (both sorted), sorted by pair.
+fn support_delta(
+    before: Vec<(SlotPair, u32)>,
+    after: Vec<(SlotPair, u32)>,
+) -> Vec<(SlotPair, i64)> {
+    let mut out = Vec::with_capacity(after.len());
+    let (mut x, mut y) = (before.into_iter().peekable(), after.into_iter().peekable());
+    loop {
+        let next = match (x.peek(), y.peek()) {
+            (Some(&(k, n)), Some(&(l, m))) if k == l => {
+                x.next();
+                y.next();
+                (k, i64::from(m) - i64::from(n))
+            }
+            (Some(&(k, n)), Some(&(l, _))) if k < l => {
+                x.next();
+                (k, -i64::from(n))
+            }
+            (Some(&(k, n)), None) => {
+                x.next();
+                (k, -i64::from(n))
+            }
+            (_, Some(&(l, m))) => {
+                y.next();
+                (l, i64::from(m))
+            }
+            (None, None) => break,
+        };
+        if next.1 != 0 {
+            out.push(next);
+        }
+    }
     out
 }
 
 /// The pair key of two ids, as constraints and answers name pairs.
 pub fn pair_key(a: &str, b: &str) -> (String, String) {
     id_pair(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::support_delta;
+
+    #[test]
+    fn support_delta_keeps_only_pairs_whose_support_moved() {
+        let before = vec![((0, 1), 2), ((0, 2), 1), ((1, 2), 1)];
+        let after = vec![((0, 1), 1), ((1, 2), 1), ((1, 3), 2)];
+        assert_eq!(
+            support_delta(before, after),
+            vec![((0, 1), -1), ((0, 2), -1), ((1, 3), 2)]
+        );
+        assert_eq!(
+            support_delta(Vec::new(), vec![((4, 5), 1)]),
+            vec![((4, 5), 1)]
+        );
+        assert_eq!(
+            support_delta(vec![((4, 5), 3)], Vec::new()),
+            vec![((4, 5), -3)]
+        );
+    }
 }
