@@ -23,10 +23,12 @@
 //!   model is the state's): apply the changed listings and changed constraints, ask
 //!   the LLM tie-breaker about the newly ambiguous pairs only, persist the difference
 //!   (`store::persist_diff`); cost follows the change, not the catalogue;
-//! * **full** (no state yet, or the fingerprint changed): score everything in
+//! * **full** (no state yet, the fingerprint changed, or the change is a large share
+//!   of the catalogue, as a burst into an empty service is): score everything in
 //!   `spawn_blocking`, optionally ask the tie-breaker (async, bounded by
 //!   `ai.budget_seconds`), cluster and synthesize, persist by diff
-//!   (`store::persist_run`), then build the state from the same input and answers.
+//!   (`store::persist_run`), then build the state from the same input and answers
+//!   (not while a burst of files is still being ingested: the next run is full too).
 //!
 //! When to run is decided by [`RunSchedule`] (`schedule.rs`, a pure state machine);
 //! this actor carries out its steps: wake-up timers, runs, drain replies.
@@ -39,9 +41,10 @@
 //! * the state is taken out of its slot for a run and put back only when the run
 //!   committed: a failure (input, panic, persistence) leaves no state, so the next
 //!   run is a full re-match and the catalogue is never built on an unsaved state;
-//! * a run starts [`COALESCE_WINDOW`] after the last notice, but never later than
-//!   [`MAX_COALESCE_WAIT`] after the first uncovered one (a steady trickle of files
-//!   cannot starve matching, notify#146);
+//! * a run starts [`QUIET_WINDOW`] after a notice with no more files behind it (a lone
+//!   file), [`COALESCE_WINDOW`] after one with more waiting or a review, but never
+//!   later than [`MAX_COALESCE_WAIT`] after the first uncovered one (a steady trickle
+//!   of files cannot starve matching, notify#146);
 //! * the pure pipeline runs contained on every thread it uses
 //!   ([`run_contained_parallel`]): a panic becomes a failed run, never an exit.
 
@@ -55,7 +58,7 @@ use tracing::Instrument;
 
 use super::persist::{PersistActor, PersistDiff, PersistRun};
 use super::schedule::{RunPlan, RunSchedule, Step};
-pub use super::schedule::{COALESCE_WINDOW, MAX_COALESCE_WAIT};
+pub use super::schedule::{COALESCE_WINDOW, MAX_COALESCE_WAIT, QUIET_WINDOW};
 use super::stats::{MatchRunFinished, RunFigures, StatsActor};
 use super::{retry_transient, IngestGeneration, Shutdown};
 use crate::matching;
@@ -112,6 +115,9 @@ struct Shared {
     /// The incremental state, owned by whichever run (or the start-up warm-up) holds
     /// the lock; `None` until built, and after any failure (the next run is full).
     live: tokio::sync::Mutex<Option<Live>>,
+    /// Files committed so far: a full run builds no state while more files wait
+    /// (the next run would replace it anyway).
+    generation: IngestGeneration,
 }
 
 /// The matcher's state between runs and what it is up to date with.
@@ -152,6 +158,7 @@ impl MatcherActor {
                 shutdown,
                 llm: TiebreakSettings::default(),
                 live: tokio::sync::Mutex::new(None),
+                generation: generation.clone(),
             }),
             schedule: RunSchedule::new(generation.current()),
             generation,
@@ -366,7 +373,7 @@ impl Handler<DrainMatcher> for MatcherActor {
 async fn perform_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
     let started = Instant::now();
     tracing::info!(files_covered = run.files_covered, "matching_started");
-    let outcome = try_run(&shared, &run).await;
+    let outcome = try_run(&shared, &run, target).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     if let Err(error) = &outcome {
         tracing::error!(error = %error, "pipeline_failed");
@@ -487,7 +494,22 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError> {
+/// A change larger than this share of the catalogue (and than
+/// [`FULL_RUN_MIN_LISTINGS`]) is matched by a full run: applying it would touch most
+/// of the state and cost about twice a full run (a burst into an empty service).
+const FULL_RUN_SHARE: usize = 4;
+const FULL_RUN_MIN_LISTINGS: usize = 1_000;
+
+/// Files committed during a full run that mean a burst is under way: the state is
+/// then not built (the next run re-matches in full anyway). A trickle of a few
+/// files still gets its state, so it is not stuck in full runs.
+const BURST_FILES: u64 = 32;
+
+fn too_big_for_incremental(changed: usize, stored: usize) -> bool {
+    changed > FULL_RUN_MIN_LISTINGS && changed * FULL_RUN_SHARE > stored
+}
+
+async fn try_run(shared: &Shared, run: &RunInfo, target: u64) -> Result<RunFigures, RunError> {
     // Held for the whole run: the start-up warm-up builds under the same lock. A
     // failure anywhere leaves the slot empty, so the next run is a full one.
     let mut slot = shared.live.lock().await;
@@ -497,21 +519,35 @@ async fn try_run(shared: &Shared, run: &RunInfo) -> Result<RunFigures, RunError>
     let config = run_config(shared, loaded.stored.as_ref())?;
     let fingerprint = run_fingerprint(shared, &config, loaded.stored.as_ref());
     let outcome = match live {
-        Some(live) if live.fingerprint == fingerprint => {
+        Some(live)
+            if live.fingerprint == fingerprint
+                && !too_big_for_incremental(loaded.events.len(), live.state.listing_count()) =>
+        {
             incremental_run(shared, run, live, loaded, config, ms_since(t)).await?
         }
         stale => {
             // The old state goes before the full run builds its own (at a million
             // listings both would not fit).
-            let was_live = stale.is_some();
-            drop(stale);
-            let loaded = if was_live {
-                tracing::info!("matching config, word lists or model changed: full re-match");
-                load(shared, None).await?
-            } else {
-                loaded
+            let reason = match &stale {
+                None => None,
+                Some(live) if live.fingerprint != fingerprint => {
+                    Some("matching config, word lists or model changed")
+                }
+                Some(_) => Some("a change of a large share of the catalogue"),
             };
-            full_run(shared, run, loaded, config, fingerprint, ms_since(t)).await?
+            drop(stale);
+            let loaded = match reason {
+                Some(reason) => {
+                    tracing::info!(reason, "full re-match");
+                    load(shared, None).await?
+                }
+                None => loaded,
+            };
+            let build = || {
+                let waiting = shared.generation.current().saturating_sub(target);
+                waiting < BURST_FILES && !shared.shutdown.is_triggered()
+            };
+            full_run(shared, run, loaded, config, fingerprint, ms_since(t), build).await?
         }
     };
     *slot = outcome.live;
@@ -527,6 +563,7 @@ async fn full_run(
     config: MatchingConfig,
     fingerprint: String,
     load_ms: f64,
+    build_state: impl Fn() -> bool,
 ) -> Result<RunOutcome, RunError> {
     let mut ms = StageMs {
         load: load_ms,
@@ -601,6 +638,14 @@ async fn full_run(
 
     // The state for the next runs, from the same listings, constraints and answers.
     // The run is committed: a failure here only costs the next run a full re-match.
+    // During a burst the next run is a full one anyway: no state yet.
+    if !build_state() {
+        tracing::info!("match state deferred: a burst of files is being ingested");
+        return Ok(RunOutcome {
+            figures,
+            live: None,
+        });
+    }
     let t = Instant::now();
     let events = match Arc::try_unwrap(result) {
         Ok(result) => result.events,
@@ -851,4 +896,21 @@ async fn in_blocking<T: Send + 'static>(
             })
         })?
         .map_err(RunError::Pipeline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_large_change_relative_to_the_catalogue_is_a_full_run() {
+        // Small changes are always incremental, whatever the catalogue.
+        assert!(!too_big_for_incremental(50, 0));
+        assert!(!too_big_for_incremental(FULL_RUN_MIN_LISTINGS, 10));
+        // A burst into an empty or small catalogue is a full run.
+        assert!(too_big_for_incremental(5_000, 0));
+        assert!(too_big_for_incremental(5_000, 19_999));
+        // The same burst onto a large catalogue is applied.
+        assert!(!too_big_for_incremental(5_000, 20_000));
+    }
 }
