@@ -34,7 +34,7 @@ use crate::matching::incremental::{TieAnswer, Verdict};
 use crate::matching::{ScoredPair, ScoredRun};
 use crate::metrics::metrics;
 use crate::model::llm::LlmLedger;
-use crate::model::{AiNote, Decision, DecisionRule, SourceEvent, Tier};
+use crate::model::{AiNote, Decision, SourceEvent};
 
 /// Retries of transient failures (storage spec §9: up to 4) and their backoff.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,16 +159,7 @@ pub async fn resolve(
     };
     for answer in answers {
         let index = selected[answer.index];
-        let pair = &mut run.pairs[index];
-        match answer.verdict {
-            Verdict::Unexpected => pair.tier = Tier::AiUnexpected,
-            Verdict::LowConfidence => pair.tier = Tier::AiLowConfidence,
-            Verdict::Resolved(decision) => {
-                pair.decision = decision;
-                pair.tier = Tier::Ai;
-                pair.rule = DecisionRule::Llm;
-            }
-        }
+        answer.verdict.apply_to(&mut run.pairs[index]);
         run.ai_notes.insert(index, answer.note);
     }
     summary

@@ -6,8 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::matching::ReviewConstraints;
-use crate::model::{AiNote, CanonicalEvent, Decision, PairDecision, SourceEvent};
+use crate::matching::{ReviewConstraints, ScoredPair};
+use crate::model::{
+    AiNote, CanonicalEvent, Decision, DecisionRule, PairDecision, SourceEvent, Tier,
+};
 
 /// One step of the catalogue's life.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +46,22 @@ pub enum Verdict {
     LowConfidence,
     /// The answer was neither `same` nor `different`.
     Unexpected,
+}
+
+impl Verdict {
+    /// The answer's effect on an ambiguous pair (`matching.md` §5.4), the one rule
+    /// full runs and the incremental state share: scores and `combined` stay.
+    pub fn apply_to(self, p: &mut ScoredPair) {
+        match self {
+            Verdict::Unexpected => p.tier = Tier::AiUnexpected,
+            Verdict::LowConfidence => p.tier = Tier::AiLowConfidence,
+            Verdict::Resolved(decision) => {
+                p.decision = decision;
+                p.tier = Tier::Ai;
+                p.rule = DecisionRule::Llm;
+            }
+        }
+    }
 }
 
 /// One canonical group as persistence needs it.

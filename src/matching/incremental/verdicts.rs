@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::change::{TieAnswer, Verdict};
+use super::change::TieAnswer;
 use crate::matching::ReviewConstraints;
 use crate::matching::ScoredPair;
-use crate::model::{AiNote, Decision, DecisionRule, Tier};
+use crate::model::{AiNote, Decision, DecisionRule};
 
 /// An unordered pair of ids, smaller first.
 pub(super) type IdPair = (String, String);
@@ -135,15 +135,7 @@ impl Verdicts {
         let Some(answer) = self.answers.get(&key) else {
             return (p, None);
         };
-        match answer.verdict {
-            Verdict::Unexpected => p.tier = Tier::AiUnexpected,
-            Verdict::LowConfidence => p.tier = Tier::AiLowConfidence,
-            Verdict::Resolved(d) => {
-                p.decision = d;
-                p.tier = Tier::Ai;
-                p.rule = DecisionRule::Llm;
-            }
-        }
+        answer.verdict.apply_to(&mut p);
         (p, Some(answer.note.clone()))
     }
 
