@@ -21,7 +21,8 @@
 //! [`IngestMark`]:
 //! * **incremental** (a state exists and the fingerprint of config, word lists and
 //!   model is the state's): apply the changed listings and changed constraints, ask
-//!   the LLM tie-breaker about the newly ambiguous pairs only, persist the difference
+//!   the LLM tie-breaker about the newly ambiguous pairs only (and those it left
+//!   unanswered before, as a full run would), persist the difference
 //!   (`store::persist_diff`); cost follows the change, not the catalogue;
 //! * **full** (no state yet, the fingerprint changed, or the change is a large share
 //!   of the catalogue, as a burst into an empty service is): score everything in
@@ -128,6 +129,9 @@ struct Live {
     mark: IngestMark,
     /// What the state was matched with; another fingerprint means a full run.
     fingerprint: String,
+    /// Pairs in the tie-breaker's band it did not answer (an outage, the budget). A
+    /// full run would ask about them again, so the next incremental run does too.
+    unanswered: Vec<(String, String)>,
 }
 
 pub struct MatcherActor {
@@ -326,16 +330,18 @@ async fn warm_up(shared: Arc<Shared>) {
             in_blocking(move || MatchState::build(events, &config, &lists, &constraints).0).await?;
         // A full run asks about every ambiguous pair (the cache answers the known
         // ones): so does the state, to agree with the stored catalogue.
+        let mut unanswered = Vec::new();
         if let Some(tiebreaker) = tiebreaker {
             let asked = state.ambiguous_pairs();
-            state = apply_answers(shared.as_ref(), state, &asked, &ai, &tiebreaker)
-                .await?
-                .0;
+            let answered = apply_answers(shared.as_ref(), state, &asked, &ai, &tiebreaker).await?;
+            state = answered.state;
+            unanswered = answered.unanswered;
         }
         Ok::<_, RunError>(Live {
             state,
             mark: loaded.mark,
             fingerprint,
+            unanswered,
         })
     }
     .await;
@@ -590,6 +596,11 @@ async fn full_run(
     };
     ms.tiebreak = ms_since(t);
     let answers = tiebreak::answers_of(&scored, &config.ai);
+    let unanswered = if tiebreaker.is_some() {
+        tiebreak::unanswered_of(&scored, &config.ai)
+    } else {
+        Vec::new()
+    };
 
     let (c, k) = (Arc::clone(&config), Arc::clone(&constraints));
     let result = in_blocking(move || scored.finish(&c, &k)).await?;
@@ -679,6 +690,7 @@ async fn full_run(
                 state,
                 mark,
                 fingerprint,
+                unanswered,
             })
         }
         Err(e) => {
@@ -705,7 +717,10 @@ async fn incremental_run(
         ..StageMs::default()
     };
     let Live {
-        state, fingerprint, ..
+        state,
+        fingerprint,
+        mut unanswered,
+        ..
     } = live;
     let Loaded {
         stored,
@@ -730,15 +745,18 @@ async fn incremental_run(
     run.matching_fingerprint = Some(fingerprint.clone());
     if let Some(tiebreaker) = shared.llm.for_run(&config, stored.as_ref()) {
         let t = Instant::now();
-        let questions = std::mem::take(&mut diff.questions);
-        let (s, answered, usage) =
-            apply_answers(shared, state, &questions, &config.ai, &tiebreaker).await?;
-        state = s;
-        diff.questions = questions;
-        if let Some(answered) = answered {
-            diff = diff.then(answered);
+        // The new questions, and the old ones the tie-breaker left unanswered.
+        let mut questions = diff.questions.clone();
+        questions.append(&mut unanswered);
+        questions.sort();
+        questions.dedup();
+        let answered = apply_answers(shared, state, &questions, &config.ai, &tiebreaker).await?;
+        state = answered.state;
+        unanswered = answered.unanswered;
+        if let Some(answers) = answered.diff {
+            diff = diff.then(answers);
         }
-        run.ai_usage = Some(usage);
+        run.ai_usage = Some(answered.usage);
         ms.tiebreak = ms_since(t);
     }
 
@@ -798,29 +816,46 @@ async fn incremental_run(
             state,
             mark,
             fingerprint,
+            unanswered,
         }),
     })
 }
 
-/// Asks the tie-breaker about `pairs` (those in its band) and applies its answers;
-/// returns the state, the answers' difference (none without answers) and the usage.
+/// What [`apply_answers`] leaves: the state, the answers' difference (none without
+/// answers), the pairs that wanted an answer and got none, and the usage.
+struct Answered {
+    state: MatchState,
+    diff: Option<Diff>,
+    unanswered: Vec<(String, String)>,
+    usage: UsageSummary,
+}
+
+/// Asks the tie-breaker about `pairs` (those in its band) and applies its answers.
 async fn apply_answers(
     shared: &Shared,
     state: MatchState,
     pairs: &[(String, String)],
     ai: &AiConfig,
     tiebreaker: &tiebreak::Tiebreaker,
-) -> Result<(MatchState, Option<Diff>, UsageSummary), RunError> {
-    let (answers, usage) = {
+) -> Result<Answered, RunError> {
+    let (answers, unanswered, usage) = {
         let asked = state.question_pairs(pairs);
         let questions: Vec<tiebreak::Question<'_>> = asked
             .iter()
             .map(|(a, b, pair)| tiebreak::Question { a, b, pair })
             .collect();
-        tiebreak::resolve_questions(&questions, ai, tiebreaker, &shared.pool).await
+        let (answers, usage) =
+            tiebreak::resolve_questions(&questions, ai, tiebreaker, &shared.pool).await;
+        let unanswered = tiebreak::unanswered_questions(&questions, &answers, ai);
+        (answers, unanswered, usage)
     };
     if answers.is_empty() {
-        return Ok((state, None, usage));
+        return Ok(Answered {
+            state,
+            diff: None,
+            unanswered,
+            usage,
+        });
     }
     let (state, diff) = in_blocking(move || {
         let mut state = state;
@@ -831,7 +866,12 @@ async fn apply_answers(
         (state, diff)
     })
     .await?;
-    Ok((state, Some(diff), usage))
+    Ok(Answered {
+        state,
+        diff: Some(diff),
+        unanswered,
+        usage,
+    })
 }
 
 /// The run's one `matching_complete` record. `pipeline_ms` is preprocessing with

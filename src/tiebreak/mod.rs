@@ -26,8 +26,8 @@ pub mod usage;
 
 pub use client::{ChatClient, DEFAULT_BASE_URL};
 pub use resolve::{
-    answers_of, resolve, resolve_questions, verdict_of, wants_answer, Question, RetryPolicy,
-    Tiebreaker,
+    answers_of, resolve, resolve_questions, unanswered_of, unanswered_questions, verdict_of,
+    wants_answer, Question, RetryPolicy, Tiebreaker,
 };
 pub use secret::{ApiKey, EncryptionKey, SecretError};
 pub use usage::UsageSummary;

@@ -211,6 +211,41 @@ pub fn answers_of(run: &ScoredRun, config: &AiConfig) -> Vec<TieAnswer> {
         .collect()
 }
 
+/// The pairs of a finished tie-breaker step that wanted an answer and got none (an
+/// outage, the budget): a full run asks about them again, so the incremental matcher
+/// keeps them to ask in its next run.
+pub fn unanswered_of(run: &ScoredRun, config: &AiConfig) -> Vec<(String, String)> {
+    run.pairs
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| wants_answer(p, config) && !run.ai_notes.contains_key(i))
+        .map(|(_, p)| {
+            (
+                run.events[p.a as usize].id.clone(),
+                run.events[p.b as usize].id.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Of `questions`, those that wanted an answer and are not among `answers`, by ids.
+pub fn unanswered_questions(
+    questions: &[Question<'_>],
+    answers: &[TieAnswer],
+    config: &AiConfig,
+) -> Vec<(String, String)> {
+    let answered: std::collections::HashSet<(&str, &str)> = answers
+        .iter()
+        .map(|a| (a.id_a.as_str(), a.id_b.as_str()))
+        .collect();
+    questions
+        .iter()
+        .filter(|q| wants_answer(q.pair, config))
+        .filter(|q| !answered.contains(&(q.a.id.as_str(), q.b.id.as_str())))
+        .map(|q| (q.a.id.clone(), q.b.id.clone()))
+        .collect()
+}
+
 /// Asks about every question (cache first, then the model within the budget) and
 /// returns the usable answers with the step's usage summary; records usage and new
 /// cache rows. Every question is expected to be [`wants_answer`].

@@ -734,3 +734,91 @@ async fn a_file_run_asks_only_about_pairs_of_the_new_listings() {
         .await;
     assert!(ai_after >= ai_before, "earlier answers are kept");
 }
+
+/// A full run asks again about every pair the tie-breaker left unanswered; an
+/// incremental run must too, or the catalogue after an outage would differ from a full
+/// re-match's. The model refuses (HTTP 401) while the first files are matched, then
+/// answers: the run for the next files decides the old pairs as well.
+#[actix_rt::test]
+async fn pairs_left_unanswered_by_an_outage_are_asked_again_by_the_next_run() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let env = helpers::TestEnv::new().await;
+    let base = format!("{}/v1", server.uri());
+    let app = env
+        .spawn_with(&[("LLM_API_KEY", KEY), ("LLM_BASE_URL", base.as_str())])
+        .await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let opts = GenerateOptions {
+        events: 600,
+        seed: 11,
+        ..GenerateOptions::default()
+    };
+    generate(&opts, tmp.path()).expect("generate");
+    let mut files: Vec<_> = std::fs::read_dir(tmp.path().join("events"))
+        .expect("events")
+        .map(|f| f.expect("entry").path())
+        .collect();
+    files.sort();
+    let held_back = files.split_off(files.len() - 8);
+    let copy = |f: &Path| {
+        std::fs::copy(f, env.dir().join(f.file_name().expect("name"))).expect("copy");
+    };
+    files.iter().for_each(|f| copy(f));
+    helpers::wait_until("the first files matched", helpers::TIMEOUT, || {
+        env.all_matched(files.len())
+    })
+    .await;
+    let ai = MatchingConfig::default().ai;
+    let band_pairs = |tier: &'static str| {
+        let pool = env.pool.clone();
+        let (lo, hi) = (ai.min_combined_score, ai.max_combined_score);
+        async move {
+            let client = pool.get().await.expect("connection");
+            client
+                .query(
+                    "SELECT source_event_id_a, source_event_id_b FROM match_decisions
+                     WHERE tier = $1 AND combined_score BETWEEN $2 AND $3
+                     ORDER BY 1, 2",
+                    &[&tier, &lo, &hi],
+                )
+                .await
+                .expect("decisions")
+                .iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                .collect::<Vec<_>>()
+        }
+    };
+    let unanswered = band_pairs("deterministic").await;
+    assert!(
+        !unanswered.is_empty(),
+        "the outage left pairs in the band undecided"
+    );
+    assert!(band_pairs("ai").await.is_empty(), "nothing was answered");
+
+    server.reset().await;
+    mock_answer(&server, answer("same", 0.9, "Same event.")).await;
+    held_back.iter().for_each(|f| copy(f));
+    helpers::wait_until("the held-back files matched", helpers::TIMEOUT, || {
+        env.all_matched(files.len() + held_back.len())
+    })
+    .await;
+    app.stop().await;
+
+    let decided: std::collections::HashSet<(String, String)> =
+        band_pairs("ai").await.into_iter().collect();
+    let still_open: Vec<_> = unanswered
+        .iter()
+        .filter(|p| !decided.contains(*p))
+        .collect();
+    assert!(
+        still_open.is_empty(),
+        "{} of {} pairs left unanswered by the outage were not asked again, e.g. {:?}",
+        still_open.len(),
+        unanswered.len(),
+        still_open.first()
+    );
+}
