@@ -188,7 +188,8 @@ impl MatcherActor {
     /// Asks the schedule what to do now and does it.
     fn check(&mut self, ctx: &mut Context<Self>) {
         let draining = !self.drain_waiters.is_empty();
-        match self.schedule.check(self.generation.current(), draining) {
+        let (current, busy) = (self.generation.current(), self.generation.ingest_busy());
+        match self.schedule.check(current, draining, busy) {
             Step::WakeAfter(after) => self.wake_after(ctx, Some(after)),
             Step::Start(plan) => self.start_run(ctx, plan),
             Step::Drained => {
