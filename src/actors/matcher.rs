@@ -320,7 +320,7 @@ async fn warm_up(shared: Arc<Shared>) {
     }
     let started = Instant::now();
     let built = async {
-        let loaded = load(&shared, None).await?;
+        let (loaded, _) = load(&shared, None).await?;
         let config = run_config(&shared, loaded.stored.as_ref())?;
         let fingerprint = run_fingerprint(&shared, &config, loaded.stored.as_ref());
         let tiebreaker = shared.llm.for_run(&config, loaded.stored.as_ref());
@@ -476,30 +476,42 @@ struct Loaded {
 }
 
 /// Reads the stored config, the constraints and the listings — all of them, or only
-/// those whose files committed since `since` — in one snapshot.
-async fn load(shared: &Shared, since: Option<&IngestMark>) -> Result<Loaded, RunError> {
+/// those whose files committed since the mark of a state of `stored` listings — in
+/// one snapshot. A change [`too_big_for_incremental`] is read as all listings at once
+/// (it will be a full run: reading the change first and everything after read most
+/// listings twice). The flag says whether every listing was read.
+async fn load(
+    shared: &Shared,
+    since: Option<(&IngestMark, usize)>,
+) -> Result<(Loaded, bool), RunError> {
     retry_transient("load run input", &shared.shutdown, || async {
         let mut client = shared.pool.get().await?;
         let tx = store::begin_run_snapshot(&mut client).await?;
         let stored = store::load_stored_config(&*tx).await?;
         let constraints = store::load_constraints(&*tx).await?;
-        let (events, mark) = match since {
-            Some(mark) => {
-                let changed = store::load_changed_since(&*tx, mark).await?;
-                (changed.events, changed.covers)
+        let changed = match since {
+            Some((mark, listings)) => {
+                let (ids, covers) = store::changed_ids_since(&*tx, mark).await?;
+                (!too_big_for_incremental(ids.len(), listings)).then_some((ids, covers))
             }
+            None => None,
+        };
+        let everything = changed.is_none();
+        let (events, mark) = match changed {
+            Some((ids, covers)) => (store::load_events_by_ids(&*tx, &ids).await?, covers),
             None => {
                 let mark = store::ingest_mark(&*tx).await?;
                 (store::load_all_events(&*tx).await?, mark)
             }
         };
         tx.commit().await?;
-        Ok(Loaded {
+        let loaded = Loaded {
             stored,
             constraints,
             events,
             mark,
-        })
+        };
+        Ok((loaded, everything))
     })
     .await
     .map_err(RunError::input)
@@ -545,14 +557,12 @@ async fn try_run(shared: &Shared, report: &RunReport) -> Result<RunFigures, RunE
     let mut slot = shared.live.lock().await;
     let live = slot.take();
     let t = Instant::now();
-    let loaded = load(shared, live.as_ref().map(|l| &l.mark)).await?;
+    let since = live.as_ref().map(|l| (&l.mark, l.state.listing_count()));
+    let (loaded, everything) = load(shared, since).await?;
     let config = run_config(shared, loaded.stored.as_ref())?;
     let fingerprint = run_fingerprint(shared, &config, loaded.stored.as_ref());
     let outcome = match live {
-        Some(live)
-            if live.fingerprint == fingerprint
-                && !too_big_for_incremental(loaded.events.len(), live.state.listing_count()) =>
-        {
+        Some(live) if live.fingerprint == fingerprint && !everything => {
             incremental_run(shared, report, live, loaded, config, ms_since(t)).await?
         }
         stale => {
@@ -566,12 +576,13 @@ async fn try_run(shared: &Shared, report: &RunReport) -> Result<RunFigures, RunE
                 Some(_) => Some("a change of a large share of the catalogue"),
             };
             drop(stale);
-            let loaded = match reason {
-                Some(reason) => {
-                    tracing::info!(reason, "full re-match");
-                    load(shared, None).await?
-                }
-                None => loaded,
+            if let Some(reason) = reason {
+                tracing::info!(reason, "full re-match");
+            }
+            let loaded = if everything {
+                loaded
+            } else {
+                load(shared, None).await?.0
             };
             let build = || {
                 let waiting = shared.generation.current().saturating_sub(target);
