@@ -106,6 +106,15 @@ async fn migrations_apply_and_are_idempotent() {
     )
     .await;
     assert_eq!(trgm, 1);
+    // A decision references its two source events (storage spec §1.6), not the run
+    // row: that check cost a quarter of a burst's decision inserts (migration V6).
+    let decision_fks = scalar_i64(
+        &pool,
+        "SELECT count(*) FROM pg_constraint
+         WHERE conrelid = 'match_decisions'::regclass AND contype = 'f'",
+    )
+    .await;
+    assert_eq!(decision_fks, 2);
 }
 
 #[tokio::test]

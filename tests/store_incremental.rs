@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use deadpool_postgres::Pool;
 use event_dedup::ingest::{parse_event_file, ParsedFile};
 use event_dedup::matching::incremental::{Change, Diff, MatchState};
-use event_dedup::matching::{run, MatchingConfig, ReviewConstraints};
+use event_dedup::matching::{run, MatchingConfig, PipelineResult, ReviewConstraints};
 use event_dedup::model::{Decision, Trigger};
 use event_dedup::preprocess::{derive, Derived, WordLists};
 use event_dedup::store::test_support::fresh_database;
@@ -345,6 +345,81 @@ async fn a_removed_group_hands_its_id_to_the_group_taking_most_of_its_members() 
         .find(|(m, _)| m.contains(&big.members[0]))
         .expect("the split-off member has a group");
     assert_ne!(alone.1 .0, old_id);
+}
+
+/// One full run over every stored listing, persisted.
+async fn persist_full_run(
+    pool: &Pool,
+    constraints: &ReviewConstraints,
+) -> (PipelineResult, store::PersistSummary) {
+    let mut client = pool.get().await.expect("connection");
+    let events = store::load_all_events(&**client)
+        .await
+        .expect("events load");
+    let result = run(events, &MatchingConfig::default(), lists(), constraints);
+    let summary = store::persist_run(&mut client, &result, &RunInfo::new(Trigger::Batch, 1))
+        .await
+        .expect("full run persisted");
+    (result, summary)
+}
+
+/// A full run onto an empty catalogue copies its canonicals, links and decisions
+/// straight into their tables; a full run onto a stored catalogue writes decisions by
+/// diff. Both store the same catalogue for the same listings, and the second run
+/// keeps the ids (and decision rows) of what did not change.
+#[tokio::test]
+async fn a_run_onto_an_empty_catalogue_stores_what_a_run_by_diff_stores() {
+    let files: Vec<ParsedFile> = dev_files().iter().map(|(n, b)| parse(n, b)).collect();
+    let (first, rest) = files.split_at(files.len() / 2);
+    let constraints = ReviewConstraints::default();
+    let (pool, _) = fresh_database().await.expect("test database");
+    for f in first {
+        ingest(&pool, f).await;
+    }
+    let (early, fresh) = persist_full_run(&pool, &constraints).await;
+    assert_eq!(fresh.created, early.canonical_count());
+    assert_eq!(fresh.decisions_written, early.pairs.len() as u64);
+    let (ids_before, runs_before) = row_versions(&pool).await;
+    assert!(
+        runs_before.values().all(|&r| r == fresh.processing_run_id),
+        "every copied decision names its run"
+    );
+
+    for f in rest {
+        ingest(&pool, f).await;
+    }
+    let (late, second) = persist_full_run(&pool, &constraints).await;
+    assert_eq!(
+        second.created + second.updated + second.unchanged,
+        late.canonical_count()
+    );
+    assert!(second.unchanged > 0 && second.created > 0);
+    assert_eq!(
+        catalogue(&pool).await,
+        full_catalogue(&files, &constraints).await
+    );
+
+    let (ids_after, runs_after) = row_versions(&pool).await;
+    let kept = ids_after
+        .iter()
+        .filter(|(members, row)| ids_before.get(*members) == Some(row))
+        .count();
+    assert_eq!(
+        kept, second.unchanged,
+        "unchanged groups keep id and version"
+    );
+    let untouched = runs_after
+        .values()
+        .filter(|&&r| r == fresh.processing_run_id)
+        .count();
+    assert!(
+        untouched > 0,
+        "decisions the new files do not touch keep their rows"
+    );
+    assert_eq!(
+        untouched as u64 + second.decisions_written,
+        late.pairs.len() as u64
+    );
 }
 
 #[tokio::test]

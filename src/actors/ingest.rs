@@ -35,7 +35,9 @@
 //! * a database that is unreachable never dead-letters a file: transient errors are
 //!   retried with backoff, and at shutdown the files stay in place for the next start;
 //! * the ingest generation is bumped only after commit, once per stored file, in
-//!   order.
+//!   order; while a batch is being stored the generation says so
+//!   ([`IngestGeneration::ingest_busy`]), and the matcher waits for its notice
+//!   instead of starting a run that would compete with it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -187,7 +189,12 @@ impl Handler<IngestBatch> for IngestActor {
 
     fn handle(&mut self, msg: IngestBatch, _: &mut Self::Context) -> Self::Result {
         let shared = Arc::clone(&self.shared);
-        let batch = ingest_batch(shared, msg.files, msg.more_waiting);
+        let busy = shared.generation.batch_started();
+        let batch = async move {
+            let outcomes = ingest_batch(shared, msg.files, msg.more_waiting).await;
+            drop(busy);
+            outcomes
+        };
         AtomicResponse::new(Box::pin(batch.into_actor(self)))
     }
 }
@@ -197,8 +204,10 @@ impl Handler<IngestFile> for IngestActor {
 
     fn handle(&mut self, msg: IngestFile, _: &mut Self::Context) -> Self::Result {
         let shared = Arc::clone(&self.shared);
+        let busy = shared.generation.batch_started();
         let one = async move {
             let outcomes = ingest_batch(shared, vec![msg], false).await;
+            drop(busy);
             outcomes
                 .into_iter()
                 .next()

@@ -12,7 +12,10 @@
 //!   more if files are still uncovered, then answers.
 //!
 //! Sends: [`PersistRun`] (full run) or [`PersistDiff`] (incremental run) to the
-//! persist actor (awaited) and [`MatchRunFinished`] to the stats actor after every run.
+//! persist actor (awaited) and [`MatchRunFinished`] to the stats actor once per run:
+//! when it committed (before the state for the next run is built, so the
+//! `run_completed` record's time and `duration_ms` are the commit's, like the run
+//! row's), or when it failed.
 //!
 //! The matcher keeps a [`MatchState`] between runs (prepared listings, pair decisions,
 //! clustering), owned by this actor's runs and never shared. A run reads, in one
@@ -49,6 +52,7 @@
 //! * the pure pipeline runs contained on every thread it uses
 //!   ([`run_contained_parallel`]): a panic becomes a failed run, never an exit.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -192,7 +196,8 @@ impl MatcherActor {
     /// Asks the schedule what to do now and does it.
     fn check(&mut self, ctx: &mut Context<Self>) {
         let draining = !self.drain_waiters.is_empty();
-        match self.schedule.check(self.generation.current(), draining) {
+        let (current, busy) = (self.generation.current(), self.generation.ingest_busy());
+        match self.schedule.check(current, draining, busy) {
             Step::WakeAfter(after) => self.wake_after(ctx, Some(after)),
             Step::Start(plan) => self.start_run(ctx, plan),
             Step::Drained => {
@@ -319,7 +324,7 @@ async fn warm_up(shared: Arc<Shared>) {
     }
     let started = Instant::now();
     let built = async {
-        let loaded = load(&shared, None).await?;
+        let (loaded, _) = load(&shared, None).await?;
         let config = run_config(&shared, loaded.stored.as_ref())?;
         let fingerprint = run_fingerprint(&shared, &config, loaded.stored.as_ref());
         let tiebreaker = shared.llm.for_run(&config, loaded.stored.as_ref());
@@ -377,32 +382,56 @@ impl Handler<DrainMatcher> for MatcherActor {
 /// One run; returns the generation it covered (also after a failure, so a file that
 /// makes the pipeline fail does not cause a run loop: the next file retries).
 async fn perform_run(shared: Arc<Shared>, run: RunInfo, target: u64) -> u64 {
-    let started = Instant::now();
     tracing::info!(files_covered = run.files_covered, "matching_started");
-    let outcome = try_run(&shared, &run, target).await;
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let report = RunReport {
+        run,
+        started: Instant::now(),
+        covers_generation: target,
+        sent: AtomicBool::new(false),
+    };
+    let run = &report.run;
+    let outcome = try_run(&shared, &report).await;
     if let Err(error) = &outcome {
         tracing::error!(error = %error, "pipeline_failed");
         let recorded = retry_transient("record failed run", &shared.shutdown, || async {
             let client = shared.pool.get().await?;
-            store::record_failed_run(&**client, &run, &error.to_string()).await
+            store::record_failed_run(&**client, run, &error.to_string()).await
         })
         .await;
         if let Err(e) = recorded {
             tracing::error!(error = %format!("{e:?}").trim_end(), "could not record the failed run");
         }
     }
-    let finished = MatchRunFinished {
-        run_id: run.run_id,
-        trigger: run.trigger,
-        covers_generation: target,
-        duration_ms,
-        outcome,
-    };
-    if let Err(e) = shared.stats.send(finished).await {
-        tracing::error!(error = %e, "stats unavailable");
-    }
+    report.send(&shared, outcome).await;
     target
+}
+
+/// Reports a run to the stats actor ([`MatchRunFinished`], its `run_completed` or
+/// `run_failed` record) exactly once: a run that committed is reported at its commit,
+/// before the state for the next run is built; the rest when they end.
+struct RunReport {
+    run: RunInfo,
+    started: Instant,
+    covers_generation: u64,
+    sent: AtomicBool,
+}
+
+impl RunReport {
+    async fn send(&self, shared: &Shared, outcome: Result<RunFigures, RunError>) {
+        if self.sent.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let finished = MatchRunFinished {
+            run_id: self.run.run_id,
+            trigger: self.run.trigger,
+            covers_generation: self.covers_generation,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            outcome,
+        };
+        if let Err(e) = shared.stats.send(finished).await {
+            tracing::error!(error = %e, "stats unavailable");
+        }
+    }
 }
 
 /// The run's config and the stored row it came from: the one layering rule
@@ -453,30 +482,42 @@ struct Loaded {
 }
 
 /// Reads the stored config, the constraints and the listings — all of them, or only
-/// those whose files committed since `since` — in one snapshot.
-async fn load(shared: &Shared, since: Option<&IngestMark>) -> Result<Loaded, RunError> {
+/// those whose files committed since the mark of a state of `stored` listings — in
+/// one snapshot. A change [`too_big_for_incremental`] is read as all listings at once
+/// (it will be a full run: reading the change first and everything after read most
+/// listings twice). The flag says whether every listing was read.
+async fn load(
+    shared: &Shared,
+    since: Option<(&IngestMark, usize)>,
+) -> Result<(Loaded, bool), RunError> {
     retry_transient("load run input", &shared.shutdown, || async {
         let mut client = shared.pool.get().await?;
         let tx = store::begin_run_snapshot(&mut client).await?;
         let stored = store::load_stored_config(&*tx).await?;
         let constraints = store::load_constraints(&*tx).await?;
-        let (events, mark) = match since {
-            Some(mark) => {
-                let changed = store::load_changed_since(&*tx, mark).await?;
-                (changed.events, changed.covers)
+        let changed = match since {
+            Some((mark, listings)) => {
+                let (ids, covers) = store::changed_ids_since(&*tx, mark).await?;
+                (!too_big_for_incremental(ids.len(), listings)).then_some((ids, covers))
             }
+            None => None,
+        };
+        let everything = changed.is_none();
+        let (events, mark) = match changed {
+            Some((ids, covers)) => (store::load_events_by_ids(&*tx, &ids).await?, covers),
             None => {
                 let mark = store::ingest_mark(&*tx).await?;
                 (store::load_all_events(&*tx).await?, mark)
             }
         };
         tx.commit().await?;
-        Ok(Loaded {
+        let loaded = Loaded {
             stored,
             constraints,
             events,
             mark,
-        })
+        };
+        Ok((loaded, everything))
     })
     .await
     .map_err(RunError::input)
@@ -515,21 +556,20 @@ fn too_big_for_incremental(changed: usize, stored: usize) -> bool {
     changed > FULL_RUN_MIN_LISTINGS && changed * FULL_RUN_SHARE > stored
 }
 
-async fn try_run(shared: &Shared, run: &RunInfo, target: u64) -> Result<RunFigures, RunError> {
+async fn try_run(shared: &Shared, report: &RunReport) -> Result<RunFigures, RunError> {
+    let target = report.covers_generation;
     // Held for the whole run: the start-up warm-up builds under the same lock. A
     // failure anywhere leaves the slot empty, so the next run is a full one.
     let mut slot = shared.live.lock().await;
     let live = slot.take();
     let t = Instant::now();
-    let loaded = load(shared, live.as_ref().map(|l| &l.mark)).await?;
+    let since = live.as_ref().map(|l| (&l.mark, l.state.listing_count()));
+    let (loaded, everything) = load(shared, since).await?;
     let config = run_config(shared, loaded.stored.as_ref())?;
     let fingerprint = run_fingerprint(shared, &config, loaded.stored.as_ref());
     let outcome = match live {
-        Some(live)
-            if live.fingerprint == fingerprint
-                && !too_big_for_incremental(loaded.events.len(), live.state.listing_count()) =>
-        {
-            incremental_run(shared, run, live, loaded, config, ms_since(t)).await?
+        Some(live) if live.fingerprint == fingerprint && !everything => {
+            incremental_run(shared, report, live, loaded, config, ms_since(t)).await?
         }
         stale => {
             // The old state goes before the full run builds its own (at a million
@@ -542,18 +582,28 @@ async fn try_run(shared: &Shared, run: &RunInfo, target: u64) -> Result<RunFigur
                 Some(_) => Some("a change of a large share of the catalogue"),
             };
             drop(stale);
-            let loaded = match reason {
-                Some(reason) => {
-                    tracing::info!(reason, "full re-match");
-                    load(shared, None).await?
-                }
-                None => loaded,
+            if let Some(reason) = reason {
+                tracing::info!(reason, "full re-match");
+            }
+            let loaded = if everything {
+                loaded
+            } else {
+                load(shared, None).await?.0
             };
             let build = || {
                 let waiting = shared.generation.current().saturating_sub(target);
                 waiting < BURST_FILES && !shared.shutdown.is_triggered()
             };
-            full_run(shared, run, loaded, config, fingerprint, ms_since(t), build).await?
+            full_run(
+                shared,
+                report,
+                loaded,
+                config,
+                fingerprint,
+                ms_since(t),
+                build,
+            )
+            .await?
         }
     };
     *slot = outcome.live;
@@ -564,13 +614,14 @@ async fn try_run(shared: &Shared, run: &RunInfo, target: u64) -> Result<RunFigur
 /// incremental state is built from the same input and tie-breaker answers.
 async fn full_run(
     shared: &Shared,
-    run: &RunInfo,
+    report: &RunReport,
     loaded: Loaded,
     config: MatchingConfig,
     fingerprint: String,
     load_ms: f64,
     build_state: impl Fn() -> bool,
 ) -> Result<RunOutcome, RunError> {
+    let run = &report.run;
     let mut ms = StageMs {
         load: load_ms,
         ..StageMs::default()
@@ -646,6 +697,7 @@ async fn full_run(
             t.synthesis_ms,
         ],
     );
+    report.send(shared, Ok(figures.clone())).await;
 
     // The state for the next runs, from the same listings, constraints and answers.
     // The run is committed: a failure here only costs the next run a full re-match.
@@ -706,12 +758,13 @@ async fn full_run(
 /// persist the difference.
 async fn incremental_run(
     shared: &Shared,
-    run: &RunInfo,
+    report: &RunReport,
     live: Live,
     loaded: Loaded,
     config: MatchingConfig,
     load_ms: f64,
 ) -> Result<RunOutcome, RunError> {
+    let run = &report.run;
     let mut ms = StageMs {
         load: load_ms,
         ..StageMs::default()
@@ -802,6 +855,7 @@ async fn incremental_run(
         &ms,
         [a.index_ms, a.score_ms, a.cluster_ms, a.synthesis_ms],
     );
+    report.send(shared, Ok(figures.clone())).await;
     tracing::debug!(
         listings_changed = a.listings_changed,
         blocks_touched = a.blocks_touched,

@@ -92,18 +92,46 @@ impl Shutdown {
     }
 }
 
-/// Monotonically increasing count of committed file ingestions in this process.
+/// Monotonically increasing count of committed file ingestions in this process, and
+/// whether the ingest is storing files right now (the matcher does not start a run
+/// then: the files' notice is to come).
 #[derive(Debug, Clone, Default)]
-pub struct IngestGeneration(Arc<AtomicU64>);
+pub struct IngestGeneration {
+    committed: Arc<AtomicU64>,
+    /// Batches received by the ingest and not finished yet.
+    in_progress: Arc<AtomicU64>,
+}
 
 impl IngestGeneration {
     /// Called after a file's transaction committed; returns the new generation.
     pub fn bump(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     pub fn current(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.committed.load(Ordering::SeqCst)
+    }
+
+    /// Marks a batch as being stored until the returned guard is dropped (also when
+    /// the batch fails or its future is dropped).
+    pub fn batch_started(&self) -> BatchInProgress {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        BatchInProgress(Arc::clone(&self.in_progress))
+    }
+
+    /// Whether the ingest is storing a batch.
+    pub fn ingest_busy(&self) -> bool {
+        self.in_progress.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// A batch the ingest is storing (see [`IngestGeneration::batch_started`]).
+#[derive(Debug)]
+pub struct BatchInProgress(Arc<AtomicU64>);
+
+impl Drop for BatchInProgress {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -19,6 +19,11 @@
 //! * the window is adaptive (see [`QUIET_WINDOW`]): [`QUIET_WINDOW`] after a file
 //!   notice with nothing waiting behind it, [`COALESCE_WINDOW`] after one with more
 //!   files waiting and after a review request;
+//! * while the ingest is storing a batch ([`RunSchedule::check`]'s `ingest_busy`) a
+//!   run does not start even when the window has passed: the batch's notice follows,
+//!   and a run started now would compete with it for the cores and be superseded by
+//!   the next one (a burst whose first files arrived alone). Still bounded by
+//!   [`MAX_COALESCE_WAIT`], so a busy ingest cannot starve matching either;
 //! * a wake-up is scheduled only when none is due sooner, so the earliest one
 //!   scheduled is the one the schedule remembers; a wake-up only re-evaluates, so
 //!   one that outlives the state that asked for it is harmless.
@@ -209,8 +214,9 @@ impl RunSchedule {
     }
 
     /// Decides what to do now; files up to `current` are committed, `draining`: the
-    /// service is stopping and waits for everything to be matched.
-    pub fn check(&mut self, current: u64, draining: bool) -> Step {
+    /// service is stopping and waits for everything to be matched, `ingest_busy`: the
+    /// ingest is storing files right now (their notice is to come).
+    pub fn check(&mut self, current: u64, draining: bool, ingest_busy: bool) -> Step {
         let pending = match self.state {
             State::Running(_) => return Step::Nothing, // its completion checks again
             State::Idle => Pending::default(),
@@ -231,7 +237,8 @@ impl RunSchedule {
         };
         let quiet = now.saturating_duration_since(self.last_notice);
         let waited = now.saturating_duration_since(since);
-        if draining || catch_up || quiet >= self.window || waited >= MAX_COALESCE_WAIT {
+        let settled = quiet >= self.window && !ingest_busy;
+        if draining || catch_up || settled || waited >= MAX_COALESCE_WAIT {
             let files = current.saturating_sub(self.covered);
             let trigger = match (pending.request, files) {
                 (Request::CatchUp, 0) => Trigger::Startup,
@@ -247,7 +254,11 @@ impl RunSchedule {
             })
         } else {
             self.state = State::Waiting(pending);
-            self.wake((self.window - quiet).min(MAX_COALESCE_WAIT - waited))
+            // A busy ingest is asked again a window later (its notice, if any, comes
+            // sooner and re-arms the wait).
+            let rest = self.window.saturating_sub(quiet);
+            let rest = if rest.is_zero() { self.window } else { rest };
+            self.wake(rest.min(MAX_COALESCE_WAIT - waited))
         }
     }
 
@@ -294,12 +305,15 @@ mod tests {
     /// The ingest knows of more files behind a notice (a burst) / of none.
     const MORE: bool = true;
     const ALONE: bool = false;
+    /// The ingest is storing a batch / is not.
+    const BUSY: bool = true;
+    const IDLE: bool = false;
 
     /// The wake-up fired after `after`: advance the paused clock and check.
     async fn wake(s: &mut RunSchedule, after: Duration, current: u64) -> Step {
         advance(after).await;
         s.timer_fired();
-        s.check(current, false)
+        s.check(current, false, IDLE)
     }
 
     fn started(step: Step) -> RunPlan {
@@ -343,7 +357,7 @@ mod tests {
             assert_eq!(s.files_ingested(generation, MORE), None);
             if wake_at.is_some_and(|at| Instant::now() >= at) {
                 s.timer_fired();
-                match s.check(generation, false) {
+                match s.check(generation, false, IDLE) {
                     Step::WakeAfter(d) => wake_at = Some(Instant::now() + d),
                     Step::Start(plan) => {
                         assert_eq!(Instant::now() - first, MAX_COALESCE_WAIT);
@@ -363,14 +377,14 @@ mod tests {
         let mut s = RunSchedule::new(4);
         assert_eq!(s.files_ingested(4, MORE), None);
         assert_eq!(s.state(), State::Idle);
-        assert_eq!(s.check(4, false), Step::Drained);
+        assert_eq!(s.check(4, false, IDLE), Step::Drained);
         assert_eq!(s.files_ingested(5, MORE), Some(COALESCE_WINDOW));
         let plan = started(wake(&mut s, COALESCE_WINDOW, 5).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
         s.run_finished(5, 5);
         assert_eq!(s.covered(), 5);
         assert_eq!(s.state(), State::Idle);
-        assert_eq!(s.check(5, false), Step::Drained);
+        assert_eq!(s.check(5, false, IDLE), Step::Drained);
     }
 
     #[tokio::test(start_paused = true)]
@@ -381,11 +395,11 @@ mod tests {
         advance(300 * MS).await;
         assert_eq!(s.files_ingested(2, MORE), None, "no wake-up while running");
         assert_eq!(s.rematch_requested(), None);
-        assert_eq!(s.check(2, true), Step::Nothing, "never two runs");
+        assert_eq!(s.check(2, true, IDLE), Step::Nothing, "never two runs");
         advance(300 * MS).await;
         s.run_finished(1, 2);
         // 300 ms since the last notice: wait for the rest of the window.
-        assert_eq!(s.check(2, false), Step::WakeAfter(700 * MS));
+        assert_eq!(s.check(2, false, IDLE), Step::WakeAfter(700 * MS));
         let plan = started(wake(&mut s, 700 * MS, 2).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
     }
@@ -413,13 +427,13 @@ mod tests {
         let mut s = RunSchedule::new(0);
         s.rematch_requested();
         s.catch_up();
-        let plan = started(s.check(0, false));
+        let plan = started(s.check(0, false, IDLE));
         assert_eq!(plan.trigger, Trigger::Startup);
         // During a run, a catch-up waits for it, then starts without a window.
         s.catch_up();
-        assert_eq!(s.check(0, false), Step::Nothing);
+        assert_eq!(s.check(0, false, IDLE), Step::Nothing);
         s.run_finished(0, 2);
-        let plan = started(s.check(2, false));
+        let plan = started(s.check(2, false, IDLE));
         assert_eq!((plan.trigger, plan.files), (Trigger::Batch, 2));
     }
 
@@ -428,10 +442,10 @@ mod tests {
         let mut s = RunSchedule::new(0);
         s.files_ingested(1, MORE);
         advance(10 * MS).await;
-        let plan = started(s.check(1, true));
+        let plan = started(s.check(1, true, IDLE));
         assert_eq!(plan.covers_generation, 1);
         s.run_finished(1, 1);
-        assert_eq!(s.check(1, true), Step::Drained);
+        assert_eq!(s.check(1, true, IDLE), Step::Drained);
     }
 
     #[tokio::test(start_paused = true)]
@@ -439,11 +453,11 @@ mod tests {
         // The wake-up armed by the first file is still scheduled when the run ends.
         let mut s = RunSchedule::new(0);
         s.files_ingested(1, MORE);
-        started(s.check(1, true));
+        started(s.check(1, true, IDLE));
         s.run_finished(1, 1);
         advance(COALESCE_WINDOW).await;
         s.timer_fired();
-        assert_eq!(s.check(2, false), Step::WakeAfter(COALESCE_WINDOW));
+        assert_eq!(s.check(2, false, IDLE), Step::WakeAfter(COALESCE_WINDOW));
         assert!(matches!(s.state(), State::Waiting(p) if p.since == Some(Instant::now())));
         let plan = started(wake(&mut s, COALESCE_WINDOW, 2).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
@@ -477,7 +491,7 @@ mod tests {
         // The wake-up scheduled for the coalesce window fires later and changes nothing.
         assert_eq!(wake(&mut s, 800 * MS, 5).await, Step::Nothing);
         s.run_finished(5, 5);
-        assert_eq!(s.check(5, false), Step::Drained);
+        assert_eq!(s.check(5, false, IDLE), Step::Drained);
     }
 
     #[tokio::test(start_paused = true)]
@@ -515,7 +529,7 @@ mod tests {
         advance(40 * MS).await;
         s.run_finished(1, 2);
         // 40 ms since the notice: the rest of the quiet window, not of a second.
-        assert_eq!(s.check(2, false), Step::WakeAfter(60 * MS));
+        assert_eq!(s.check(2, false, IDLE), Step::WakeAfter(60 * MS));
         let plan = started(wake(&mut s, 60 * MS, 2).await);
         assert_eq!((plan.trigger, plan.files), (Trigger::File, 1));
     }
@@ -528,5 +542,55 @@ mod tests {
         assert_eq!(wake(&mut s, QUIET_WINDOW, 3).await, Step::Nothing);
         let plan = started(wake(&mut s, COALESCE_WINDOW - QUIET_WINDOW, 3).await);
         assert_eq!(plan.trigger, Trigger::Review);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_waits_while_the_ingest_stores_the_next_batch() {
+        // The first files of a burst arrive alone; the rest is being stored when the
+        // quiet window ends.
+        let mut s = RunSchedule::new(0);
+        assert_eq!(s.files_ingested(1, ALONE), Some(QUIET_WINDOW));
+        advance(QUIET_WINDOW).await;
+        s.timer_fired();
+        assert_eq!(s.check(1, false, BUSY), Step::WakeAfter(QUIET_WINDOW));
+        advance(30 * MS).await;
+        assert_eq!(
+            s.files_ingested(257, ALONE),
+            None,
+            "the wake-up is due sooner"
+        );
+        // The wake-up finds the ingest idle but the last notice only 70 ms old.
+        advance(70 * MS).await;
+        s.timer_fired();
+        assert_eq!(s.check(257, false, IDLE), Step::WakeAfter(30 * MS));
+        advance(30 * MS).await;
+        s.timer_fired();
+        let plan = started(s.check(257, false, IDLE));
+        assert_eq!((plan.trigger, plan.files), (Trigger::Batch, 257));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_ingest_defers_a_run_at_most_the_maximum_wait() {
+        let mut s = RunSchedule::new(0);
+        let first = Instant::now();
+        s.files_ingested(1, ALONE);
+        let mut after = QUIET_WINDOW;
+        loop {
+            advance(after).await;
+            s.timer_fired();
+            match s.check(1, false, BUSY) {
+                Step::WakeAfter(d) => after = d,
+                Step::Start(plan) => {
+                    assert_eq!(plan.files, 1);
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(Instant::now() - first, MAX_COALESCE_WAIT);
+        // A drain does not wait for the ingest.
+        s.run_finished(1, 2);
+        let plan = started(s.check(2, true, BUSY));
+        assert_eq!(plan.covers_generation, 2);
     }
 }

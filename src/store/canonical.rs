@@ -1,12 +1,15 @@
 //! The one writer of canonical rows and their source links, used by run persistence
 //! ([`super::runs`]) and by review actions ([`super::review_actions`]).
 //!
-//! Every canonical write goes through [`write_canonicals`]: rows are bulk-copied into
-//! a temporary table with the one column list [`CANONICAL_COLUMNS`], then applied with
+//! Every canonical write uses the one column list [`CANONICAL_COLUMNS`]. Mixed writes
+//! ([`write_canonicals`]) are bulk-copied into a temporary table, then applied with
 //! one `UPDATE` and one `INSERT`. A [`Rewrite`] says what an update may change: a run
 //! rewrites every column and bumps `version`; a review re-synthesis overwrites content,
 //! provenance, count and date bounds only (storage spec §6: `version`,
-//! `match_confidence` and `ai_assisted` stay) and clears the review flag.
+//! `match_confidence` and `ai_assisted` stay) and clears the review flag. A run's
+//! new canonicals and their links ([`copy_new_canonicals`], [`copy_new_links`]) are
+//! copied straight into their tables: a burst into an empty catalogue creates tens of
+//! thousands, and staging them first wrote and read every row twice.
 //!
 //! Invariants: callers hold the canonical-state advisory lock
 //! ([`super::runs::lock_canonical_state`]) in the same transaction; a review write
@@ -107,6 +110,16 @@ pub async fn write_canonicals<'a>(
     Ok(())
 }
 
+/// Inserts canonicals that do not exist yet (ids drawn by [`allocate_ids`]) by one
+/// binary COPY straight into `canonical_events`, in the given order; `is_new` is
+/// ignored (every row is new). Returns the rows inserted.
+pub async fn copy_new_canonicals<'a>(
+    tx: &Transaction<'_>,
+    rows: impl IntoIterator<Item = CanonicalWrite<'a>>,
+) -> Result<u64, StoreError> {
+    copy_rows(tx, "canonical_events", false, rows).await
+}
+
 /// Copies the rows into a temporary table.
 async fn stage<'a>(
     tx: &Transaction<'_>,
@@ -122,15 +135,30 @@ async fn stage<'a>(
         defs.join(", ")
     ))
     .await?;
-    let names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
+    copy_rows(tx, "incoming_canonicals", true, rows).await?;
+    Ok(())
+}
+
+/// Binary-copies canonical rows into `table` ([`CANONICAL_COLUMNS`], plus `is_new`
+/// when `with_is_new`); returns the rows copied.
+async fn copy_rows<'a>(
+    tx: &Transaction<'_>,
+    table: &str,
+    with_is_new: bool,
+    rows: impl IntoIterator<Item = CanonicalWrite<'a>>,
+) -> Result<u64, StoreError> {
+    let mut names: Vec<&str> = CANONICAL_COLUMNS.iter().map(|(n, _, _)| *n).collect();
     let mut types: Vec<Type> = CANONICAL_COLUMNS
         .iter()
         .map(|(_, t, _)| t.clone())
         .collect();
-    types.push(Type::BOOL);
+    if with_is_new {
+        names.push("is_new");
+        types.push(Type::BOOL);
+    }
     let sink = tx
         .copy_in(&format!(
-            "COPY incoming_canonicals ({}, is_new) FROM STDIN BINARY",
+            "COPY {table} ({}) FROM STDIN BINARY",
             names.join(", ")
         ))
         .await?;
@@ -174,10 +202,9 @@ async fn stage<'a>(
             &w.content_hash,
             &w.is_new,
         ];
-        writer.as_mut().write(&row).await?;
+        writer.as_mut().write(&row[..types.len()]).await?;
     }
-    writer.finish().await?;
-    Ok(())
+    Ok(writer.finish().await?)
 }
 
 fn update_sql(rewrite: Rewrite) -> String {
@@ -260,6 +287,29 @@ pub async fn link_sources(
             &[&canonical_ids, &source_ids],
         )
         .await?)
+}
+
+/// Links the members of new canonicals (`(canonical id, source id)` pairs) by one
+/// binary COPY. The canonicals must be new: no link of theirs exists, and every
+/// member's previous link must already be gone (pruned or cascaded), since a source
+/// belongs to one canonical. Returns the links written.
+pub async fn copy_new_links(
+    tx: &Transaction<'_>,
+    canonical_ids: &[i32],
+    source_ids: &[String],
+) -> Result<u64, StoreError> {
+    let sink = tx
+        .copy_in(
+            "COPY canonical_event_sources (canonical_event_id, source_event_id)
+             FROM STDIN BINARY",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::INT4, Type::TEXT]);
+    pin_mut!(writer);
+    for (cid, sid) in canonical_ids.iter().zip(source_ids) {
+        writer.as_mut().write(&[cid, sid]).await?;
+    }
+    Ok(writer.finish().await?)
 }
 
 /// Removes the links of the `canonicals` that are not among the

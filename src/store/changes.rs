@@ -68,6 +68,19 @@ pub async fn load_changed_since(
     client: &impl GenericClient,
     since: &IngestMark,
 ) -> Result<ChangedListings, StoreError> {
+    let (ids, covers) = changed_ids_since(client, since).await?;
+    let events = load_events_by_ids(client, &ids).await?;
+    Ok(ChangedListings { events, covers })
+}
+
+/// The ids (in code-point order) of the listings [`load_changed_since`] would load,
+/// with the mark of the caller's snapshot, without loading them: a caller that
+/// finds the change too large for an incremental run loads every listing instead,
+/// in the same snapshot, rather than these first and all of them after.
+pub async fn changed_ids_since(
+    client: &impl GenericClient,
+    since: &IngestMark,
+) -> Result<(Vec<String>, IngestMark), StoreError> {
     // The mark and the file ids come from one statement, so they agree even outside
     // a repeatable-read transaction. `xmin` is a 32-bit xid: widened to xid8 by
     // walking back from the snapshot's xmax (a live row's xmin is less than 2^31 old).
@@ -104,8 +117,7 @@ pub async fn load_changed_since(
             .map(|r| get(r, "id"))
             .collect::<Result<_, _>>()?
     };
-    let events = load_events_by_ids(client, &ids).await?;
-    Ok(ChangedListings { events, covers })
+    Ok((ids, covers))
 }
 
 /// A mark PostgreSQL cannot parse is the caller's error, not a database fault.

@@ -6,7 +6,7 @@
 
 use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{Json, Type};
+use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::error::StoreError;
@@ -46,13 +46,20 @@ fn decision_content(alias: &str) -> String {
 }
 
 /// Brings `match_decisions` to this run's pairs by diff; returns the rows written
-/// (inserted: new pairs and pairs whose content changed).
+/// (inserted: new pairs and pairs whose content changed). Onto an empty table (the
+/// first run over a burst) every pair is new: the decisions are then copied straight
+/// into it, without staging and comparing them. The caller holds the canonical-state
+/// lock, which every writer of this table takes, so the table cannot fill meanwhile.
 pub async fn write_decisions(
     tx: &Transaction<'_>,
     result: &PipelineResult,
     run_row_id: i64,
 ) -> Result<u64, StoreError> {
-    stage_decisions(tx, result.pairs.iter().map(|p| result.explain(p))).await?;
+    let decisions = result.pairs.iter().map(|p| result.explain(p));
+    if is_empty(tx).await? {
+        return copy_decisions(tx, "match_decisions", Some(run_row_id), decisions).await;
+    }
+    stage_decisions(tx, decisions).await?;
     // A row whose pair is gone or whose content differs in any column goes...
     tx.execute(
         &format!(
@@ -140,9 +147,20 @@ async fn stage_decisions(
          ) ON COMMIT DROP",
     )
     .await?;
-    let copied = copy_decisions(tx, decisions).await?;
+    let copied = copy_decisions(tx, "incoming_decisions", None, decisions).await?;
     tx.batch_execute("ANALYZE incoming_decisions").await?;
     Ok(copied)
+}
+
+/// Whether `match_decisions` holds no row.
+async fn is_empty(tx: &Transaction<'_>) -> Result<bool, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM match_decisions) AS empty",
+            &[],
+        )
+        .await?;
+    get(&row, "empty")
 }
 
 /// Inserts every staged pair that has no row (new, or just deleted as changed).
@@ -165,44 +183,53 @@ async fn insert_staged(tx: &Transaction<'_>, run_row_id: i64) -> Result<u64, Sto
         .await?)
 }
 
-/// Bulk-copies decisions with their explanations into `incoming_decisions`.
+/// Bulk-copies decisions with their explanations into `table` (`incoming_decisions`,
+/// or `match_decisions` itself when every pair is new), with `processing_run_id` when
+/// `run_row_id` is given; returns the rows copied.
 async fn copy_decisions(
     tx: &Transaction<'_>,
+    table: &str,
+    run_row_id: Option<i64>,
     decisions: impl Iterator<Item = PairDecision>,
 ) -> Result<u64, StoreError> {
+    let mut types = DECISION_TYPES.to_vec();
+    let run_column = match run_row_id {
+        Some(_) => {
+            types.push(Type::INT8);
+            ", processing_run_id"
+        }
+        None => "",
+    };
     let sink = tx
-        .copy_in(
-            "COPY incoming_decisions (source_event_id_a, source_event_id_b, combined_score,
-                 date_score, geo_score, title_score, description_score, decision, tier,
-                 weights, weight_source, rule, ai_reasoning, ai_confidence)
-             FROM STDIN BINARY",
-        )
+        .copy_in(&format!(
+            "COPY {table} (source_event_id_a, source_event_id_b, {DECISION_CONTENT}{run_column})
+             FROM STDIN BINARY"
+        ))
         .await?;
-    let writer = BinaryCopyInWriter::new(sink, DECISION_TYPES);
+    let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
     for d in decisions {
         let weights = Json(&d.weights);
         let ai_reasoning = d.ai.as_ref().map(|n| n.reasoning.as_str());
         let ai_confidence = d.ai.as_ref().map(|n| n.confidence);
-        writer
-            .as_mut()
-            .write(&[
-                &d.id_a,
-                &d.id_b,
-                &d.combined,
-                &d.scores.date,
-                &d.scores.geo,
-                &d.scores.title,
-                &d.scores.description,
-                &d.decision.as_str(),
-                &tier_str(d.tier),
-                &weights,
-                &d.weight_source,
-                &d.rule.as_str(),
-                &ai_reasoning,
-                &ai_confidence,
-            ])
-            .await?;
+        let row: [&(dyn ToSql + Sync); 15] = [
+            &d.id_a,
+            &d.id_b,
+            &d.combined,
+            &d.scores.date,
+            &d.scores.geo,
+            &d.scores.title,
+            &d.scores.description,
+            &d.decision.as_str(),
+            &tier_str(d.tier),
+            &weights,
+            &d.weight_source,
+            &d.rule.as_str(),
+            &ai_reasoning,
+            &ai_confidence,
+            &run_row_id,
+        ];
+        writer.as_mut().write(&row[..types.len()]).await?;
     }
     Ok(writer.finish().await?)
 }

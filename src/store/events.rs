@@ -19,7 +19,8 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveTime};
 use deadpool_postgres::Pool;
-use tokio_postgres::types::Json;
+use futures_util::{pin_mut, TryStreamExt};
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::error::StoreError;
@@ -172,20 +173,14 @@ const SELECT_EVENT_COLUMNS: &str =
 /// Every source event with its dates, in id (code-point) order: two queries, one
 /// for the events and one for all dates, merged in memory.
 pub async fn load_all_events(client: &impl GenericClient) -> Result<Vec<SourceEvent>, StoreError> {
-    let rows = client
-        .query(
-            &format!("SELECT {SELECT_EVENT_COLUMNS} FROM source_events ORDER BY id"),
-            &[],
-        )
-        .await?;
-    let dates = client
-        .query(
-            "SELECT event_id, date, start_time, end_time, end_date
-             FROM event_dates ORDER BY event_id, position",
-            &[],
-        )
-        .await?;
-    events_with_dates(&rows, &dates)
+    load_events(
+        client,
+        &format!("SELECT {SELECT_EVENT_COLUMNS} FROM source_events ORDER BY id"),
+        "SELECT event_id, date, start_time, end_time, end_date
+         FROM event_dates ORDER BY event_id, position",
+        &[],
+    )
+    .await
 }
 
 /// The source events with the given ids (unknown ids are skipped), with their dates,
@@ -195,45 +190,45 @@ pub async fn load_events_by_ids(
     client: &impl GenericClient,
     ids: &[String],
 ) -> Result<Vec<SourceEvent>, StoreError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE id = ANY($1) ORDER BY id"
-            ),
-            &[&ids],
-        )
-        .await?;
-    let dates = client
-        .query(
-            "SELECT event_id, date, start_time, end_time, end_date
-             FROM event_dates WHERE event_id = ANY($1) ORDER BY event_id, position",
-            &[&ids],
-        )
-        .await?;
-    events_with_dates(&rows, &dates)
+    load_events(
+        client,
+        &format!("SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE id = ANY($1) ORDER BY id"),
+        "SELECT event_id, date, start_time, end_time, end_date
+         FROM event_dates WHERE event_id = ANY($1) ORDER BY event_id, position",
+        &[&ids],
+    )
+    .await
 }
 
-/// Builds events from their rows and attaches the date rows (in stored order).
-fn events_with_dates(rows: &[Row], dates: &[Row]) -> Result<Vec<SourceEvent>, StoreError> {
-    let mut events = rows
-        .iter()
-        .map(event_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let index: HashMap<String, usize> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id.clone(), i))
-        .collect();
-    for row in dates {
-        let event_id: &str = get(row, "event_id")?;
-        let i = *index
-            .get(event_id)
-            .ok_or_else(|| StoreError::Decode(format!("date row for unknown event {event_id}")))?;
+/// Runs the events query (ordered by id) and the dates query (ordered by event id
+/// and position) with the same parameters, and attaches each date to its event.
+/// Rows are decoded as they arrive rather than collected first, so decoding a
+/// catalogue's listings overlaps the server's scan instead of following it; dates
+/// find their event by binary search (ids in code-point order, `COLLATE "C"`).
+async fn load_events(
+    client: &impl GenericClient,
+    events_sql: &str,
+    dates_sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<SourceEvent>, StoreError> {
+    let rows = client.query_raw(events_sql, params.iter().copied()).await?;
+    pin_mut!(rows);
+    let mut events = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        events.push(event_from_row(&row)?);
+    }
+    let dates = client.query_raw(dates_sql, params.iter().copied()).await?;
+    pin_mut!(dates);
+    while let Some(row) = dates.try_next().await? {
+        let event_id: &str = get(&row, "event_id")?;
+        let i = events
+            .binary_search_by(|e| e.id.as_str().cmp(event_id))
+            .map_err(|_| StoreError::Decode(format!("date row for unknown event {event_id}")))?;
         events[i].dates.push(EventDate {
-            date: get::<NaiveDate>(row, "date")?,
-            start_time: get::<Option<NaiveTime>>(row, "start_time")?,
-            end_time: get::<Option<NaiveTime>>(row, "end_time")?,
-            end_date: get::<Option<NaiveDate>>(row, "end_date")?,
+            date: get::<NaiveDate>(&row, "date")?,
+            start_time: get::<Option<NaiveTime>>(&row, "start_time")?,
+            end_time: get::<Option<NaiveTime>>(&row, "end_time")?,
+            end_date: get::<Option<NaiveDate>>(&row, "end_date")?,
         });
     }
     Ok(events)

@@ -48,7 +48,9 @@ pub mod review_actions;
 pub mod runs;
 pub mod test_support;
 
-pub use changes::{ingest_mark, load_changed_since, ChangedListings, IngestMark};
+pub use changes::{
+    changed_ids_since, ingest_mark, load_changed_since, ChangedListings, IngestMark,
+};
 pub use config::{load_stored_config, save_stored_config, StoredConfig};
 pub use coverage::{last_fingerprint, needs_catch_up, StoredFingerprint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};

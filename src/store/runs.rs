@@ -11,7 +11,9 @@
 //!   (`version + 1`, `updated_at = now()`, `created_at` kept); unmatched clusters are
 //!   inserted; unmatched stored canonicals are deleted (their links cascade).
 //! * Membership rows are rewritten only for changed clusters, and even there a
-//!   member that stays keeps its row (and `added_at`).
+//!   member that stays keeps its row (and `added_at`). New clusters (fresh ids) and
+//!   their links are copied straight into their tables after removed canonicals are
+//!   deleted and changed ones pruned, so no member is linked twice.
 //! * `match_decisions` always equals the last run's candidate pairs, written by diff:
 //!   the run's decisions are bulk-copied into an unlogged temporary table, rows whose
 //!   content changed or whose pair vanished are deleted, and changed or new pairs
@@ -221,27 +223,29 @@ pub(super) async fn write_planned(
         canonical_ids.push(id);
     }
 
+    // Members leave removed and changed canonicals before any link is written: a
+    // source belongs to one canonical, and new links are copied without a conflict
+    // check.
     canonical::delete_canonicals(tx, removed).await?;
-    let rewritten: Vec<usize> = changed.iter().chain(&created).copied().collect();
-    let (member_cids, member_sids) = membership(members, &canonical_ids, &rewritten);
+    let row = |i: usize, is_new: bool| CanonicalWrite {
+        id: canonical_ids[i],
+        event: canonical(i),
+        content_hash: &hashes[i],
+        is_new,
+    };
     if !changed.is_empty() {
+        let (cids, sids) = membership(members, &canonical_ids, &changed);
         let changed_ids: Vec<i32> = changed.iter().map(|&i| canonical_ids[i]).collect();
-        canonical::prune_links(tx, &changed_ids, &member_cids, &member_sids).await?;
-    }
-    if !rewritten.is_empty() {
-        let staged: Vec<(usize, bool)> = changed
-            .iter()
-            .map(|&i| (i, false))
-            .chain(created.iter().map(|&i| (i, true)))
-            .collect();
-        let rows = staged.into_iter().map(|(i, is_new)| CanonicalWrite {
-            id: canonical_ids[i],
-            event: canonical(i),
-            content_hash: &hashes[i],
-            is_new,
-        });
+        canonical::prune_links(tx, &changed_ids, &cids, &sids).await?;
+        let rows = changed.iter().copied().map(|i| row(i, false));
         canonical::write_canonicals(tx, rows, Rewrite::Run).await?;
-        canonical::link_sources(tx, &member_cids, &member_sids).await?;
+        canonical::link_sources(tx, &cids, &sids).await?;
+    }
+    if !created.is_empty() {
+        let (cids, sids) = membership(members, &canonical_ids, &created);
+        let rows = created.iter().copied().map(|i| row(i, true));
+        canonical::copy_new_canonicals(tx, rows).await?;
+        canonical::copy_new_links(tx, &cids, &sids).await?;
     }
     Ok(Written {
         canonical_ids,

@@ -85,6 +85,34 @@ fn assert_bunyan_lines(path: &Path) -> usize {
     n
 }
 
+/// A run is reported when it commits: the `run_completed` record of every run that
+/// built the state for the next one comes before that build's `match_state_built`
+/// (same `run_id`), not after it. Returns how many such runs the log holds.
+fn assert_runs_reported_before_their_state_build(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let is = |r: &serde_json::Value, msg: &str| r["msg"].as_str().is_some_and(|m| m.ends_with(msg));
+    let mut builds = 0;
+    for (at, built) in records.iter().enumerate() {
+        let Some(run_id) = built["run_id"]
+            .as_str()
+            .filter(|_| is(built, "match_state_built"))
+        else {
+            continue;
+        };
+        let reported = records
+            .iter()
+            .position(|r| is(r, "run_completed") && r["run_id"] == run_id)
+            .unwrap_or_else(|| panic!("run {run_id} built a state but was not reported"));
+        assert!(reported < at, "run {run_id} reported after its state build");
+        builds += 1;
+    }
+    builds
+}
+
 /// Longest wait for `npm install bunyan`.
 const NPM_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -235,6 +263,7 @@ async fn the_binary_recovers_from_sigkill_mid_burst_and_logs_bunyan_json() {
     // stdout holds bunyan records and nothing else.
     assert!(assert_bunyan_lines(&log1) > 0);
     assert!(assert_bunyan_lines(&log2) > 0);
+    assert!(assert_runs_reported_before_their_state_build(&log2) > 0);
     let stdout2 = std::fs::read_to_string(&log2).unwrap();
     assert!(stdout2.contains("\"msg\":\"worker_shutdown\""));
     check_with_bunyan_cli(&[&log1, &log2]);
