@@ -48,10 +48,11 @@ impl SynonymMap {
         SynonymMap { pairs, any_variant }
     }
 
-    /// Whether [`Self::apply`] may change `text`: `false` only when no variant occurs.
-    pub fn may_apply(&self, text: &str) -> bool {
+    /// Whether [`Self::apply`] may change `text` (UTF-8): `false` only when no
+    /// variant occurs.
+    pub fn may_apply(&self, text: impl AsRef<[u8]>) -> bool {
         match &self.any_variant {
-            Some(automaton) => automaton.is_match(text),
+            Some(automaton) => automaton.is_match(text.as_ref()),
             None => !self.pairs.is_empty(),
         }
     }
