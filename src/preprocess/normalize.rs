@@ -9,27 +9,9 @@ use super::synonyms::SynonymMap;
 
 /// Whether step 6 deletes `c` (ASCII punctuation; hyphens survive: German compounds).
 fn is_deleted(c: char) -> bool {
-    c.is_ascii() && is_deleted_byte(c as u8)
-}
-
-/// [`is_deleted`] on a byte of UTF-8: the deleted characters are ASCII, whose bytes
-/// never occur inside another character's encoding.
-fn is_deleted_byte(b: u8) -> bool {
     matches!(
-        b,
-        b'"' | b'\''
-            | b'!'
-            | b'?'
-            | b','
-            | b'.'
-            | b':'
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
+        c,
+        '"' | '\'' | '!' | '?' | ',' | '.' | ':' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
     )
 }
 
@@ -50,21 +32,16 @@ pub fn normalize(text: &str, synonyms: Option<&SynonymMap>) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let mut folded = Vec::with_capacity(text.len() + 8);
+    let mut folded = String::with_capacity(text.len() + 8);
     if !fold_simple(text, &mut folded) {
         return normalize_stepwise(text, synonyms);
     }
-    if let Some(map) = synonyms.filter(|m| m.may_apply(&folded)) {
-        match String::from_utf8(folded) {
-            Ok(s) => folded = map.apply(&s).into_bytes(),
-            Err(_) => return normalize_stepwise(text, synonyms),
+    if let Some(map) = synonyms {
+        if map.may_apply(&folded) {
+            folded = map.apply(&folded);
         }
     }
-    folded.retain(|&b| !is_deleted_byte(b));
-    // Valid by construction (whole characters were written, ASCII bytes deleted).
-    let Ok(folded) = String::from_utf8(folded) else {
-        return normalize_stepwise(text, synonyms);
-    };
+    folded.retain(|c| !is_deleted(c));
     let trimmed = folded.trim_matches(is_space);
     if trimmed.len() != folded.len() {
         return trimmed.to_string();
@@ -73,57 +50,37 @@ pub fn normalize(text: &str, synonyms: Option<&SynonymMap>) -> String {
 }
 
 /// Steps 1–4 (lower-case, NFC, transliterate, collapse whitespace) in one pass into
-/// `out` as UTF-8, for text whose every character is Latin-1 (U+0000–U+00FF),
-/// general punctuation, a currency sign or whitespace: those are NFC already,
-/// lower-case one by one without context (no final sigma, no dotted I) and never
-/// combine with a neighbour. `false` (and `out` unspecified) at the first other
-/// character. ASCII, most of the text, is read and written byte by byte.
-fn fold_simple(text: &str, out: &mut Vec<u8>) -> bool {
+/// `out`, for text whose every character is Latin-1 (U+0000–U+00FF), general
+/// punctuation, a currency sign or whitespace: those are NFC already, lower-case one
+/// by one without context (no final sigma, no dotted I) and never combine with a
+/// neighbour. `false` (and `out` unspecified) at the first other character.
+/// (Reading bytes instead of characters cost more: the result then needs UTF-8
+/// validation.)
+fn fold_simple(text: &str, out: &mut String) -> bool {
     let mut space_pending = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b.is_ascii() {
-            i += 1;
-            // ASCII White_Space and the information separators (`is_space`).
-            if matches!(b, b'\t'..=b'\r' | b' ' | 0x1c..=0x1f) {
-                space_pending = !out.is_empty();
-                continue;
-            }
-            if space_pending {
-                out.push(b' ');
-                space_pending = false;
-            }
-            out.push(b.to_ascii_lowercase());
-            continue;
-        }
-        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-            return false;
-        };
-        i += c.len_utf8();
+    for c in text.chars() {
         if is_space(c) {
             space_pending = !out.is_empty();
             continue;
         }
         if space_pending {
-            out.push(b' ');
+            out.push(' ');
             space_pending = false;
         }
-        let push = |out: &mut Vec<u8>, c: char| {
-            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes())
-        };
         match c {
-            'ä' | 'Ä' => out.extend_from_slice(b"ae"),
-            'ö' | 'Ö' => out.extend_from_slice(b"oe"),
-            'ü' | 'Ü' => out.extend_from_slice(b"ue"),
-            'ß' => out.extend_from_slice(b"ss"),
+            'A'..='Z' => out.push(c.to_ascii_lowercase()),
+            '\0'..='\u{7f}' => out.push(c),
+            'ä' | 'Ä' => out.push_str("ae"),
+            'ö' | 'Ö' => out.push_str("oe"),
+            'ü' | 'Ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
             // Latin-1 capitals sit 0x20 below their small letters (× is no letter).
             '\u{c0}'..='\u{de}' if c != '\u{d7}' => {
-                push(out, char::from_u32(c as u32 + 0x20).unwrap_or(c))
+                out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c));
             }
             // The rest of Latin-1, general punctuation (quotes, dashes) and currency
             // signs: no case, no decomposition, no combining.
-            '\u{80}'..='\u{ff}' | '\u{2000}'..='\u{206f}' | '\u{20a0}'..='\u{20cf}' => push(out, c),
+            '\u{80}'..='\u{ff}' | '\u{2000}'..='\u{206f}' | '\u{20a0}'..='\u{20cf}' => out.push(c),
             _ => return false,
         }
     }
