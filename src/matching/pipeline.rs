@@ -431,8 +431,9 @@ pub fn score(
         ClusterMethod::ConflictAware => event_facts(&events, &prepared, config),
         ClusterMethod::ConnectedComponents => Vec::new(),
     };
-    // Scoring is done: free the per-event text before synthesis allocates canonicals.
-    drop(prepared);
+    // Scoring is done: free the per-event text before synthesis allocates canonicals,
+    // on all threads (several allocations per listing, a serial step otherwise).
+    prepared.into_par_iter().for_each(drop);
 
     let t = Instant::now();
     let constraint_overrides = apply_pair_constraints(&mut pairs, &events, constraints);
