@@ -70,7 +70,7 @@ use crate::matching;
 use crate::matching::config::AiConfig;
 pub use crate::matching::config::ConfigSource;
 use crate::matching::config::{layered, MatchingConfig};
-use crate::matching::incremental::{Change, Diff, MatchState};
+use crate::matching::incremental::{Change, Diff, MatchState, StateBuilder};
 use crate::matching::ReviewConstraints;
 use crate::model::{RunError, SourceEvent};
 use crate::preprocess::WordLists;
@@ -324,15 +324,17 @@ async fn warm_up(shared: Arc<Shared>) {
     }
     let started = Instant::now();
     let built = async {
-        let (loaded, _) = load(&shared, None).await?;
-        let config = run_config(&shared, loaded.stored.as_ref())?;
-        let fingerprint = run_fingerprint(&shared, &config, loaded.stored.as_ref());
-        let tiebreaker = shared.llm.for_run(&config, loaded.stored.as_ref());
-        let lists = Arc::clone(&shared.lists);
-        let (events, constraints) = (loaded.events, loaded.constraints);
+        let WarmInput {
+            stored,
+            constraints,
+            mark,
+            config,
+            builder,
+        } = load_into_builder(&shared).await?;
+        let fingerprint = run_fingerprint(&shared, &config, stored.as_ref());
+        let tiebreaker = shared.llm.for_run(&config, stored.as_ref());
         let ai = config.ai.clone();
-        let mut state =
-            in_blocking(move || MatchState::build(events, &config, &lists, &constraints).0).await?;
+        let mut state = in_blocking(move || builder.finish(&constraints).0).await?;
         // A full run asks about every ambiguous pair (the cache answers the known
         // ones): so does the state, to agree with the stored catalogue.
         let mut unanswered = Vec::new();
@@ -344,7 +346,7 @@ async fn warm_up(shared: Arc<Shared>) {
         }
         Ok::<_, RunError>(Live {
             state,
-            mark: loaded.mark,
+            mark,
             fingerprint,
             unanswered,
         })
@@ -364,6 +366,64 @@ async fn warm_up(shared: Arc<Shared>) {
             tracing::error!(error = %e, "match state not built at start-up; the first run is a full re-match")
         }
     }
+}
+
+/// Listings per page of the start-up state build (about 50 MiB decoded).
+const WARM_UP_PAGE: usize = 1 << 15;
+
+/// The start-up state build's input: what [`load`] reads, with the listings already
+/// in a [`StateBuilder`].
+struct WarmInput {
+    stored: Option<StoredConfig>,
+    constraints: ReviewConstraints,
+    mark: IngestMark,
+    config: MatchingConfig,
+    builder: StateBuilder,
+}
+
+/// Reads the stored config, the constraints and every listing in one snapshot, the
+/// listings a page at a time into a [`StateBuilder`] (the next page is read while
+/// one is prepared): a million listings are never held decoded, nor as rows, at
+/// once.
+async fn load_into_builder(shared: &Shared) -> Result<WarmInput, RunError> {
+    retry_transient("load state input", &shared.shutdown, || async {
+        let mut client = shared.pool.get().await?;
+        let tx = store::begin_run_snapshot(&mut client).await?;
+        let stored = store::load_stored_config(&*tx).await?;
+        let constraints = store::load_constraints(&*tx).await?;
+        let mark = store::ingest_mark(&*tx).await?;
+        let expected = store::count_events(&*tx).await?;
+        let config = match run_config(shared, stored.as_ref()) {
+            Ok(config) => config,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut builder = MatchState::builder(&config, &shared.lists, expected);
+        let mut page = store::load_events_page(&*tx, None, WARM_UP_PAGE).await?;
+        while let Some(last) = page.last() {
+            let after = last.id.clone();
+            let push = in_blocking(move || {
+                builder.push(page);
+                builder
+            });
+            let next = store::load_events_page(&*tx, Some(&after), WARM_UP_PAGE);
+            let (pushed, next) = tokio::join!(push, next);
+            builder = match pushed {
+                Ok(builder) => builder,
+                Err(e) => return Ok(Err(e)),
+            };
+            page = next?;
+        }
+        tx.commit().await?;
+        Ok(Ok(WarmInput {
+            stored,
+            constraints,
+            mark,
+            config,
+            builder,
+        }))
+    })
+    .await
+    .map_err(RunError::input)?
 }
 
 impl Handler<DrainMatcher> for MatcherActor {

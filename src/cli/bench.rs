@@ -225,11 +225,21 @@ pub fn run_child(args: &BenchRunArgs) -> anyhow::Result<ExitCode> {
 
 /// Peak resident set size of this process (Linux `VmHWM`), 0 when unknown.
 pub(super) fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// Resident memory now (after a phase's transients are freed: its steady size).
+pub(super) fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// A kB field of `/proc/self/status` in MiB (0 where there is none).
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use super::bench::{child_row, peak_rss_mib, BenchArgs, DropArgs};
+use super::bench::{child_row, peak_rss_mib, rss_mib, BenchArgs, DropArgs};
 use super::input;
 use crate::matching::incremental::{ApplyStats, Change, MatchState, StateMemory};
 use crate::matching::{self, MatchingConfig, ReviewConstraints};
@@ -65,6 +65,13 @@ pub struct IncrementalRow {
     pub groups_written: Spread,
     /// Peak resident memory while the state was built and the drops applied.
     pub peak_rss_mib: f64,
+    /// Peak once the listings were loaded (parsed input, before the build).
+    pub load_peak_rss_mib: f64,
+    /// Peak once the state was built (the build's transient, input included).
+    pub build_peak_rss_mib: f64,
+    /// Resident right after the build (the state and the allocator's retained
+    /// memory; the input is gone).
+    pub built_rss_mib: f64,
     /// The state's own memory after the drops, per structure (an estimate).
     pub state: StateMemory,
 }
@@ -98,7 +105,8 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
         eprintln!(
             "{:>9} stored: state {:.0} MiB (ids {:.0}, events {:.0}, prepared {:.0}, facts {:.0}, \
              keys {:.0}, slot_of {:.0}, pairs {:.0} for {} pairs, adjacency {:.0}, \
-             blocks {:.0}, components {:.0}), peak RSS {:.0} MiB",
+             blocks {:.0}, components {:.0}), peak RSS {:.0} MiB (after load {:.0}, \
+             build {:.0}; resident after the build {:.0})",
             row.stored,
             m.total_mib,
             m.ids_mib,
@@ -112,7 +120,10 @@ pub fn run(args: &BenchArgs, exe: &Path) -> anyhow::Result<ExitCode> {
             m.adjacency_mib,
             m.blocks_mib,
             m.components_mib,
-            row.peak_rss_mib
+            row.peak_rss_mib,
+            row.load_peak_rss_mib,
+            row.build_peak_rss_mib,
+            row.built_rss_mib
         );
         rows.push(row);
     }
@@ -125,6 +136,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
     let lists = WordLists::bundled();
     let constraints = ReviewConstraints::default();
     let events = input::load(&[dir.join("events")])?.events;
+    let load_peak_rss_mib = peak_rss_mib();
     let held = drops.drops * drops.drop_size;
     if held == 0 || held >= events.len() {
         bail!(
@@ -149,6 +161,7 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
     let stored_count = stored.len();
     let (mut state, build) = MatchState::build(stored, &config, &lists, &constraints);
     let build_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let (build_peak_rss_mib, built_rss_mib) = (peak_rss_mib(), rss_mib());
 
     let mut stats: Vec<(ApplyStats, usize)> = Vec::new();
     let mut dropped = dropped.into_iter();
@@ -189,6 +202,9 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
         listings_reclustered: spread(&|s| s.listings_reclustered as f64),
         groups_written: Spread::of(stats.iter().map(|&(_, w)| w as f64).collect()),
         peak_rss_mib,
+        load_peak_rss_mib,
+        build_peak_rss_mib,
+        built_rss_mib,
         state: memory,
     };
     println!("{}", serde_json::to_string(&row)?);
@@ -197,13 +213,13 @@ pub fn run_child(dir: &Path, drops: DropArgs) -> anyhow::Result<ExitCode> {
 
 fn render(rows: &[IncrementalRow]) -> String {
     let mut out = String::from(
-        "| stored | drops × size | full run ms | build ms | apply ms p50 / p95 | index | score | cluster | synthesis | blocks touched | pairs scored | listings re-clustered | groups written | state MiB | peak MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| stored | drops × size | full run ms | build ms | apply ms p50 / p95 | index | score | cluster | synthesis | blocks touched | pairs scored | listings re-clustered | groups written | state MiB | peak MiB (load / build / all) | resident after build MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let s = |x: &Spread| format!("{:.1} / {:.1}", x.p50, x.p95);
     let n = |x: &Spread| format!("{:.0} / {:.0}", x.p50, x.p95);
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} × {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |\n",
+            "| {} | {} × {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} / {:.0} / {:.0} | {:.0} |\n",
             r.stored,
             r.drops,
             r.drop_size,
@@ -219,7 +235,10 @@ fn render(rows: &[IncrementalRow]) -> String {
             n(&r.listings_reclustered),
             n(&r.groups_written),
             r.state.total_mib,
+            r.load_peak_rss_mib,
+            r.build_peak_rss_mib,
             r.peak_rss_mib,
+            r.built_rss_mib,
         ));
     }
     out

@@ -183,6 +183,42 @@ pub async fn load_all_events(client: &impl GenericClient) -> Result<Vec<SourceEv
     .await
 }
 
+/// How many source events are stored (a state build reserves room for them).
+pub async fn count_events(client: &impl GenericClient) -> Result<usize, StoreError> {
+    let row = client
+        .query_one("SELECT count(*) AS n FROM source_events", &[])
+        .await?;
+    let n: i64 = get(&row, "n")?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// One page of [`load_all_events`]: at most `limit` source events with ids after
+/// `after` (from the first when `None`), with their dates, in id (code-point) order.
+/// The start-up state build pages through a million listings this way, inside one
+/// repeatable-read snapshot, so the decoded listings of the whole table are never
+/// held at once. An empty page is the end.
+pub async fn load_events_page(
+    client: &impl GenericClient,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<SourceEvent>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let page = "SELECT id FROM source_events
+                WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2";
+    load_events(
+        client,
+        &format!(
+            "SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE id IN ({page}) ORDER BY id"
+        ),
+        &format!(
+            "SELECT event_id, date, start_time, end_time, end_date
+             FROM event_dates WHERE event_id IN ({page}) ORDER BY event_id, position"
+        ),
+        &[&after, &limit],
+    )
+    .await
+}
+
 /// The source events with the given ids (unknown ids are skipped), with their dates,
 /// in id (code-point) order. Review actions re-synthesize a canonical from its
 /// members without loading the whole table.

@@ -56,9 +56,9 @@ pub use coverage::{last_fingerprint, needs_catch_up, StoredFingerprint};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 pub use error::StoreError;
 pub use events::{
-    completed_files, ingest_file, ingest_files, insert_file, insert_files, is_completed,
-    load_all_events, load_events_by_ids, record_failed_file, record_rejection, FileOutcome,
-    PreparedFile, UpdatedEvent,
+    completed_files, count_events, ingest_file, ingest_files, insert_file, insert_files,
+    is_completed, load_all_events, load_events_by_ids, load_events_page, record_failed_file,
+    record_rejection, FileOutcome, PreparedFile, UpdatedEvent,
 };
 pub use incremental::persist_diff;
 pub use pool::{build_pool, migrate};

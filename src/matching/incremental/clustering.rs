@@ -8,6 +8,8 @@
 //! in id order too, so the edge order, the union-find's choices and even the order of
 //! the float sums are the same.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 use super::index::SlotPair;
@@ -28,7 +30,7 @@ use crate::model::{CanonicalEvent, Decision, DecisionRule, SourceEvent};
 /// What clustering reads of the state.
 pub(super) struct View<'a> {
     pub listings: &'a Listings,
-    /// Every listing of the groups synthesized.
+    /// Every listing of the groups synthesized (or decoded from `listings`).
     pub loaded: &'a Loaded,
     pub facts: &'a [EventFacts],
     pub pairs: &'a Pairs,
@@ -174,7 +176,11 @@ pub(super) fn synthesize_group(
     for (_, _, p) in &inside {
         facts.add(p);
     }
-    let events: Vec<&SourceEvent> = members.iter().map(|&s| view.loaded.get(s)).collect();
+    let loaded: Vec<Cow<'_, SourceEvent>> = members
+        .iter()
+        .map(|&s| view.loaded.event(s, view.listings))
+        .collect();
+    let events: Vec<&SourceEvent> = loaded.iter().map(AsRef::as_ref).collect();
     let reviewed = !view.verdicts.reviewed.is_empty() && {
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         view.verdicts.reviewed.contains(&ids)

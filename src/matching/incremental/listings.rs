@@ -8,6 +8,8 @@
 //! Invariant: `id(s)` is the id of slot `s`; `decode(s)` gives back exactly the
 //! listing last stored in `s` (a removed slot decodes to an empty listing with its id).
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -90,11 +92,16 @@ impl Listings {
 }
 
 /// The listings one apply reads whole: its own new listings, then stored ones
-/// decoded on demand.
+/// decoded on demand. A build's listings are all stored already ([`Loaded::stored`]):
+/// holding a million of them decoded at once is what made the build's peak, so each
+/// is decoded where it is read and dropped after.
 #[derive(Debug, Default)]
 pub(super) struct Loaded {
     at: FxHashMap<u32, u32>,
     events: Vec<SourceEvent>,
+    /// Nothing is kept decoded: [`Loaded::load`] does nothing, [`Loaded::event`]
+    /// decodes.
+    stored_only: bool,
 }
 
 impl Loaded {
@@ -105,11 +112,26 @@ impl Loaded {
             .enumerate()
             .map(|(i, &s)| (s, i as u32))
             .collect();
-        Loaded { at, events }
+        Loaded {
+            at,
+            events,
+            stored_only: false,
+        }
+    }
+
+    /// Every listing read from the store, one decode per read (a build).
+    pub fn stored() -> Self {
+        Loaded {
+            stored_only: true,
+            ..Loaded::default()
+        }
     }
 
     /// Decodes those of `slots` not loaded yet (in parallel).
     pub fn load(&mut self, slots: impl Iterator<Item = u32>, listings: &Listings) {
+        if self.stored_only {
+            return;
+        }
         let mut missing: Vec<u32> = slots.filter(|s| !self.at.contains_key(s)).collect();
         missing.sort_unstable();
         missing.dedup();
@@ -120,12 +142,16 @@ impl Loaded {
         }
     }
 
-    /// A loaded listing ([`Loaded::load`] it first).
-    pub fn get(&self, s: u32) -> &SourceEvent {
-        &self.events[self.at[&s] as usize]
+    /// The listing of slot `s`: the loaded one, else decoded from `listings`.
+    pub fn event<'a>(&'a self, s: u32, listings: &Listings) -> Cow<'a, SourceEvent> {
+        match self.at.get(&s) {
+            Some(&i) => Cow::Borrowed(&self.events[i as usize]),
+            None => Cow::Owned(listings.decode(s)),
+        }
     }
 
-    /// The change's own listings back, to be stored.
+    /// The change's own listings back, to be stored (none when they are stored
+    /// already).
     pub fn into_new(mut self, n: usize) -> Vec<SourceEvent> {
         self.events.truncate(n);
         self.events
@@ -215,12 +241,25 @@ mod tests {
         };
         let mut loaded = Loaded::new(&[2], vec![new.clone()]);
         loaded.load([0, 2, 0].into_iter(), &l);
-        assert_eq!(loaded.get(0).title, "Fasent im Städtle");
+        assert_eq!(loaded.event(0, &l).title, "Fasent im Städtle");
         assert_eq!(
-            loaded.get(2),
+            loaded.event(2, &l).as_ref(),
             &new,
             "a new listing is not replaced by a decode"
         );
         assert_eq!(loaded.into_new(1), vec![new]);
+    }
+
+    #[test]
+    fn a_stored_only_load_keeps_nothing_and_decodes_each_read() {
+        let mut l = Listings::default();
+        l.push("pdf-ab12-0-3".into());
+        l.store(&[0], vec![full()]);
+        let mut loaded = Loaded::stored();
+        loaded.load([0].into_iter(), &l);
+        assert!(loaded.events.is_empty(), "nothing is kept decoded");
+        assert!(matches!(loaded.event(0, &l), Cow::Owned(_)));
+        assert_eq!(loaded.event(0, &l).as_ref(), &full());
+        assert!(loaded.into_new(0).is_empty());
     }
 }

@@ -29,6 +29,7 @@
 //! of them changes every score, so the owner builds a new state ([`MatchState::build`],
 //! a full re-match) and resumes incremental applies on it.
 
+mod build;
 mod change;
 mod clustering;
 mod index;
@@ -44,6 +45,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+pub use build::StateBuilder;
 pub use change::{ApplyStats, Change, Diff, Figures, GroupOut, TieAnswer, Verdict};
 use clustering::{cluster_component, synthesize_group, Group, View};
 use index::{BlockIndex, Keys, SlotPair, TouchedBlocks};
@@ -132,28 +134,6 @@ impl MatchState {
             verdicts: Verdicts::default(),
             vacant: PreparedEvent::new(&SourceEvent::default(), lists, config),
         }
-    }
-
-    /// A full match of `events` (ids unique; else the last version wins).
-    pub fn build(
-        events: Vec<SourceEvent>,
-        config: &MatchingConfig,
-        lists: &WordLists,
-        constraints: &ReviewConstraints,
-    ) -> (Self, ApplyStats) {
-        let mut state = MatchState::new(config, lists);
-        // Headroom: the first drops then append without moving every per-slot vector
-        // (a doubling copies hundreds of MiB at a million listings).
-        state.reserve_slots(events.len() + events.len() / 16);
-        let change = Change {
-            upserts: events,
-            constraints: Some(constraints.clone()),
-            ..Change::default()
-        };
-        // Everything is new: a diff would be the whole catalogue (see `groups`,
-        // `decisions` for that).
-        let diff = state.apply_with(change, false);
-        (state, diff.stats)
     }
 
     /// Listings in the catalogue.
@@ -315,23 +295,7 @@ impl MatchState {
         let (config, lists) = (&self.config, &self.lists);
         let prepared: Vec<(PreparedEvent, Keys)> = upserts
             .par_iter()
-            .map(|e| {
-                let p = PreparedEvent::new(e, lists, config);
-                let mut keys = Keys {
-                    regular: block_key_hashes(e, lists, config),
-                    title_day: if config.blocking.title_day_keys {
-                        title_day_key_hashes(&p)
-                    } else {
-                        Vec::new()
-                    },
-                };
-                for k in [&mut keys.regular, &mut keys.title_day] {
-                    k.sort_unstable();
-                    k.dedup();
-                    k.shrink_to_fit();
-                }
-                (p, keys)
-            })
+            .map(|e| prepare(e, lists, config))
             .collect();
         let removed: Vec<u32> = if removals.is_empty() {
             Vec::new()
@@ -394,8 +358,36 @@ impl MatchState {
             .blocks
             .count_pairs(&touched, &self.prepared, &self.config);
         let support = support_delta(support_before, support_after);
-        let mut loaded = Loaded::new(&upsert_slots, upserts);
+        let loaded = Loaded::new(&upsert_slots, upserts);
         stats.index_ms = ms_since(t);
+        let indexed = Indexed {
+            upsert_slots,
+            replaced,
+            removed,
+            support,
+            loaded,
+        };
+        self.apply_indexed(indexed, constraints, answers, want_diff, stats, started)
+    }
+
+    /// Steps (2) to (5) of an apply, once the changed listings are in their slots and
+    /// blocks: scoring, verdicts, re-clustering, synthesis and the diff.
+    fn apply_indexed(
+        &mut self,
+        indexed: Indexed,
+        constraints: Option<ReviewConstraints>,
+        answers: Vec<TieAnswer>,
+        want_diff: bool,
+        mut stats: ApplyStats,
+        started: Instant,
+    ) -> Diff {
+        let Indexed {
+            upsert_slots,
+            replaced,
+            removed,
+            support,
+            mut loaded,
+        } = indexed;
 
         // (2) Pair support and scoring.
         let t = Instant::now();
@@ -440,14 +432,19 @@ impl MatchState {
                 } else {
                     (y, x)
                 };
-                let a = (loaded.get(lo), &self.prepared[lo as usize]);
-                let b = (loaded.get(hi), &self.prepared[hi as usize]);
+                let (ea, eb) = (
+                    loaded.event(lo, &self.listings),
+                    loaded.event(hi, &self.listings),
+                );
+                let a = (ea.as_ref(), &self.prepared[lo as usize]);
+                let b = (eb.as_ref(), &self.prepared[hi as usize]);
                 ((x, y), score_prepared((lo, hi), a, b, &self.config, model))
             })
             .collect();
         stats.pairs_scored = scored.len();
+        let scored_count = scored.len();
         let mut new_recs = Vec::with_capacity(added.len());
-        for &(key, raw) in &scored {
+        for (key, raw) in scored {
             match self.pairs.get_mut(key) {
                 Some(rec) => {
                     before.keep(key, Some(&*rec));
@@ -495,8 +492,6 @@ impl MatchState {
                 redecide.push(slot_pair(x, y));
             }
         }
-        let scored_count = scored.len();
-        drop(scored);
         let decided: Vec<(SlotPair, Outcome, Option<Box<AiNote>>, bool)> = redecide
             .par_iter()
             .enumerate()
@@ -602,7 +597,7 @@ impl MatchState {
             clustered.iter().flat_map(|c| c.members.iter().copied()),
             &self.listings,
         );
-        let synthesized: Vec<Vec<(Group, Option<CanonicalEvent>)>> = {
+        let synthesized: Vec<Vec<(Group, Option<Box<CanonicalEvent>>)>> = {
             let view = self.view(&loaded);
             clustered
                 .par_iter()
@@ -611,7 +606,8 @@ impl MatchState {
                         .iter()
                         .map(|g| {
                             let (g, canonical) = synthesize_group(&view, g.clone(), &c.cut);
-                            (g, want_diff.then_some(canonical))
+                            // Boxed: a build keeps a million `None`s here.
+                            (g, want_diff.then(|| Box::new(canonical)))
                         })
                         .collect()
                 })
@@ -628,7 +624,7 @@ impl MatchState {
             let mut kept = Vec::with_capacity(groups.len());
             for (g, canonical) in groups {
                 stats.groups_synthesized += 1;
-                let Some(canonical) = canonical else {
+                let Some(canonical) = canonical.map(|c| *c) else {
                     kept.push(g);
                     continue;
                 };
@@ -782,6 +778,38 @@ impl Before {
                 .or_insert_with(|| rec.map(|r| (r.fin(), r.ai.clone())));
         }
     }
+}
+
+/// What step (1) of an apply leaves for the rest: the changed slots, the support
+/// deltas of their pairs and the listings read whole.
+struct Indexed {
+    upsert_slots: Vec<u32>,
+    /// Slots that held a listing before this change.
+    replaced: Vec<u32>,
+    removed: Vec<u32>,
+    /// Sorted by pair.
+    support: Vec<(SlotPair, i64)>,
+    loaded: Loaded,
+}
+
+/// A listing's prepared form and block keys (sorted, distinct, as the full run groups
+/// them).
+fn prepare(e: &SourceEvent, lists: &WordLists, config: &MatchingConfig) -> (PreparedEvent, Keys) {
+    let p = PreparedEvent::new(e, lists, config);
+    let mut keys = Keys {
+        regular: block_key_hashes(e, lists, config),
+        title_day: if config.blocking.title_day_keys {
+            title_day_key_hashes(&p)
+        } else {
+            Vec::new()
+        },
+    };
+    for k in [&mut keys.regular, &mut keys.title_day] {
+        k.sort_unstable();
+        k.dedup();
+        k.shrink_to_fit();
+    }
+    (p, keys)
 }
 
 /// One version per id: the last one given (ingest order).
