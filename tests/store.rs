@@ -702,6 +702,36 @@ async fn decisions_are_persisted_by_diff() {
     }
 }
 
+/// Paged reads give every listing once, with its dates, in the order of one read of
+/// everything (the start-up state build pages through a million).
+#[tokio::test]
+async fn listings_read_page_by_page_equal_one_read_of_all() {
+    let pool = db().await;
+    ingest(&pool, &fixture()).await;
+    ingest(&pool, &parade_copy("bz-parade")).await;
+    let all = load(&pool).await;
+    assert!(all.len() > 3, "several pages of two");
+    assert!(all.iter().any(|e| !e.dates.is_empty()));
+    let client = pool.get().await.expect("connection");
+    assert_eq!(
+        store::count_events(&**client).await.expect("count"),
+        all.len()
+    );
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store::load_events_page(&**client, after.as_deref(), 2)
+            .await
+            .expect("page loads");
+        let Some(last) = page.last() else { break };
+        assert!(page.len() <= 2);
+        after = Some(last.id.clone());
+        pages.push(page);
+    }
+    assert_eq!(pages.len(), all.len().div_ceil(2));
+    assert_eq!(pages.concat(), all);
+}
+
 /// A run reads its input from one snapshot: a file committed while it loads is not
 /// half-seen (events from before, dates from after made runs fail).
 #[tokio::test]
