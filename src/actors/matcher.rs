@@ -7,7 +7,8 @@
 //! * [`RematchRequested`] (fact, from the API: a review or a config change).
 //! * [`CatchUp`] (command, at start-up) - a full run when files lack a covering run
 //!   or the catalogue was matched with another fingerprint, else the state is built
-//!   from the stored listings in the background (no run recorded).
+//!   from the stored listings in the background (no run recorded), read a page at a
+//!   time into a [`StateBuilder`] so they are never all decoded at once.
 //! * [`DrainMatcher`] (command, at shutdown) - finishes the run in progress, runs once
 //!   more if files are still uncovered, then answers.
 //!

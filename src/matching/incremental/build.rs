@@ -17,7 +17,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::index::{Keys, TouchedBlocks};
-use super::listings::Loaded;
+use super::listings::{Loaded, ScoringFields};
 use super::{last_version_per_id, ms_since, prepare, support_delta, ApplyStats, Indexed};
 use super::{MatchState, MatchingConfig, ReviewConstraints};
 use crate::model::SourceEvent;
@@ -33,6 +33,8 @@ pub struct StateBuilder {
     state: MatchState,
     /// Every slot given a listing, in the order first given.
     slots: Vec<u32>,
+    /// Per slot: what scoring reads of its listing (dropped once scored).
+    scoring: Vec<ScoringFields>,
     index_ms: f64,
     started: Instant,
 }
@@ -47,6 +49,7 @@ impl MatchState {
         StateBuilder {
             state,
             slots: Vec::with_capacity(expected),
+            scoring: Vec::with_capacity(expected),
             index_ms: 0.0,
             started: Instant::now(),
         }
@@ -90,6 +93,11 @@ impl StateBuilder {
         for (e, (p, keys)) in events.iter().zip(prepared) {
             let s = state.slot_for(&e.id);
             let i = s as usize;
+            if i == self.scoring.len() {
+                self.scoring.push(ScoringFields::of(e));
+            } else {
+                self.scoring[i] = ScoringFields::of(e);
+            }
             if !state.alive[i] {
                 self.slots.push(s);
             }
@@ -120,6 +128,7 @@ impl StateBuilder {
         let StateBuilder {
             mut state,
             slots,
+            scoring,
             index_ms,
             started,
         } = self;
@@ -151,7 +160,7 @@ impl StateBuilder {
             replaced: Vec::new(),
             removed: Vec::new(),
             support: support_delta(Vec::new(), after),
-            loaded: Loaded::stored(),
+            loaded: Loaded::stored(scoring),
         };
         // Everything is new: a diff would be the whole catalogue (see `groups`,
         // `decisions` for that).

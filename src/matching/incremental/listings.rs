@@ -91,10 +91,49 @@ impl Listings {
     }
 }
 
+/// What scoring reads of a listing besides its prepared form (geo point and
+/// confidence, source, title for the test hook), kept by a build so that scoring
+/// a million pairs does not decode two listings each (that doubled the build's
+/// scoring time). Debug builds check every score made from it against the full
+/// listing's.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ScoringFields {
+    title: String,
+    source_code: String,
+    source_type: String,
+    geo: [Option<f64>; 3],
+}
+
+impl ScoringFields {
+    pub fn of(e: &SourceEvent) -> Self {
+        ScoringFields {
+            title: e.title.clone(),
+            source_code: e.source_code.clone(),
+            source_type: e.source_type.clone(),
+            geo: [e.geo_latitude, e.geo_longitude, e.geo_confidence],
+        }
+    }
+
+    /// A listing with only these fields (scoring reads no other).
+    fn event(&self) -> SourceEvent {
+        let [geo_latitude, geo_longitude, geo_confidence] = self.geo;
+        SourceEvent {
+            title: self.title.clone(),
+            source_code: self.source_code.clone(),
+            source_type: self.source_type.clone(),
+            geo_latitude,
+            geo_longitude,
+            geo_confidence,
+            ..SourceEvent::default()
+        }
+    }
+}
+
 /// The listings one apply reads whole: its own new listings, then stored ones
 /// decoded on demand. A build's listings are all stored already ([`Loaded::stored`]):
 /// holding a million of them decoded at once is what made the build's peak, so each
-/// is decoded where it is read and dropped after.
+/// is decoded where it is read and dropped after, and scoring reads its
+/// [`ScoringFields`] instead.
 #[derive(Debug, Default)]
 pub(super) struct Loaded {
     at: FxHashMap<u32, u32>,
@@ -102,6 +141,8 @@ pub(super) struct Loaded {
     /// Nothing is kept decoded: [`Loaded::load`] does nothing, [`Loaded::event`]
     /// decodes.
     stored_only: bool,
+    /// Per slot, for [`Loaded::scoring_event`] (a build's, until it has scored).
+    scoring: Vec<ScoringFields>,
 }
 
 impl Loaded {
@@ -115,16 +156,36 @@ impl Loaded {
         Loaded {
             at,
             events,
-            stored_only: false,
+            ..Loaded::default()
         }
     }
 
-    /// Every listing read from the store, one decode per read (a build).
-    pub fn stored() -> Self {
+    /// Every listing read from the store, one decode per read, scoring from
+    /// `scoring[slot]` (a build).
+    pub fn stored(scoring: Vec<ScoringFields>) -> Self {
         Loaded {
             stored_only: true,
+            scoring,
             ..Loaded::default()
         }
+    }
+
+    /// What scoring reads of slot `s`: the loaded listing, else its scoring fields,
+    /// else the decoded listing. The second is `true` when it is only the fields.
+    pub fn scoring_event<'a>(
+        &'a self,
+        s: u32,
+        listings: &Listings,
+    ) -> (Cow<'a, SourceEvent>, bool) {
+        match self.scoring.get(s as usize) {
+            Some(f) if !self.at.contains_key(&s) => (Cow::Owned(f.event()), true),
+            _ => (self.event(s, listings), false),
+        }
+    }
+
+    /// Scoring is done: its fields go.
+    pub fn scored(&mut self) {
+        self.scoring = Vec::new();
     }
 
     /// Decodes those of `slots` not loaded yet (in parallel).
@@ -255,11 +316,23 @@ mod tests {
         let mut l = Listings::default();
         l.push("pdf-ab12-0-3".into());
         l.store(&[0], vec![full()]);
-        let mut loaded = Loaded::stored();
+        let mut loaded = Loaded::stored(vec![ScoringFields::of(&full())]);
         loaded.load([0].into_iter(), &l);
         assert!(loaded.events.is_empty(), "nothing is kept decoded");
         assert!(matches!(loaded.event(0, &l), Cow::Owned(_)));
         assert_eq!(loaded.event(0, &l).as_ref(), &full());
+        let (fields, only_fields) = loaded.scoring_event(0, &l);
+        assert!(only_fields);
+        assert_eq!(
+            (
+                fields.title.as_str(),
+                fields.geo_confidence,
+                fields.description.as_deref()
+            ),
+            ("Fasent im Städtle", full().geo_confidence, None)
+        );
+        loaded.scored();
+        assert_eq!(loaded.scoring_event(0, &l), (Cow::Owned(full()), false));
         assert!(loaded.into_new(0).is_empty());
     }
 }

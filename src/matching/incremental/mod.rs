@@ -22,8 +22,10 @@
 //! Memory (a state lives as long as the service): listings are kept encoded but for
 //! their ids ([`listings`]), pairs as compact records reached through per-slot
 //! adjacency lists ([`pairs`]), ids once ([`slots`]); `MatchState::memory` reports
-//! the estimate per structure. Time: every stage of an apply is a sort or a parallel
-//! map over its work, so a build (an apply of everything) costs about a full run.
+//! the estimate per structure. A build ([`build`]) takes its input a chunk at a time
+//! and never holds it all decoded: the build's peak is the state plus its pair
+//! vectors. Time: every stage of an apply is a sort or a parallel map over its work,
+//! so a build (an apply of everything) costs about a full run.
 //!
 //! A state belongs to one matching config, word-list set and model: a change of any
 //! of them changes every score, so the owner builds a new state ([`MatchState::build`],
@@ -432,15 +434,22 @@ impl MatchState {
                 } else {
                     (y, x)
                 };
-                let (ea, eb) = (
-                    loaded.event(lo, &self.listings),
-                    loaded.event(hi, &self.listings),
-                );
+                let (ea, fields_a) = loaded.scoring_event(lo, &self.listings);
+                let (eb, fields_b) = loaded.scoring_event(hi, &self.listings);
                 let a = (ea.as_ref(), &self.prepared[lo as usize]);
                 let b = (eb.as_ref(), &self.prepared[hi as usize]);
-                ((x, y), score_prepared((lo, hi), a, b, &self.config, model))
+                let raw = score_prepared((lo, hi), a, b, &self.config, model);
+                if cfg!(debug_assertions) && (fields_a || fields_b) {
+                    let (ea, eb) = (self.listings.decode(lo), self.listings.decode(hi));
+                    let a = (&ea, &self.prepared[lo as usize]);
+                    let b = (&eb, &self.prepared[hi as usize]);
+                    let full = score_prepared((lo, hi), a, b, &self.config, model);
+                    debug_assert_eq!(raw, full, "scoring reads a field ScoringFields lacks");
+                }
+                ((x, y), raw)
             })
             .collect();
+        loaded.scored();
         stats.pairs_scored = scored.len();
         let scored_count = scored.len();
         let mut new_recs = Vec::with_capacity(added.len());
