@@ -12,8 +12,9 @@
 # record. Prints one line per drop, then p50/p95 of drop -> committed, the median
 # of each stage of the runs (load, prepare, score, cluster, synthesize, persist, from
 # `matching_complete`) and the service's peak RSS (VmHWM). Then restarts the
-# service: how long rebuilding the state from the stored listings takes, and the
-# first drop after it. Stops the service.
+# service: how long rebuilding the state from the stored listings takes, the first
+# drop after it, and the restarted service's peak RSS (the start-up state build).
+# Stops the service.
 set -euo pipefail
 N=${1:-10000}
 DROPS=${2:-12}
@@ -131,4 +132,5 @@ mv eventdata/.r1.tmp eventdata/r1_22.11.2026_measure.json
 until [ "$(grep -c 'run_completed' restart.log || true)" -gt "$RUNS" ]; do sleep 0.02; done
 d1=$(date +%s.%N)
 echo "first drop after the restart: $(echo "($d1 - $d0) * 1000" | bc | cut -d. -f1) ms drop -> committed ($(grep -o '"mode":"[a-z]*"' restart.log | tail -1))"
+echo "restarted service peak RSS: $(awk '/VmHWM/{printf "%.0f", $2 / 1024}' /proc/$PID/status) MiB"
 echo "logs: $WORK/service.log $WORK/restart.log"
