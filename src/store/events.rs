@@ -203,16 +203,23 @@ pub async fn load_events_page(
     limit: usize,
 ) -> Result<Vec<SourceEvent>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let page = "SELECT id FROM source_events
-                WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2";
+    // Range conditions on the primary key and the dates' (event_id, date) index:
+    // a page reads only its own rows (no join over the whole table).
+    let after_cond = |col: &str| format!("($1::text IS NULL OR {col} > $1)");
+    let page_end = format!(
+        "(SELECT max(id) FROM (SELECT id FROM source_events WHERE {} ORDER BY id LIMIT $2) AS page)",
+        after_cond("id")
+    );
     load_events(
         client,
         &format!(
-            "SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE id IN ({page}) ORDER BY id"
+            "SELECT {SELECT_EVENT_COLUMNS} FROM source_events WHERE {} ORDER BY id LIMIT $2",
+            after_cond("id")
         ),
         &format!(
-            "SELECT event_id, date, start_time, end_time, end_date
-             FROM event_dates WHERE event_id IN ({page}) ORDER BY event_id, position"
+            "SELECT event_id, date, start_time, end_time, end_date FROM event_dates
+             WHERE {} AND event_id <= {page_end} ORDER BY event_id, position",
+            after_cond("event_id")
         ),
         &[&after, &limit],
     )
