@@ -48,6 +48,11 @@ def records(msg):
                     pass
     return out
 
+def last(*parts):
+    """Line number of the last record whose line holds every part (-1 if none)."""
+    with open("service.log") as f:
+        return max((i for i, line in enumerate(f) if all(p in line for p in parts)), default=-1)
+
 def count(msg):
     with open("service.log") as f:
         return sum(1 for line in f if f'{msg}"' in line)
@@ -61,10 +66,13 @@ while count("file_processed") < len(files):
     time.sleep(0.2)
 t_ingested = time.time()
 while True:
-    # Quiet: no run for 5 s and no state being built.
+    # Quiet: no run for 5 s and the state for the next run built (`run_completed` is
+    # logged at the commit, before a full run builds the state; a drop before it would
+    # wait for the build and time it too).
     runs = count("run_completed")
     time.sleep(5)
-    if count("run_completed") == runs and runs > 0:
+    built_after_full = last('match_state_built"') > last('matching_complete"', '"mode":"full"')
+    if count("run_completed") == runs and runs > 0 and built_after_full:
         break
 stored = sum(len(json.load(open(f))["events"]) for f in files)
 print(f"stored: {stored} listings in {len(files)} files; ingested in {t_ingested - t0:.1f} s, "
