@@ -815,8 +815,8 @@ async fn full_run(
 }
 
 /// An incremental run: apply the listings committed since the state's mark and the
-/// changed review constraints, ask the tie-breaker about new ambiguous pairs only,
-/// persist the difference.
+/// changed review constraints, ask the tie-breaker about new ambiguous pairs (and
+/// those it left unanswered before), persist the difference.
 async fn incremental_run(
     shared: &Shared,
     report: &RunReport,

@@ -643,6 +643,57 @@ async fn service_run_records_usage_and_never_returns_the_key() {
     drop(generated);
 }
 
+/// A generated set (600 listings) dropped into the service's directory but for its
+/// last 8 files, which [`HeldBack::drop_the_rest`] drops later: the first files make a
+/// catalogue, the held-back ones an incremental run onto it.
+struct HeldBack {
+    _generated: tempfile::TempDir,
+    first: usize,
+    held_back: Vec<std::path::PathBuf>,
+}
+
+impl HeldBack {
+    /// Drops every file but the last 8 and waits until a run has matched them.
+    async fn drop_all_but_the_last_files(env: &helpers::TestEnv) -> HeldBack {
+        let generated = tempfile::tempdir().expect("temp dir");
+        let opts = GenerateOptions {
+            events: 600,
+            seed: 11,
+            ..GenerateOptions::default()
+        };
+        generate(&opts, generated.path()).expect("generate");
+        let mut files: Vec<_> = std::fs::read_dir(generated.path().join("events"))
+            .expect("events")
+            .map(|f| f.expect("entry").path())
+            .collect();
+        files.sort();
+        let held_back = files.split_off(files.len() - 8);
+        files.iter().for_each(|f| copy_into(env, f));
+        helpers::wait_until("the first files matched", helpers::TIMEOUT, || {
+            env.all_matched(files.len())
+        })
+        .await;
+        HeldBack {
+            _generated: generated,
+            first: files.len(),
+            held_back,
+        }
+    }
+
+    /// Drops the held-back files and waits until a run has matched them.
+    async fn drop_the_rest(&self, env: &helpers::TestEnv) {
+        self.held_back.iter().for_each(|f| copy_into(env, f));
+        helpers::wait_until("the held-back files matched", helpers::TIMEOUT, || {
+            env.all_matched(self.first + self.held_back.len())
+        })
+        .await;
+    }
+}
+
+fn copy_into(env: &helpers::TestEnv, f: &Path) {
+    std::fs::copy(f, env.dir().join(f.file_name().expect("name"))).expect("copy");
+}
+
 /// Incremental runs ask the model only about pairs the new files made: after the
 /// catalogue is matched (and its band pairs answered), the files held back are
 /// dropped, and every pair the following runs ask about (or find in the cache) has a
@@ -656,27 +707,7 @@ async fn a_file_run_asks_only_about_pairs_of_the_new_listings() {
     let app = env
         .spawn_with(&[("LLM_API_KEY", KEY), ("LLM_BASE_URL", base.as_str())])
         .await;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let opts = GenerateOptions {
-        events: 600,
-        seed: 11,
-        ..GenerateOptions::default()
-    };
-    generate(&opts, tmp.path()).expect("generate");
-    let mut files: Vec<_> = std::fs::read_dir(tmp.path().join("events"))
-        .expect("events")
-        .map(|f| f.expect("entry").path())
-        .collect();
-    files.sort();
-    let held_back = files.split_off(files.len() - 8);
-    let copy = |f: &Path| {
-        std::fs::copy(f, env.dir().join(f.file_name().expect("name"))).expect("copy");
-    };
-    files.iter().for_each(|f| copy(f));
-    helpers::wait_until("the first files matched", helpers::TIMEOUT, || {
-        env.all_matched(files.len())
-    })
-    .await;
+    let set = HeldBack::drop_all_but_the_last_files(&env).await;
     let asked_before = requests(&server).await;
     assert!(
         asked_before > 0,
@@ -687,14 +718,11 @@ async fn a_file_run_asks_only_about_pairs_of_the_new_listings() {
         .count("SELECT count(*) FROM match_decisions WHERE tier = 'ai'")
         .await;
 
-    held_back.iter().for_each(|f| copy(f));
-    helpers::wait_until("the held-back files matched", helpers::TIMEOUT, || {
-        env.all_matched(files.len() + held_back.len())
-    })
-    .await;
+    set.drop_the_rest(&env).await;
     app.stop().await;
 
-    let new_ids: std::collections::HashSet<String> = held_back
+    let new_ids: std::collections::HashSet<String> = set
+        .held_back
         .iter()
         .flat_map(|f| {
             let bytes = std::fs::read(f).expect("file reads");
@@ -751,27 +779,7 @@ async fn pairs_left_unanswered_by_an_outage_are_asked_again_by_the_next_run() {
     let app = env
         .spawn_with(&[("LLM_API_KEY", KEY), ("LLM_BASE_URL", base.as_str())])
         .await;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let opts = GenerateOptions {
-        events: 600,
-        seed: 11,
-        ..GenerateOptions::default()
-    };
-    generate(&opts, tmp.path()).expect("generate");
-    let mut files: Vec<_> = std::fs::read_dir(tmp.path().join("events"))
-        .expect("events")
-        .map(|f| f.expect("entry").path())
-        .collect();
-    files.sort();
-    let held_back = files.split_off(files.len() - 8);
-    let copy = |f: &Path| {
-        std::fs::copy(f, env.dir().join(f.file_name().expect("name"))).expect("copy");
-    };
-    files.iter().for_each(|f| copy(f));
-    helpers::wait_until("the first files matched", helpers::TIMEOUT, || {
-        env.all_matched(files.len())
-    })
-    .await;
+    let set = HeldBack::drop_all_but_the_last_files(&env).await;
     let ai = MatchingConfig::default().ai;
     let band_pairs = |tier: &'static str| {
         let pool = env.pool.clone();
@@ -801,11 +809,7 @@ async fn pairs_left_unanswered_by_an_outage_are_asked_again_by_the_next_run() {
 
     server.reset().await;
     mock_answer(&server, answer("same", 0.9, "Same event.")).await;
-    held_back.iter().for_each(|f| copy(f));
-    helpers::wait_until("the held-back files matched", helpers::TIMEOUT, || {
-        env.all_matched(files.len() + held_back.len())
-    })
-    .await;
+    set.drop_the_rest(&env).await;
     app.stop().await;
 
     let decided: std::collections::HashSet<(String, String)> =
