@@ -9,6 +9,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{GenericClient, Row, Transaction};
 
+use super::bulk_keys::{KeyCheck, References};
 use super::error::StoreError;
 use super::events::get;
 use crate::matching::pipeline::PipelineResult;
@@ -50,14 +51,21 @@ fn decision_content(alias: &str) -> String {
 /// first run over a burst) every pair is new: the decisions are then copied straight
 /// into it, without staging and comparing them. The caller holds the canonical-state
 /// lock, which every writer of this table takes, so the table cannot fill meanwhile.
+/// That copy may be key-checked in bulk (`keys`); the caller verifies before commit.
 pub async fn write_decisions(
     tx: &Transaction<'_>,
+    keys: &mut KeyCheck,
     result: &PipelineResult,
     run_row_id: i64,
 ) -> Result<u64, StoreError> {
     let decisions = result.pairs.iter().map(|p| result.explain(p));
     if is_empty(tx).await? {
-        return copy_decisions(tx, "match_decisions", Some(run_row_id), decisions).await;
+        let id = |i: u32| result.events[i as usize].id.as_str();
+        let refs = |r: &mut References| {
+            r.stored_sources(result.pairs.iter().flat_map(|p| [id(p.a), id(p.b)]));
+        };
+        let copy = copy_decisions(tx, "match_decisions", Some(run_row_id), decisions);
+        return keys.copy(tx, result.pairs.len(), refs, copy).await;
     }
     stage_decisions(tx, decisions).await?;
     // A row whose pair is gone or whose content differs in any column goes...

@@ -29,6 +29,14 @@ pub enum StoreError {
     /// The caller passed inconsistent input (e.g. derived fields for the wrong events).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A bulk key check ([`super::bulk_keys`]) found a reference without its row;
+    /// `code` is the foreign-key violation the per-row trigger would have raised.
+    #[error("foreign key violation: {table} has no row with id {key}")]
+    MissingKey {
+        code: SqlState,
+        table: &'static str,
+        key: String,
+    },
     #[error(transparent)]
     Embedded(#[from] super::embedded::EmbeddedError),
 }
@@ -64,7 +72,8 @@ impl StoreError {
             StoreError::PoolConfig(_)
             | StoreError::AlreadyIngested { .. }
             | StoreError::Decode(_)
-            | StoreError::Invalid(_) => false,
+            | StoreError::Invalid(_)
+            | StoreError::MissingKey { .. } => false,
         }
     }
 
@@ -73,6 +82,7 @@ impl StoreError {
         match self {
             StoreError::Db(e) => e.code(),
             StoreError::Pool(deadpool_postgres::PoolError::Backend(e)) => e.code(),
+            StoreError::MissingKey { code, .. } => Some(code),
             _ => None,
         }
     }

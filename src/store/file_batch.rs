@@ -16,6 +16,8 @@
 //! * All of it happens in the caller's transaction: the file rows, their listings
 //!   and the dates commit together or not at all
 //!   ([`super::changes::load_changed_since`] relies on that).
+//! * Foreign keys of a large batch's copies are checked in bulk
+//!   ([`super::bulk_keys`]) before the transaction commits, the others per row.
 //! * A file whose bytes are already completed (stored before, or earlier in the same
 //!   batch) is answered with [`StoreError::AlreadyIngested`] and writes nothing; the
 //!   other files of the batch are unaffected. Any other error fails the whole batch
@@ -29,6 +31,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::Transaction;
 
+use super::bulk_keys::{KeyCheck, References};
 use super::error::StoreError;
 use super::events::get;
 use crate::ingest::ParsedFile;
@@ -242,16 +245,30 @@ pub async fn insert_files(
         .iter()
         .map(|(_, r)| *r)
         .partition(|r| stored.contains_key(&files[r.file].file.events[r.event].id));
+    // Large batches check the new rows' keys in bulk: they reference only this
+    // transaction's own file rows and listings.
+    let mut keys = KeyCheck::new();
     if !new.is_empty() {
-        copy_events(tx, "source_events", files, &new).await?;
+        let refs = |k: &mut References| {
+            k.own_files(&new.iter().map(|r| r.file_id).collect::<Vec<_>>());
+        };
+        let copy = copy_events(tx, "source_events", files, &new);
+        keys.copy(tx, new.len(), refs, copy).await?;
     }
     if !replaced.is_empty() {
         replace_events(tx, files, &replaced).await?;
     }
     let all: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
     if !all.is_empty() {
-        copy_dates(tx, files, &all).await?;
+        let event = |r: &Row| &files[r.file].file.events[r.event];
+        let dates = all.iter().map(|r| event(r).dates.len()).sum();
+        let refs = |k: &mut References| {
+            k.own_sources(all.iter().map(|r| event(r).id.as_str()));
+        };
+        keys.copy(tx, dates, refs, copy_dates(tx, files, &all))
+            .await?;
     }
+    keys.verify(tx).await?;
     Ok(results)
 }
 

@@ -21,6 +21,7 @@
 
 use tokio_postgres::Client;
 
+use super::bulk_keys::KeyCheck;
 use super::decisions;
 use super::error::StoreError;
 use super::runs::{
@@ -63,7 +64,8 @@ pub async fn persist_diff(
     let (plans, removed) = runs::plan(&members, &hashes, &stored);
 
     let run_row_id = insert_run_row(&tx, figures, run).await?;
-    let written = write_planned(&tx, &plans, &removed, &members, &hashes, |i| {
+    let mut keys = KeyCheck::new();
+    let written = write_planned(&tx, &mut keys, &plans, &removed, &members, &hashes, |i| {
         groups[i].canonical.clone()
     })
     .await?;
@@ -76,7 +78,8 @@ pub async fn persist_diff(
     let decisions_written =
         decisions::write_decision_diff(&tx, &upserts, &diff.decisions_removed, run_row_id).await?;
 
-    let summary = written.summary(run_row_id, removed.len(), decisions_written);
+    let summary = written.summary(run_row_id, removed.len(), decisions_written, &keys);
+    keys.verify(&tx).await?;
     finish_run_row(&tx, &summary).await?;
     tx.commit().await?;
     Ok(summary)

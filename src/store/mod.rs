@@ -10,6 +10,7 @@
 //!   its size (bulk COPY).
 //! * [`runs`] - persist a matching run by diff, keeping canonical ids stable; the
 //!   run history.
+//! * [`bulk_keys`] - foreign keys of large copies checked by one set statement.
 //! * [`canonical`] - the one writer of canonical rows and their source links (runs
 //!   and review actions).
 //! * [`decisions`] - pair decisions: written by diff per run, read by the API.
@@ -29,6 +30,7 @@
 //! Invariant: every write that spans several rows is one transaction and one bulk
 //! statement (COPY or `unnest`), never one round trip per row.
 
+pub mod bulk_keys;
 pub mod canonical;
 pub mod catalogue;
 pub mod changes;

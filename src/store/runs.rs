@@ -41,6 +41,7 @@ use serde::Serialize;
 use tokio_postgres::{Client, GenericClient, Transaction};
 use uuid::Uuid;
 
+use super::bulk_keys::{KeyCheck, References};
 use super::canonical::{self, CanonicalWrite, Rewrite};
 use super::decisions;
 use super::error::StoreError;
@@ -107,6 +108,9 @@ pub struct PersistSummary {
     pub unchanged: usize,
     pub removed: usize,
     pub decisions_written: u64,
+    /// Rows copied with their foreign keys checked in bulk ([`super::bulk_keys`]);
+    /// 0 when every key was checked per row.
+    pub bulk_checked_rows: usize,
 }
 
 /// Takes the transaction-level lock that serializes review writes and run
@@ -146,14 +150,15 @@ pub async fn persist_run(
     let (plans, removed) = plan(&members, &hashes, &stored);
 
     let run_row_id = insert_run_row(&tx, &RunFigures::of_result(result)?, run).await?;
-    let written = write_planned(&tx, &plans, &removed, &members, &hashes, |i| {
+    let mut keys = KeyCheck::new();
+    let written = write_planned(&tx, &mut keys, &plans, &removed, &members, &hashes, |i| {
         result.canonical(i)
     })
     .await?;
 
-    let decisions_written = decisions::write_decisions(&tx, result, run_row_id).await?;
-
-    let summary = written.summary(run_row_id, removed.len(), decisions_written);
+    let decisions_written = decisions::write_decisions(&tx, &mut keys, result, run_row_id).await?;
+    let summary = written.summary(run_row_id, removed.len(), decisions_written, &keys);
+    keys.verify(&tx).await?;
     finish_run_row(&tx, &summary).await?;
     tx.commit().await?;
     Ok(summary)
@@ -173,6 +178,7 @@ impl Written {
         processing_run_id: i64,
         removed: usize,
         decisions_written: u64,
+        keys: &KeyCheck,
     ) -> PersistSummary {
         PersistSummary {
             processing_run_id,
@@ -182,6 +188,7 @@ impl Written {
             unchanged: self.unchanged,
             removed,
             decisions_written,
+            bulk_checked_rows: keys.bulk_rows(),
         }
     }
 }
@@ -190,9 +197,11 @@ impl Written {
 /// `removed` canonicals, updates changed clusters in place, inserts new ones with
 /// ids drawn up front, and rewrites membership only for those (a member that stays
 /// keeps its row). `canonical(i)` synthesizes cluster `i` when it is written, so a
-/// large run never holds them all.
+/// large run never holds them all. New links may be key-checked in bulk (`keys`);
+/// the caller verifies them before its commit.
 pub(super) async fn write_planned(
     tx: &Transaction<'_>,
+    keys: &mut KeyCheck,
     plans: &[Plan],
     removed: &[i32],
     members: &[Vec<&str>],
@@ -245,7 +254,12 @@ pub(super) async fn write_planned(
         let (cids, sids) = membership(members, &canonical_ids, &created);
         let rows = created.iter().copied().map(|i| row(i, true));
         canonical::copy_new_canonicals(tx, rows).await?;
-        canonical::copy_new_links(tx, &cids, &sids).await?;
+        let refs = |r: &mut References| {
+            r.stored_sources(sids.iter().map(String::as_str))
+                .own_canonicals(&cids);
+        };
+        let copy = canonical::copy_new_links(tx, &cids, &sids);
+        keys.copy(tx, sids.len(), refs, copy).await?;
     }
     Ok(Written {
         canonical_ids,
