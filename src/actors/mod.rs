@@ -13,7 +13,8 @@
 //! * [`ingest`] - hash, skip, parse, dead-letter or store a batch of files.
 //! * [`prepare`] - the ingest's CPU work (read, hash, parse, derive), in parallel.
 //! * [`dead_letter`] - a rejected file and its `.error.json`, durably or not at all.
-//! * [`matcher`] - coalesced, serialized full re-matching runs and their persistence.
+//! * [`matcher`] - coalesced, serialized matching runs (incremental between full
+//!   re-matches) and the state build at start-up; one file per concern below it.
 //! * [`schedule`] - when the matcher runs: the coalescing state machine.
 //! * [`persist`] - writes a finished run in one transaction.
 //! * [`stats`] - one summary log record per file and per run.
