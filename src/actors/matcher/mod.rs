@@ -105,7 +105,8 @@ pub const MAILBOX_CAPACITY: usize = 64;
 pub struct FilesIngested {
     pub generation: u64,
     /// The ingest knows of more files behind these (their notices follow): the
-    /// schedule waits longer for them ([`super::schedule::QUIET_WINDOW`]).
+    /// schedule waits longer for them ([`super::schedule::COALESCE_WINDOW`] instead of
+    /// [`super::schedule::QUIET_WINDOW`]).
     pub more_waiting: bool,
 }
 
