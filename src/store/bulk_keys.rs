@@ -34,6 +34,7 @@
 
 use std::future::Future;
 
+use rustc_hash::FxHashSet;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Transaction;
 
@@ -61,39 +62,49 @@ pub struct KeyCheck {
 /// The keys that rows copied without per-row checks reference, by how the check
 /// makes sure they stay: rows that existed before the transaction are locked, rows
 /// the transaction wrote itself (inserted, which nobody else can see, or updated,
-/// which locks them) only need to exist.
+/// which locks them) only need to exist. Each key is kept once: a burst's decisions
+/// name every listing about four times, and a million-listing run would otherwise
+/// hold millions of copies.
 #[derive(Debug, Default)]
 pub struct References {
-    stored_sources: Vec<String>,
-    own_sources: Vec<String>,
-    own_canonicals: Vec<i32>,
-    own_files: Vec<i32>,
+    stored_sources: FxHashSet<Box<str>>,
+    own_sources: FxHashSet<Box<str>>,
+    own_canonicals: FxHashSet<i32>,
+    own_files: FxHashSet<i32>,
 }
 
 impl References {
     /// `source_events` ids that may predate the transaction (locked by the check).
     pub fn stored_sources<'s>(&mut self, ids: impl IntoIterator<Item = &'s str>) -> &mut Self {
-        self.stored_sources
-            .extend(ids.into_iter().map(str::to_owned));
+        add_texts(&mut self.stored_sources, ids);
         self
     }
 
     /// `source_events` ids this transaction inserted or updated.
     pub fn own_sources<'s>(&mut self, ids: impl IntoIterator<Item = &'s str>) -> &mut Self {
-        self.own_sources.extend(ids.into_iter().map(str::to_owned));
+        add_texts(&mut self.own_sources, ids);
         self
     }
 
     /// `canonical_events` ids this transaction inserted.
     pub fn own_canonicals(&mut self, ids: &[i32]) -> &mut Self {
-        self.own_canonicals.extend_from_slice(ids);
+        self.own_canonicals.extend(ids);
         self
     }
 
     /// `file_ingestions` ids this transaction inserted.
     pub fn own_files(&mut self, ids: &[i32]) -> &mut Self {
-        self.own_files.extend_from_slice(ids);
+        self.own_files.extend(ids);
         self
+    }
+}
+
+/// Adds the ids `set` does not hold yet (one allocation per distinct id).
+fn add_texts<'s>(set: &mut FxHashSet<Box<str>>, ids: impl IntoIterator<Item = &'s str>) {
+    for id in ids {
+        if !set.contains(id) {
+            set.insert(id.into());
+        }
     }
 }
 
@@ -154,18 +165,18 @@ impl KeyCheck {
         if self.bulk_rows == 0 {
             return Ok(());
         }
-        let mut refs = self.refs;
-        lock_stored_sources(tx, dedup(&mut refs.stored_sources)).await?;
-        for_text(tx, Table::SourceEvents, dedup(&mut refs.own_sources)).await?;
-        for_int(tx, Table::CanonicalEvents, dedup(&mut refs.own_canonicals)).await?;
-        for_int(tx, Table::FileIngestions, dedup(&mut refs.own_files)).await
+        let refs = self.refs;
+        lock_stored_sources(tx, &sorted(&refs.stored_sources)).await?;
+        for_text(tx, Table::SourceEvents, &sorted(&refs.own_sources)).await?;
+        for_int(tx, Table::CanonicalEvents, &sorted(&refs.own_canonicals)).await?;
+        for_int(tx, Table::FileIngestions, &sorted(&refs.own_files)).await
     }
 }
 
-/// Sorts and deduplicates `keys` in place.
-fn dedup<K: Ord>(keys: &mut Vec<K>) -> &[K] {
+/// The keys of `set` in key order, so the same keys make the same statement.
+fn sorted<K: Ord + ?Sized>(set: &FxHashSet<impl std::borrow::Borrow<K> + Ord>) -> Vec<&K> {
+    let mut keys: Vec<&K> = set.iter().map(|k| k.borrow()).collect();
     keys.sort_unstable();
-    keys.dedup();
     keys
 }
 
@@ -189,7 +200,7 @@ impl Table {
 
 /// Locks the stored source events `ids` (sorted, distinct) as the per-row check
 /// would; fails on the first that does not exist.
-async fn lock_stored_sources(tx: &Transaction<'_>, ids: &[String]) -> Result<(), StoreError> {
+async fn lock_stored_sources(tx: &Transaction<'_>, ids: &[&str]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -209,7 +220,7 @@ async fn lock_stored_sources(tx: &Transaction<'_>, ids: &[String]) -> Result<(),
 }
 
 /// Fails on the first of the text keys `ids` that `table` has no row for.
-async fn for_text(tx: &Transaction<'_>, table: Table, ids: &[String]) -> Result<(), StoreError> {
+async fn for_text(tx: &Transaction<'_>, table: Table, ids: &[&str]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -221,7 +232,7 @@ async fn for_text(tx: &Transaction<'_>, table: Table, ids: &[String]) -> Result<
 }
 
 /// Fails on the first of the integer keys `ids` that `table` has no row for.
-async fn for_int(tx: &Transaction<'_>, table: Table, ids: &[i32]) -> Result<(), StoreError> {
+async fn for_int(tx: &Transaction<'_>, table: Table, ids: &[&i32]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }

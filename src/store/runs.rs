@@ -30,6 +30,8 @@
 //! * The plan ([`plan`]) and the writer of planned canonicals ([`write_planned`]) are
 //!   shared with [`super::incremental`], which runs them on the canonicals an
 //!   incremental diff names instead of all of them.
+//! * Foreign keys of the large copies (new links, decisions into an empty table) may
+//!   be checked in bulk ([`super::bulk_keys`]); the check runs before the commit.
 //! * The run row's `finished_at` is stamped by the last statement before the commit
 //!   (database clock), and `duration_ms` is `finished_at - started_at`, so the row
 //!   agrees with itself and with the `run_completed` log record.
