@@ -1,4 +1,4 @@
-//! Foreign keys of large copies checked by one set statement instead of row by row.
+//! Foreign keys of large copies checked by a few set statements instead of row by row.
 //!
 //! PostgreSQL checks a foreign key per inserted row: an index probe of the referenced
 //! table and a `FOR KEY SHARE` lock of the referenced row, one SPI query each. A burst
@@ -10,8 +10,9 @@
 //! [`KeyCheck::copy`] checks a copy of at least [`MIN_BULK_ROWS`] rows in bulk when
 //! the role may set `session_replication_role` (a superuser: the embedded cluster,
 //! or a deployment that connects as one). The copy then runs with the role set to
-//! `replica`, which skips the per-row triggers for that statement only, and [`KeyCheck::verify`]
-//! takes the same guarantees for the transaction in a few set statements: every
+//! `replica`, which skips the per-row triggers for that statement only, and
+//! [`KeyCheck::verify`] takes the same guarantees for the transaction in a few set
+//! statements: every
 //! referenced row that existed before the transaction is locked `FOR KEY SHARE` (the
 //! per-row check's lock, so no concurrent delete can orphan a copied row before the
 //! commit) and must exist, and every referenced row the transaction wrote itself must
