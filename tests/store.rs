@@ -10,24 +10,14 @@ use deadpool_postgres::Pool;
 use event_dedup::ingest::{parse_event_file, ParsedFile};
 use event_dedup::matching::{run, MatchingConfig, PipelineResult, ReviewConstraints};
 use event_dedup::model::{SourceEvent, Trigger};
-use event_dedup::preprocess::{derive, Derived, WordLists};
+use event_dedup::preprocess::{derive, Derived};
 use event_dedup::store::test_support::fresh_database;
 use event_dedup::store::{self, PairConstraint, RunInfo, StoreError};
 use serde_json::Value;
 
-const FIXTURE_NAME: &str = "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
-const FIXTURE: &str = include_str!("fixtures/ingest/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
-/// First event of the fixture: the carnival parade.
-const PARADE: &str = "pdf-3fa91c02-1-0";
+mod common;
 
-fn lists() -> &'static WordLists {
-    static LISTS: std::sync::OnceLock<WordLists> = std::sync::OnceLock::new();
-    LISTS.get_or_init(WordLists::bundled)
-}
-
-fn fixture() -> ParsedFile {
-    parse_event_file(FIXTURE_NAME, FIXTURE.as_bytes()).expect("fixture parses")
-}
+use common::store_fixture::{fixture, lists, FIXTURE, FIXTURE_NAME, PARADE};
 
 /// A file built from the fixture: `edit` may change the event list.
 fn variant(file_name: &str, edit: impl FnOnce(&mut Vec<Value>)) -> ParsedFile {

@@ -11,22 +11,13 @@ use event_dedup::generate::{generate, GenerateOptions};
 use event_dedup::ingest::{parse_event_file, ParsedFile};
 use event_dedup::matching::{run, MatchingConfig, ReviewConstraints};
 use event_dedup::model::{SourceEvent, Trigger};
-use event_dedup::preprocess::{derive, WordLists};
+use event_dedup::preprocess::derive;
 use event_dedup::store::bulk_keys::{KeyCheck, References, MIN_BULK_ROWS};
 use event_dedup::store::test_support::fresh_database;
 use event_dedup::store::{self, PreparedFile, RunInfo, StoreError};
 
 use common::catalogue::catalogue;
-
-const FIXTURE_NAME: &str = "wzo_14.02.2026_2026-02-14T07-12-05-331Z.json";
-const FIXTURE: &str = include_str!("fixtures/ingest/wzo_14.02.2026_2026-02-14T07-12-05-331Z.json");
-/// First event of the fixture: the carnival parade.
-const PARADE: &str = "pdf-3fa91c02-1-0";
-
-fn lists() -> &'static WordLists {
-    static LISTS: std::sync::OnceLock<WordLists> = std::sync::OnceLock::new();
-    LISTS.get_or_init(WordLists::bundled)
-}
+use common::store_fixture::{fixture, lists, PARADE};
 
 /// Generated listings, enough for a run whose copies take the bulk path.
 fn generated_files(events: usize) -> Vec<ParsedFile> {
@@ -172,17 +163,34 @@ async fn link(
         .await?)
 }
 
-/// What a link from `canonical` (inserted by the transaction) to `source` references.
-fn refs(source: &'static str, canonical: i32) -> impl FnOnce(&mut References) {
-    move |r: &mut References| {
+/// Links `canonical` (inserted by the transaction) to `source` as a copy of `rows`
+/// rows through a fresh [`KeyCheck`]; answers the check and the copy's result.
+async fn checked_link(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: usize,
+    canonical: i32,
+    source: &'static str,
+) -> (KeyCheck, Result<u64, StoreError>) {
+    let mut keys = KeyCheck::new();
+    let refs = move |r: &mut References| {
         r.stored_sources([source]).own_canonicals(&[canonical]);
-    }
+    };
+    let copied = keys.copy(tx, rows, refs, link(tx, canonical, source)).await;
+    (keys, copied)
+}
+
+/// Asserts that `err` is the bulk check's report of `key` missing from `table`.
+fn assert_missing(err: &StoreError, table: &str, key: &str) {
+    assert!(
+        matches!(err, StoreError::MissingKey { table: t, key: k, .. } if *t == table && k == key),
+        "{err:?}"
+    );
+    assert!(err.is_constraint_violation() && !err.is_transient());
 }
 
 async fn fixture_db() -> Pool {
     let (pool, _) = fresh_database().await.expect("test database");
-    let file = parse_event_file(FIXTURE_NAME, FIXTURE.as_bytes()).expect("fixture parses");
-    store_all(&mut pool.get().await.expect("connection"), &[file]).await;
+    store_all(&mut pool.get().await.expect("connection"), &[fixture()]).await;
     pool
 }
 
@@ -194,34 +202,19 @@ async fn a_missing_key_fails_the_bulk_check_with_a_foreign_key_violation() {
     // A missing source event: the copy itself runs unchecked, the verification fails.
     let tx = client.transaction().await.expect("transaction");
     let canonical = some_canonical(&tx).await;
-    let mut keys = KeyCheck::new();
-    let copy = link(&tx, canonical, "no-such-listing");
-    let copied = keys
-        .copy(&tx, MIN_BULK_ROWS, refs("no-such-listing", canonical), copy)
-        .await
-        .expect("the bulk path skips the per-row trigger");
-    assert_eq!(copied, 1);
+    let (keys, copied) = checked_link(&tx, MIN_BULK_ROWS, canonical, "no-such-listing").await;
+    assert_eq!(copied.expect("the bulk path skips the per-row trigger"), 1);
     assert_eq!(keys.bulk_rows(), MIN_BULK_ROWS);
     let err = keys.verify(&tx).await.expect_err("a missing source event");
-    assert!(
-        matches!(&err, StoreError::MissingKey { table: "source_events", key, .. } if key == "no-such-listing"),
-        "{err:?}"
-    );
-    assert!(err.is_constraint_violation() && !err.is_transient());
+    assert_missing(&err, "source_events", "no-such-listing");
     tx.rollback().await.expect("rollback");
 
     // A missing canonical event.
     let tx = client.transaction().await.expect("transaction");
-    let mut keys = KeyCheck::new();
-    let copy = link(&tx, 999_999, PARADE);
-    keys.copy(&tx, MIN_BULK_ROWS, refs(PARADE, 999_999), copy)
-        .await
-        .expect("unchecked copy");
+    let (keys, copied) = checked_link(&tx, MIN_BULK_ROWS, 999_999, PARADE).await;
+    copied.expect("unchecked copy");
     let err = keys.verify(&tx).await.expect_err("a missing canonical");
-    assert!(
-        matches!(&err, StoreError::MissingKey { table: "canonical_events", key, .. } if key == "999999"),
-        "{err:?}"
-    );
+    assert_missing(&err, "canonical_events", "999999");
     tx.rollback().await.expect("rollback");
 
     // A missing file row of a listing copied by the ingest.
@@ -234,26 +227,14 @@ async fn a_missing_key_fails_the_bulk_check_with_a_foreign_key_violation() {
         .await
         .expect("nothing copied");
     let err = keys.verify(&tx).await.expect_err("a missing file row");
-    assert!(
-        matches!(&err, StoreError::MissingKey { table: "file_ingestions", key, .. } if key == "999999"),
-        "{err:?}"
-    );
+    assert_missing(&err, "file_ingestions", "999999");
     tx.rollback().await.expect("rollback");
 
     // A small copy keeps the server's per-row check, which refuses the row at once.
     let tx = client.transaction().await.expect("transaction");
     let canonical = some_canonical(&tx).await;
-    let mut keys = KeyCheck::new();
-    let copy = link(&tx, canonical, "no-such-listing");
-    let err = keys
-        .copy(
-            &tx,
-            MIN_BULK_ROWS - 1,
-            refs("no-such-listing", canonical),
-            copy,
-        )
-        .await
-        .expect_err("the per-row trigger refuses the row");
+    let (keys, copied) = checked_link(&tx, MIN_BULK_ROWS - 1, canonical, "no-such-listing").await;
+    let err = copied.expect_err("the per-row trigger refuses the row");
     assert!(err.is_constraint_violation(), "{err:?}");
     assert_eq!(keys.bulk_rows(), 0);
 }
@@ -271,11 +252,8 @@ async fn keys_checked_in_bulk_stay_locked_until_the_commit() {
 
     let tx = writer.transaction().await.expect("transaction");
     let canonical = some_canonical(&tx).await;
-    let mut keys = KeyCheck::new();
-    let copy = link(&tx, canonical, PARADE);
-    keys.copy(&tx, MIN_BULK_ROWS, refs(PARADE, canonical), copy)
-        .await
-        .expect("unchecked copy");
+    let (keys, copied) = checked_link(&tx, MIN_BULK_ROWS, canonical, PARADE).await;
+    copied.expect("unchecked copy");
     keys.verify(&tx).await.expect("every key exists");
 
     let err = delete_parade()

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod catalogue;
+pub mod store_fixture;
 
 use std::path::{Path, PathBuf};
 
